@@ -1,0 +1,314 @@
+/* bundle.c: bundles as pax tar archives through libarchive: MANIFEST first, every member
+ * hash-checked, several bundles readable from one stream. */
+#include "config.h"
+#include "internal.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MEMBER ((size_t)1 << 34)
+
+struct adcnn_bundle *adcnn_bundle_new(void)
+{
+	return calloc(1, sizeof(struct adcnn_bundle));
+}
+
+void adcnn_bundle_free(struct adcnn_bundle *b)
+{
+	if (b == NULL)
+		return;
+	for (int i = 0; i < b->nmembers; i++) {
+		free(b->members[i].path);
+		free(b->members[i].data);
+	}
+	free(b->members);
+	adcnn_manifest_release(&b->man);
+	free(b->jobs);
+	free(b->source);
+	free(b);
+}
+
+enum adcnn_kind adcnn_bundle_kind(const struct adcnn_bundle *b) { return b->man.kind; }
+int adcnn_bundle_count(const struct adcnn_bundle *b) { return b->nbundles; }
+
+/* takes ownership of data */
+enum adcnn_status adcnn_bundle_add(struct adcnn_ctx *ctx, struct adcnn_bundle *b, const char *path,
+                                   uint8_t *data, size_t len)
+{
+	if (b->nmembers == b->cap) {
+		int cap = b->cap ? b->cap * 2 : 16;
+		struct adcnn_member *m = realloc(b->members, sizeof(*m) * (size_t)cap);
+		if (m == NULL) {
+			free(data);
+			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+		}
+		b->members = m;
+		b->cap = cap;
+	}
+	b->members[b->nmembers].path = strdup(path);
+	if (b->members[b->nmembers].path == NULL) {
+		free(data);
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	}
+	b->members[b->nmembers].data = data;
+	b->members[b->nmembers].len = len;
+	b->members[b->nmembers].bundle = b->nbundles > 0 ? b->nbundles - 1 : 0;
+	b->nmembers++;
+	return ADCNN_OK;
+}
+
+const struct adcnn_member *adcnn_bundle_find(const struct adcnn_bundle *b, const char *path)
+{
+	for (int i = 0; i < b->nmembers; i++)
+		if (strcmp(b->members[i].path, path) == 0)
+			return &b->members[i];
+	return NULL;
+}
+
+static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, const char *name,
+                                     size_t declared, uint8_t **out, size_t *len)
+{
+	size_t cap = declared < ((size_t)1 << 20) ? declared + 1 : (size_t)1 << 20, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	if (buf == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	for (;;) {
+		la_ssize_t r;
+		if (n == cap) {
+			uint8_t *nb;
+			if (cap >= MAX_MEMBER) {
+				free(buf);
+				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "member '%s' too large", name);
+			}
+			nb = realloc(buf, cap * 2);
+			if (nb == NULL) {
+				free(buf);
+				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = archive_read_data(a, buf + n, cap - n);
+		if (r < 0) {
+			free(buf);
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "cannot read member '%s': %s", name, archive_error_string(a));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return ADCNN_OK;
+}
+
+struct listing {
+	char **paths, **hashes;
+	size_t *sizes;
+	bool *got;
+	int n;
+};
+
+static void listing_release(struct listing *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free(l->paths[i]);
+		free(l->hashes[i]);
+	}
+	free(l->paths);
+	free(l->hashes);
+	free(l->sizes);
+	free(l->got);
+	memset(l, 0, sizeof(*l));
+}
+
+static enum adcnn_status listing_done(struct adcnn_ctx *ctx, struct listing *l, const char *src)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!l->got[i])
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: truncated bundle: member '%s' missing", src, l->paths[i]);
+	listing_release(l);
+	return ADCNN_OK;
+}
+
+enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *name,
+                                    struct adcnn_bundle **inout)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct adcnn_bundle *b = *inout;
+	struct listing l = {0};
+	enum adcnn_status st = ADCNN_OK;
+	bool fresh = b == NULL, any = false;
+	int r;
+
+	if (a == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	if (fresh && (b = adcnn_bundle_new()) == NULL) {
+		archive_read_free(a);
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	}
+	archive_read_support_format_tar(a);
+	archive_read_set_options(a, "tar:read_concatenated_archives");
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: %s", name, archive_error_string(a));
+		goto fail;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *path = archive_entry_pathname(e);
+		uint8_t *data;
+		size_t len;
+		char hex[ADCNN_HASH_HEX];
+		int idx;
+
+		if (path == NULL || archive_entry_filetype(e) != AE_IFREG || !archive_entry_size_is_set(e)) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: unexpected tar entry", name);
+			goto fail;
+		}
+		if ((size_t)archive_entry_size(e) > MAX_MEMBER) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: member '%s' too large", name, path);
+			goto fail;
+		}
+		if (strcmp(path, "MANIFEST.sig") == 0)
+			continue;
+		st = read_member(ctx, a, path, (size_t)archive_entry_size(e), &data, &len);
+		if (st != ADCNN_OK)
+			goto fail;
+		if (strcmp(path, "MANIFEST") == 0) {
+			struct adcnn_manifest m;
+			if (any && (st = listing_done(ctx, &l, name)) != ADCNN_OK) {
+				free(data);
+				goto fail;
+			}
+			st = adcnn_manifest_parse(ctx, (const char *)data, len, &m, &l.paths, &l.sizes, &l.hashes, &l.n);
+			free(data);
+			if (st != ADCNN_OK) {
+				char msg[sizeof(ctx->msg)];
+				snprintf(msg, sizeof(msg), "%s", ctx->msg);
+				adcnn_set_error(ctx, st, "%s: %s", name, msg);
+				goto fail;
+			}
+			l.got = calloc((size_t)l.n + 1, 1);
+			if (l.got == NULL) {
+				adcnn_manifest_release(&m);
+				st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+				goto fail;
+			}
+			{
+				char (*jobs)[ADCNN_HASH_HEX] = realloc(b->jobs, sizeof(*jobs) * ((size_t)b->nbundles + 1));
+				if (jobs == NULL) {
+					adcnn_manifest_release(&m);
+					st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+					goto fail;
+				}
+				b->jobs = jobs;
+			}
+			/* the job of every bundle, for merge to check tiles against */
+			memcpy(b->jobs[b->nbundles], m.job, ADCNN_HASH_HEX);
+			if (b->nbundles == 0)
+				b->man = m;
+			else
+				adcnn_manifest_release(&m);
+			b->nbundles++;
+			any = true;
+			continue;
+		}
+		if (!any) {
+			free(data);
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: MANIFEST is not the first member", name);
+			goto fail;
+		}
+		for (idx = 0; idx < l.n; idx++)
+			if (!l.got[idx] && strcmp(l.paths[idx], path) == 0)
+				break;
+		if (idx == l.n) {
+			free(data);
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: member '%s' is not in the MANIFEST", name, path);
+			goto fail;
+		}
+		adcnn_hash_hex(data, len, hex);
+		if (len != l.sizes[idx] || strcmp(hex, l.hashes[idx]) != 0) {
+			free(data);
+			st = adcnn_set_error(ctx, ADCNN_ERR_HASH, "%s: member '%s' is corrupt (hash mismatch)", name, path);
+			goto fail;
+		}
+		l.got[idx] = true;
+		st = adcnn_bundle_add(ctx, b, path, data, len);
+		if (st != ADCNN_OK)
+			goto fail;
+	}
+	if (r != ARCHIVE_EOF) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: %s: %s", name, any ? "truncated bundle" : "not a bundle", archive_error_string(a));
+		goto fail;
+	}
+	if (!any) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: no MANIFEST", name);
+		goto fail;
+	}
+	if ((st = listing_done(ctx, &l, name)) != ADCNN_OK)
+		goto fail;
+	archive_read_free(a);
+	*inout = b;
+	return ADCNN_OK;
+fail:
+	listing_release(&l);
+	archive_read_free(a);
+	if (fresh)
+		adcnn_bundle_free(b);
+	return st;
+}
+
+static enum adcnn_status write_entry(struct adcnn_ctx *ctx, struct archive *a, const char *path,
+                                     const void *data, size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+	enum adcnn_status st = ADCNN_OK;
+
+	if (e == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_mtime(e, 0, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (len > 0 && archive_write_data(a, data, len) != (la_ssize_t)len))
+		st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write bundle: %s", archive_error_string(a));
+	archive_entry_free(e);
+	return st;
+}
+
+enum adcnn_status adcnn_bundle_write(struct adcnn_ctx *ctx, const struct adcnn_bundle *b, int fd)
+{
+	struct archive *a = archive_write_new();
+	char *man = NULL;
+	enum adcnn_status st = ADCNN_OK;
+
+	if (a == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	man = adcnn_manifest_format(&b->man, b);
+	if (man == NULL) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_none(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write bundle: %s", archive_error_string(a));
+		goto done;
+	}
+	st = write_entry(ctx, a, "MANIFEST", man, strlen(man));
+	for (int i = 0; st == ADCNN_OK && i < b->nmembers; i++)
+		st = write_entry(ctx, a, b->members[i].path, b->members[i].data, b->members[i].len);
+	if (archive_write_close(a) != ARCHIVE_OK && st == ADCNN_OK)
+		st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write bundle: %s", archive_error_string(a));
+done:
+	archive_write_free(a);
+	free(man);
+	return st;
+}

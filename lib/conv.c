@@ -1,0 +1,202 @@
+/* conv.c: 2-D convolution through BLIS sgemm (im2col; none for 1x1), a direct loop for
+ * depthwise, and the window geometry that Conv and the pools share. */
+#include "config.h"
+#include "internal.h"
+#include <blis.h>
+#include <stdlib.h>
+#include <string.h>
+
+int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begin, int *pad_end)
+{
+	int k = n->kernel[axis], s = n->stride[axis], d = n->dil[axis];
+	int eff = (k - 1) * d + 1, out, pb, pe;
+
+	switch (n->auto_pad) {
+	case 1: case 2: {
+		int total;
+		out = (in + s - 1) / s;
+		total = (out - 1) * s + eff - in;
+		if (total < 0)
+			total = 0;
+		pb = n->auto_pad == 1 ? total / 2 : total - total / 2;
+		pe = total - pb;
+		break;
+	}
+	case 3:
+		pb = pe = 0;
+		out = in >= eff ? (in - eff) / s + 1 : 0;
+		break;
+	default:
+		pb = n->pad[axis];
+		pe = n->pad[axis + 2];
+		if (in + pb + pe < eff)
+			return 0;
+		if (n->ceil_mode) {
+			out = (in + pb + pe - eff + s - 1) / s + 1;
+			if ((out - 1) * s >= in + pb) /* the last window must start inside the input */
+				out--;
+		} else {
+			out = (in + pb + pe - eff) / s + 1;
+		}
+	}
+	if (pad_begin)
+		*pad_begin = pb;
+	if (pad_end)
+		*pad_end = pe;
+	return out;
+}
+
+/* Columns for output rows [y0, y1) of one group: col[(c*kh+i)*kw+j][(y-y0)*ow+x]. */
+static void im2col(const float *x, int C, int h, int w, const struct adcnn_node *n,
+                   const struct adcnn_geom *g, int pt, int pl, int y0, int y1, int ow, float *col)
+{
+	int kh = n->kernel[0], kw = n->kernel[1];
+	int sh = n->stride[0], sw = n->stride[1], dh = n->dil[0], dw = n->dil[1];
+	size_t ncol = (size_t)(y1 - y0) * (size_t)ow;
+
+	for (int c = 0; c < C; c++)
+		for (int i = 0; i < kh; i++)
+			for (int j = 0; j < kw; j++) {
+				float *dst = col + ((size_t)(c * kh + i) * kw + j) * ncol;
+				for (int y = y0; y < y1; y++) {
+					int fy = (g->out_r0 + y) * sh - pt + i * dh; /* full-tensor row */
+					int ty = fy - g->in_r0;
+					float *d = dst + (size_t)(y - y0) * ow;
+					if (fy < 0 || fy >= g->in_H || ty < 0 || ty >= h) {
+						memset(d, 0, sizeof(float) * (size_t)ow);
+						continue;
+					}
+					const float *src = x + ((size_t)c * h + ty) * w;
+					for (int xo = 0; xo < ow; xo++) {
+						int fx = (g->out_c0 + xo) * sw - pl + j * dw;
+						int tx = fx - g->in_c0;
+						d[xo] = (fx < 0 || fx >= g->in_W || tx < 0 || tx >= w) ? 0.0f : src[tx];
+					}
+				}
+			}
+}
+
+static void depthwise(const float *x, int h, int w, const float *k, float bias,
+                      const struct adcnn_node *n, const struct adcnn_geom *g, int pt, int pl,
+                      int oh, int ow, float *y)
+{
+	int kh = n->kernel[0], kw = n->kernel[1];
+
+	for (int oy = 0; oy < oh; oy++)
+		for (int ox = 0; ox < ow; ox++) {
+			float acc = bias;
+			for (int i = 0; i < kh; i++) {
+				int fy = (g->out_r0 + oy) * n->stride[0] - pt + i * n->dil[0];
+				int ty = fy - g->in_r0;
+				if (fy < 0 || fy >= g->in_H || ty < 0 || ty >= h)
+					continue;
+				for (int j = 0; j < kw; j++) {
+					int fx = (g->out_c0 + ox) * n->stride[1] - pl + j * n->dil[1];
+					int tx = fx - g->in_c0;
+					if (fx < 0 || fx >= g->in_W || tx < 0 || tx >= w)
+						continue;
+					acc += k[i * kw + j] * x[(size_t)ty * w + tx];
+				}
+			}
+			y[(size_t)oy * ow + ox] = acc;
+		}
+}
+
+#define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace per chunk */
+
+enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                 const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
+                                 const struct adcnn_tensor *b, struct adcnn_tensor **out,
+                                 const struct adcnn_geom *geom)
+{
+	struct adcnn_geom plain;
+	const struct adcnn_geom *g = geom;
+	int N, C, h, w, M, G, Cg, Mg, kh, kw, pt, pl, oh, ow, fh, fw;
+	struct adcnn_tensor *y = NULL;
+	float *col = NULL;
+	size_t K, rows_per;
+
+	if (x->rank != 4 || x->dtype != ADCNN_F32)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Conv): input must be 4-D float32", n->name);
+	N = (int)x->dims[0]; C = (int)x->dims[1]; h = (int)x->dims[2]; w = (int)x->dims[3];
+	M = (int)wt->dims[0]; G = n->group; Cg = (int)wt->dims[1]; Mg = M / G;
+	kh = n->kernel[0]; kw = n->kernel[1];
+	if (Cg * G != C)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Conv): input has %d channels, weights expect %d", n->name, C, Cg * G);
+	if (b != NULL && b->n != (size_t)M)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): bias has %zu values, expected %d", n->name, b->n, M);
+	if (g == NULL) {
+		plain = (struct adcnn_geom){0, 0, h, w, 0, 0, 0, 0};
+		plain.out_r1 = adcnn_window_out(n, 0, h, NULL, NULL);
+		plain.out_c1 = adcnn_window_out(n, 1, w, NULL, NULL);
+		g = &plain;
+	}
+	fh = adcnn_window_out(n, 0, g->in_H, &pt, NULL);
+	fw = adcnn_window_out(n, 1, g->in_W, &pl, NULL);
+	oh = g->out_r1 - g->out_r0;
+	ow = g->out_c1 - g->out_c0;
+	if (fh <= 0 || fw <= 0 || oh <= 0 || ow <= 0 || g->out_r1 > fh || g->out_c1 > fw)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Conv): input %dx%d too small for the kernel", n->name, h, w);
+	y = adcnn_tensor_new(4, (int64_t[]){N, M, oh, ow});
+	if (y == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+	if (Cg == 1 && Mg == 1) {
+		for (int bn = 0; bn < N; bn++)
+			for (int c = 0; c < C; c++)
+				depthwise(x->d.f + ((size_t)bn * C + c) * h * w, h, w, wt->d.f + (size_t)c * kh * kw,
+				          b ? b->d.f[c] : 0.0f, n, g, pt, pl, oh, ow,
+				          y->d.f + ((size_t)bn * M + c) * oh * ow);
+		*out = y;
+		return ADCNN_OK;
+	}
+	K = (size_t)Cg * kh * kw;
+	bool direct = kh == 1 && kw == 1 && n->stride[0] == 1 && n->stride[1] == 1 && pt == 0 && pl == 0 &&
+	              g->in_r0 == g->out_r0 && g->in_c0 == g->out_c0 && oh == h && ow == w;
+	rows_per = direct ? (size_t)oh : COL_BUDGET / (K * (size_t)ow);
+	if (rows_per < 1)
+		rows_per = 1;
+	if (rows_per > (size_t)oh)
+		rows_per = (size_t)oh;
+	if (!direct) {
+		col = malloc(sizeof(float) * K * rows_per * (size_t)ow);
+		if (col == NULL) {
+			adcnn_tensor_free(y);
+			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+		}
+	}
+	for (int bn = 0; bn < N; bn++) {
+		const float *xb = x->d.f + (size_t)bn * C * h * w;
+		float *yb = y->d.f + (size_t)bn * M * oh * ow;
+		size_t plane = (size_t)oh * ow;
+
+		for (int m = 0; m < M; m++) {
+			float bv = b ? b->d.f[m] : 0.0f;
+			for (size_t i = 0; i < plane; i++)
+				yb[(size_t)m * plane + i] = bv;
+		}
+		for (int grp = 0; grp < G; grp++) {
+			const float *xg = xb + (size_t)grp * Cg * h * w;
+			const float *wg = wt->d.f + (size_t)grp * Mg * K;
+			float *yg = yb + (size_t)grp * Mg * plane;
+			for (int y0 = 0; y0 < oh; y0 += (int)rows_per) {
+				int y1 = y0 + (int)rows_per > oh ? oh : y0 + (int)rows_per;
+				size_t ncol = (size_t)(y1 - y0) * ow;
+				const float *bm;
+				float one = 1.0f;
+
+				if (direct) {
+					bm = xg;
+				} else {
+					im2col(xg, Cg, h, w, n, g, pt, pl, y0, y1, ow, col);
+					bm = col;
+				}
+				bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, Mg, (dim_t)ncol, (dim_t)K, &one,
+				          (float *)wg, (inc_t)K, 1, (float *)bm, (inc_t)ncol, 1, &one,
+				          yg + (size_t)y0 * ow, (inc_t)plane, 1);
+			}
+		}
+	}
+	free(col);
+	*out = y;
+	return ADCNN_OK;
+}

@@ -1,0 +1,128 @@
+/* exec.c: runs a graph, whole or on a halo tile, freeing each activation after its last use. */
+#include "config.h"
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* rows and columns of a region-held tensor cut down to a smaller region */
+static struct adcnn_tensor *crop(const struct adcnn_tensor *t, const struct adcnn_region *from,
+                                 const struct adcnn_region *to)
+{
+	int64_t dims[4] = {t->dims[0], t->dims[1], to->r1 - to->r0, to->c1 - to->c0};
+	struct adcnn_tensor *y = adcnn_tensor_new(4, dims);
+	size_t h = (size_t)t->dims[2], w = (size_t)t->dims[3];
+
+	if (y == NULL)
+		return NULL;
+	for (size_t p = 0; p < (size_t)(dims[0] * dims[1]); p++)
+		for (int64_t r = 0; r < dims[2]; r++)
+			memcpy(y->d.f + (p * (size_t)dims[2] + (size_t)r) * (size_t)dims[3],
+			       t->d.f + (p * h + (size_t)(to->r0 - from->r0 + r)) * w + (size_t)(to->c0 - from->c0),
+			       sizeof(float) * (size_t)dims[3]);
+	return y;
+}
+
+static bool same_region(const struct adcnn_region *a, const struct adcnn_region *b)
+{
+	return a->r0 == b->r0 && a->r1 == b->r1 && a->c0 == b->c0 && a->c1 == b->c1;
+}
+
+enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_graph *g,
+                                  int in_value, struct adcnn_tensor *input, int out_value,
+                                  const struct adcnn_exec_opts *opts, struct adcnn_tensor **out)
+{
+	struct adcnn_tensor **val = calloc((size_t)g->nvalues + 1, sizeof(*val));
+	int *uses = calloc((size_t)g->nvalues + 1, sizeof(int));
+	const bool *run = opts ? opts->run_node : NULL;
+	const struct adcnn_region *reg = opts ? opts->region : NULL;
+	enum adcnn_status st = ADCNN_OK;
+
+	if (val == NULL || uses == NULL) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < g->nnodes; i++)
+		if (run == NULL || run[i])
+			for (int k = 0; k < g->nodes[i].nin; k++)
+				if (g->nodes[i].in[k] >= 0)
+					uses[g->nodes[i].in[k]]++;
+	uses[out_value]++;
+	val[in_value] = input;
+	for (int i = 0; i < g->nnodes; i++) {
+		const struct adcnn_node *n = &g->nodes[i];
+		struct adcnn_tensor *in[64] = {0}, *res[8] = {0}, *tmp[64] = {0};
+		struct adcnn_geom geom, *gp = NULL;
+
+		if (run != NULL && !run[i])
+			continue;
+		for (int k = 0; k < n->nin; k++) {
+			int v = n->in[k];
+			if (v < 0)
+				continue;
+			in[k] = g->values[v].init ? g->values[v].init : val[v];
+			if (in[k] == NULL) {
+				st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "node '%s': input '%s' not computed", n->name, g->values[v].name);
+				goto done;
+			}
+		}
+		if (reg != NULL && n->out[0] >= 0 && n->nin > 0 && n->in[0] >= 0 && in[0]->rank == 4) {
+			const struct adcnn_region *ro = &reg[n->out[0]];
+			if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
+				const struct adcnn_region *ri = &reg[n->in[0]];
+				geom = (struct adcnn_geom){ri->r0, ri->c0, ri->H, ri->W, ro->r0, ro->r1, ro->c0, ro->c1};
+				gp = &geom;
+			} else {
+				for (int k = 0; k < n->nin; k++) {
+					int v = n->in[k];
+					if (v < 0 || g->values[v].init != NULL || in[k]->rank != 4 || same_region(&reg[v], ro))
+						continue;
+					tmp[k] = crop(in[k], &reg[v], ro);
+					if (tmp[k] == NULL) {
+						st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+						goto done;
+					}
+					in[k] = tmp[k];
+				}
+			}
+		}
+		st = adcnn_op_run(ctx, n, in, res, gp);
+		for (int k = 0; k < n->nin; k++)
+			adcnn_tensor_free(tmp[k]);
+		if (st != ADCNN_OK)
+			goto done;
+		for (int k = 0; k < n->nout; k++) {
+			if (n->out[k] >= 0 && uses[n->out[k]] > 0)
+				val[n->out[k]] = res[k];
+			else
+				adcnn_tensor_free(res[k]);
+		}
+		for (int k = 0; k < n->nin; k++) {
+			int v = n->in[k];
+			if (v < 0 || g->values[v].init != NULL)
+				continue;
+			if (--uses[v] == 0 && v != in_value) {
+				adcnn_tensor_free(val[v]);
+				val[v] = NULL;
+			}
+		}
+	}
+	if (g->values[out_value].init != NULL || out_value == in_value) {
+		const struct adcnn_tensor *src = out_value == in_value ? input : g->values[out_value].init;
+		*out = adcnn_tensor_clone(src);
+		if (*out == NULL)
+			st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	} else if (val[out_value] == NULL) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "output '%s' not computed", g->values[out_value].name);
+	} else {
+		*out = val[out_value];
+		val[out_value] = NULL;
+	}
+done:
+	if (val != NULL)
+		for (int v = 0; v < g->nvalues; v++)
+			if (v != in_value && g->values[v].init == NULL)
+				adcnn_tensor_free(val[v]);
+	free(val);
+	free(uses);
+	return st;
+}

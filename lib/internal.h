@@ -1,0 +1,248 @@
+/* internal.h: the library's own structures and functions, shared by lib/ and the unit tests. */
+#ifndef ADCNN_INTERNAL_H
+#define ADCNN_INTERNAL_H
+
+#include "adcnn.h"
+#include <stdarg.h>
+#include <stdbool.h>
+
+#define ADCNN_MAX_RANK 8
+#define ADCNN_MAX_ELEMS ((size_t)1 << 31) /* 8 GiB of float32: beyond any edge node */
+
+struct adcnn_ctx {
+	enum adcnn_status status;
+	char msg[1024];
+};
+
+enum adcnn_status adcnn_set_error(struct adcnn_ctx *ctx, enum adcnn_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* tensor.c */
+enum adcnn_dtype { ADCNN_F32 = 1, ADCNN_I64 = 7 };
+
+struct adcnn_tensor {
+	enum adcnn_dtype dtype;
+	int rank;
+	int64_t dims[ADCNN_MAX_RANK];
+	size_t n;
+	union {
+		float *f;
+		int64_t *i;
+		void *p;
+	} d;
+};
+
+bool adcnn_dims_count(int rank, const int64_t *dims, size_t *n);
+struct adcnn_tensor *adcnn_tensor_new_typed(enum adcnn_dtype dt, int rank, const int64_t *dims);
+struct adcnn_tensor *adcnn_tensor_clone(const struct adcnn_tensor *t);
+bool adcnn_tensor_same_shape(const struct adcnn_tensor *a, const struct adcnn_tensor *b);
+void adcnn_shape_str(int rank, const int64_t *dims, char *buf, size_t len);
+enum adcnn_status adcnn_npy_parse(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
+                                  struct adcnn_tensor **out);
+/* tensor members of bundles */
+enum adcnn_enc { ADCNN_ENC_F32 = 1, ADCNN_ENC_LOSSLESS = 2 };
+#define ADCNN_TENSOR_MAGIC "ADCT"
+enum adcnn_status adcnn_tensor_encode(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
+                                      enum adcnn_enc enc, int level, uint8_t **buf, size_t *len);
+enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
+                                      struct adcnn_tensor **out, enum adcnn_enc *enc);
+static inline uint32_t adcnn_le32dec(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void adcnn_le32enc(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = v >> 24;
+}
+
+/* hash.c */
+#define ADCNN_HASH_HEX 65
+void adcnn_hash_hex(const void *buf, size_t len, char hex[ADCNN_HASH_HEX]);
+
+/* graph.c: the model after loading */
+enum adcnn_op {
+	OP_CONV, OP_BATCHNORM, OP_RELU, OP_LEAKYRELU, OP_CLIP, OP_SIGMOID, OP_HARDSIGMOID,
+	OP_HARDSWISH, OP_MAXPOOL, OP_AVGPOOL, OP_GAP, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_CONCAT,
+	OP_FLATTEN, OP_RESHAPE, OP_GEMM, OP_MATMUL, OP_SOFTMAX, OP_IDENTITY, OP_SHAPE, OP_GATHER,
+	OP_UNSQUEEZE, OP_SQUEEZE, OP_CONSTANT, OP_CAST, OP__COUNT
+};
+
+enum adcnn_act { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_LEAKY };
+
+struct adcnn_node {
+	char *name;
+	enum adcnn_op op;
+	int nin, nout;
+	int *in, *out; /* value ids; -1 for an omitted optional input */
+	/* attributes, by op */
+	int kernel[2], stride[2], dil[2], pad[4]; /* pad: top, left, bottom, right */
+	int auto_pad;                            /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
+	int group, ceil_mode, count_include_pad;
+	int axis, trans_a, trans_b, allowzero, to;
+	float alpha, beta, fmin, fmax, eps;
+	int64_t *axes;
+	int naxes;
+	bool legacy_softmax; /* opset < 13: coerce to 2-D at axis */
+	enum adcnn_act act;  /* activation fused into a Conv */
+	float act_a, act_b;
+	int onnx_index;      /* index of the NodeProto in the loaded graph */
+};
+
+struct adcnn_value {
+	char *name;
+	struct adcnn_tensor *init; /* initializer or folded constant, else NULL */
+	int producer;              /* node index, -1 for graph inputs and constants */
+	int nuse;
+};
+
+struct adcnn_graph {
+	struct adcnn_value *values;
+	int nvalues, cap_values;
+	struct adcnn_node *nodes;
+	int nnodes;
+	int input;          /* the one non-constant graph input */
+	int *outputs;
+	int noutputs;
+	int opset;
+};
+
+int adcnn_graph_value(struct adcnn_graph *g, const char *name, bool create);
+void adcnn_graph_release(struct adcnn_graph *g);
+enum adcnn_status adcnn_graph_finish(struct adcnn_ctx *ctx, struct adcnn_graph *g);
+const char *adcnn_op_name(enum adcnn_op op);
+bool adcnn_op_spatial(const struct adcnn_graph *g, const struct adcnn_node *n);
+
+struct adcnn_model {
+	struct adcnn_graph g;
+	char hash[ADCNN_HASH_HEX];
+	void *proto;          /* the unpacked Onnx__ModelProto, for sub-model extraction */
+	uint8_t *bytes;
+	size_t nbytes;
+	char **meta_keys, **meta_vals;
+	int nmeta;
+	int64_t in_dims[ADCNN_MAX_RANK];
+	int in_rank;
+};
+
+/* onnx.c */
+enum adcnn_status adcnn_onnx_tensor_parse(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
+                                          struct adcnn_tensor **out);
+enum adcnn_status adcnn_onnx_submodel(struct adcnn_ctx *ctx, const struct adcnn_model *m,
+                                      const char *split, uint8_t **buf, size_t *len);
+
+/* exec.c: running a graph, whole or on a halo tile */
+struct adcnn_region {
+	int r0, r1, c0, c1; /* rows and columns held, in full-tensor coordinates */
+	int H, W;           /* the full tensor's height and width */
+};
+struct adcnn_exec_opts {
+	const bool *run_node;             /* NULL: all nodes */
+	const struct adcnn_region *region; /* per value, NULL: plain execution */
+};
+enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_graph *g,
+                                  int in_value, struct adcnn_tensor *input, int out_value,
+                                  const struct adcnn_exec_opts *opts, struct adcnn_tensor **out);
+
+/* ops.c and conv.c */
+struct adcnn_geom { /* where a spatial op's input and output sit in the full tensors */
+	int in_r0, in_c0, in_H, in_W;
+	int out_r0, out_r1, out_c0, out_c1;
+};
+enum adcnn_status adcnn_op_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                               struct adcnn_tensor **in, struct adcnn_tensor **out,
+                               const struct adcnn_geom *geom);
+/* output size and begin pads of a Conv or pool along one axis (0 rows, 1 columns) */
+int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begin, int *pad_end);
+enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                 const struct adcnn_tensor *x, const struct adcnn_tensor *w,
+                                 const struct adcnn_tensor *b, struct adcnn_tensor **out,
+                                 const struct adcnn_geom *geom);
+
+/* partition.c */
+struct adcnn_tile {
+	char id[24];
+	int row, col;
+	int in[4];   /* r0 r1 c0 c1 */
+	int out[4];
+	int halo[4]; /* top bottom left right */
+};
+
+struct adcnn_plan {
+	enum adcnn_mode mode;
+	int rows, cols;
+	int split;            /* value id of the split tensor in the full model */
+	char *split_name;
+	char *input_name;
+	int in_rank, split_rank;
+	int64_t in_dims[ADCNN_MAX_RANK], split_dims[ADCNN_MAX_RANK];
+	bool *prefix;         /* per node of the full model */
+	struct adcnn_tile *tiles;
+	int ntiles;
+	char prefix_hash[ADCNN_HASH_HEX];
+	uint8_t *prefix_bytes;
+	size_t prefix_len;
+};
+
+enum adcnn_status adcnn_split_find(struct adcnn_ctx *ctx, const struct adcnn_graph *g,
+                                   const int64_t *in_dims, int in_rank, const char *split,
+                                   int *split_value, bool *prefix);
+enum adcnn_status adcnn_value_dims(struct adcnn_ctx *ctx, const struct adcnn_graph *g,
+                                   const bool *run_node, int C, int H, int W, int *chw);
+void adcnn_split_sizes(int n, int parts, int *bounds);
+enum adcnn_status adcnn_halo_regions(struct adcnn_ctx *ctx, const struct adcnn_graph *g,
+                                     const bool *run_node, int C, int H, int W, int split,
+                                     const int *out_region, struct adcnn_region *reg);
+
+/* bundle.c */
+struct adcnn_member {
+	char *path;
+	uint8_t *data;
+	size_t len;
+	int bundle; /* index of the MANIFEST it came with */
+};
+
+struct adcnn_manifest {
+	int major, minor;
+	enum adcnn_kind kind;
+	char model[ADCNN_HASH_HEX], prefix[ADCNN_HASH_HEX], job[ADCNN_HASH_HEX];
+	enum adcnn_mode mode;
+	char *input_name, *split_name;
+	int in_rank, split_rank;
+	int64_t in_dims[ADCNN_MAX_RANK], split_dims[ADCNN_MAX_RANK];
+	int rows, cols;
+	struct adcnn_tile *tiles;
+	int ntiles;
+};
+
+struct adcnn_bundle {
+	struct adcnn_manifest man;   /* of the first bundle; the others must agree */
+	struct adcnn_member *members;
+	int nmembers, cap;
+	int nbundles;
+	char (*jobs)[ADCNN_HASH_HEX]; /* per MANIFEST read */
+	char *source;
+};
+
+struct adcnn_bundle *adcnn_bundle_new(void);
+enum adcnn_status adcnn_bundle_add(struct adcnn_ctx *ctx, struct adcnn_bundle *b, const char *path,
+                                   uint8_t *data, size_t len);
+const struct adcnn_member *adcnn_bundle_find(const struct adcnn_bundle *b, const char *path);
+enum adcnn_status adcnn_manifest_copy(struct adcnn_ctx *ctx, struct adcnn_manifest *dst,
+                                      const struct adcnn_manifest *src);
+void adcnn_manifest_release(struct adcnn_manifest *m);
+enum adcnn_status adcnn_manifest_parse(struct adcnn_ctx *ctx, const char *text, size_t len,
+                                       struct adcnn_manifest *m, char ***paths, size_t **sizes,
+                                       char ***hashes, int *nlisted);
+char *adcnn_manifest_format(const struct adcnn_manifest *m, const struct adcnn_bundle *b);
+
+/* tiles.c */
+struct adcnn_tensor *adcnn_tensor_crop(const struct adcnn_tensor *t, const int *reg);
+
+/* cache.c */
+enum adcnn_status adcnn_cache_path(struct adcnn_ctx *ctx, const char *hash, char **path);
+enum adcnn_status adcnn_cache_store(struct adcnn_ctx *ctx, const char *hash, const uint8_t *buf,
+                                    size_t len);
+enum adcnn_status adcnn_file_read(struct adcnn_ctx *ctx, const char *path, uint8_t **buf,
+                                  size_t *len);
+
+#endif

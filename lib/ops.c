@@ -1,0 +1,747 @@
+/* ops.c: every operator but Conv, on float32 (and int64 where shapes are computed). */
+#include "config.h"
+#include "internal.h"
+#include <blis.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOMEM() adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name)
+
+static enum adcnn_status need_f32(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                  const struct adcnn_tensor *t)
+{
+	if (t == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (%s): missing input", n->name, adcnn_op_name(n->op));
+	if (t->dtype != ADCNN_F32)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): input is not float32", n->name, adcnn_op_name(n->op));
+	return ADCNN_OK;
+}
+
+static int norm_axis(int axis, int rank)
+{
+	return axis < 0 ? axis + rank : axis;
+}
+
+static enum adcnn_status unary(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                               const struct adcnn_tensor *x, struct adcnn_tensor **out)
+{
+	struct adcnn_tensor *y;
+	enum adcnn_status st;
+
+	if (n->op == OP_IDENTITY) {
+		if (x == NULL)
+			return need_f32(ctx, n, x);
+		if ((*out = adcnn_tensor_clone(x)) == NULL)
+			return NOMEM();
+		return ADCNN_OK;
+	}
+	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
+		return st;
+	y = adcnn_tensor_new(x->rank, x->dims);
+	if (y == NULL)
+		return NOMEM();
+	const float *a = x->d.f;
+	float *r = y->d.f;
+	size_t cnt = x->n;
+	switch (n->op) {
+	case OP_RELU:
+		for (size_t i = 0; i < cnt; i++) r[i] = a[i] > 0.0f ? a[i] : 0.0f;
+		break;
+	case OP_LEAKYRELU:
+		for (size_t i = 0; i < cnt; i++) r[i] = a[i] >= 0.0f ? a[i] : a[i] * n->alpha;
+		break;
+	case OP_CLIP:
+		for (size_t i = 0; i < cnt; i++) {
+			float v = a[i] < n->fmin ? n->fmin : a[i];
+			r[i] = v > n->fmax ? n->fmax : v;
+		}
+		break;
+	case OP_SIGMOID:
+		for (size_t i = 0; i < cnt; i++) r[i] = 1.0f / (1.0f + expf(-a[i]));
+		break;
+	case OP_HARDSIGMOID:
+		for (size_t i = 0; i < cnt; i++) r[i] = fmaxf(0.0f, fminf(1.0f, n->alpha * a[i] + n->beta));
+		break;
+	case OP_HARDSWISH:
+		for (size_t i = 0; i < cnt; i++) r[i] = a[i] * fmaxf(0.0f, fminf(1.0f, a[i] / 6.0f + 0.5f));
+		break;
+	default:
+		break;
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status batchnorm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                   struct adcnn_tensor **in, struct adcnn_tensor **out)
+{
+	const struct adcnn_tensor *x = in[0];
+	struct adcnn_tensor *y;
+	size_t C, inner;
+	enum adcnn_status st;
+
+	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
+		return st;
+	if (n->nin != 5 || x->rank < 2)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (BatchNormalization): needs 5 inputs and rank >= 2", n->name);
+	C = (size_t)x->dims[1];
+	for (int k = 1; k < 5; k++) {
+		if ((st = need_f32(ctx, n, in[k])) != ADCNN_OK)
+			return st;
+		if (in[k]->n != C)
+			return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (BatchNormalization): parameter %d has %zu values, expected %zu", n->name, k, in[k]->n, C);
+	}
+	y = adcnn_tensor_new(x->rank, x->dims);
+	if (y == NULL)
+		return NOMEM();
+	inner = C ? x->n / ((size_t)x->dims[0] * C) : 0;
+	for (size_t b = 0; b < (size_t)x->dims[0]; b++)
+		for (size_t c = 0; c < C; c++) {
+			float s = in[1]->d.f[c] / sqrtf(in[4]->d.f[c] + n->eps);
+			float t = in[2]->d.f[c] - in[3]->d.f[c] * s;
+			const float *a = x->d.f + (b * C + c) * inner;
+			float *r = y->d.f + (b * C + c) * inner;
+			for (size_t i = 0; i < inner; i++)
+				r[i] = a[i] * s + t;
+		}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                              const struct adcnn_tensor *x, struct adcnn_tensor **out,
+                              const struct adcnn_geom *geom)
+{
+	struct adcnn_geom plain;
+	const struct adcnn_geom *g = geom;
+	int N, C, h, w, oh, ow, fh, fw, pt, pl, pb, pr;
+	struct adcnn_tensor *y;
+	enum adcnn_status st;
+	bool is_max = n->op == OP_MAXPOOL;
+
+	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
+		return st;
+	if (x->rank != 4)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): only 2-D pooling is supported", n->name, adcnn_op_name(n->op));
+	N = (int)x->dims[0]; C = (int)x->dims[1]; h = (int)x->dims[2]; w = (int)x->dims[3];
+	if (g == NULL) {
+		plain = (struct adcnn_geom){0, 0, h, w, 0, 0, 0, 0};
+		plain.out_r1 = adcnn_window_out(n, 0, h, NULL, NULL);
+		plain.out_c1 = adcnn_window_out(n, 1, w, NULL, NULL);
+		g = &plain;
+	}
+	fh = adcnn_window_out(n, 0, g->in_H, &pt, &pb);
+	fw = adcnn_window_out(n, 1, g->in_W, &pl, &pr);
+	oh = g->out_r1 - g->out_r0;
+	ow = g->out_c1 - g->out_c0;
+	if (fh <= 0 || fw <= 0 || oh <= 0 || ow <= 0 || g->out_r1 > fh || g->out_c1 > fw)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (%s): input %dx%d too small for the window", n->name, adcnn_op_name(n->op), h, w);
+	y = adcnn_tensor_new(4, (int64_t[]){N, C, oh, ow});
+	if (y == NULL)
+		return NOMEM();
+	for (int p = 0; p < N * C; p++) {
+		const float *a = x->d.f + (size_t)p * h * w;
+		float *r = y->d.f + (size_t)p * oh * ow;
+		for (int oy = 0; oy < oh; oy++) {
+			int fy0 = (g->out_r0 + oy) * n->stride[0] - pt;
+			for (int ox = 0; ox < ow; ox++) {
+				int fx0 = (g->out_c0 + ox) * n->stride[1] - pl;
+				float acc = is_max ? -FLT_MAX : 0.0f;
+				int cnt = 0, cnt_pad = 0;
+				bool any = false;
+				for (int i = 0; i < n->kernel[0]; i++) {
+					int fy = fy0 + i * n->dil[0], ty = fy - g->in_r0;
+					bool iny = fy >= 0 && fy < g->in_H && ty >= 0 && ty < h;
+					bool padded_y = fy >= -pt && fy < g->in_H + pb;
+					for (int j = 0; j < n->kernel[1]; j++) {
+						int fx = fx0 + j * n->dil[1], tx = fx - g->in_c0;
+						bool inx = fx >= 0 && fx < g->in_W && tx >= 0 && tx < w;
+						if (padded_y && fx >= -pl && fx < g->in_W + pr)
+							cnt_pad++;
+						if (!iny || !inx)
+							continue;
+						float v = a[(size_t)ty * w + tx];
+						any = true;
+						cnt++;
+						if (is_max)
+							acc = v > acc ? v : acc;
+						else
+							acc += v;
+					}
+				}
+				if (is_max)
+					r[(size_t)oy * ow + ox] = any ? acc : 0.0f;
+				else {
+					int div = n->count_include_pad ? cnt_pad : cnt;
+					r[(size_t)oy * ow + ox] = div ? acc / (float)div : 0.0f;
+				}
+			}
+		}
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status global_avg(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                    const struct adcnn_tensor *x, struct adcnn_tensor **out)
+{
+	int64_t dims[ADCNN_MAX_RANK];
+	struct adcnn_tensor *y;
+	size_t inner;
+	enum adcnn_status st;
+
+	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
+		return st;
+	if (x->rank < 3)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (GlobalAveragePool): input rank %d < 3", n->name, x->rank);
+	dims[0] = x->dims[0];
+	dims[1] = x->dims[1];
+	for (int i = 2; i < x->rank; i++)
+		dims[i] = 1;
+	y = adcnn_tensor_new(x->rank, dims);
+	if (y == NULL)
+		return NOMEM();
+	inner = y->n ? x->n / y->n : 0;
+	for (size_t p = 0; p < y->n; p++) {
+		double acc = 0.0;
+		for (size_t i = 0; i < inner; i++)
+			acc += x->d.f[p * inner + i];
+		y->d.f[p] = inner ? (float)(acc / (double)inner) : 0.0f;
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+/* numpy broadcasting of two shapes */
+static bool broadcast(const struct adcnn_tensor *a, const struct adcnn_tensor *b, int *rank,
+                      int64_t *dims)
+{
+	int r = a->rank > b->rank ? a->rank : b->rank;
+
+	for (int i = 0; i < r; i++) {
+		int ia = i - (r - a->rank), ib = i - (r - b->rank);
+		int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+		if (da != db && da != 1 && db != 1)
+			return false;
+		dims[i] = da == 1 ? db : da;
+	}
+	*rank = r;
+	return true;
+}
+
+/* strides of t as seen in a broadcast shape of rank r: 0 along broadcast dimensions */
+static void bstrides(const struct adcnn_tensor *t, int r, size_t *st)
+{
+	size_t s = 1;
+
+	for (int i = r - 1; i >= 0; i--) {
+		int it = i - (r - t->rank);
+		if (it < 0 || t->dims[it] == 1) {
+			st[i] = 0;
+		} else {
+			st[i] = s;
+		}
+		if (it >= 0)
+			s *= (size_t)t->dims[it];
+	}
+}
+
+static enum adcnn_status binary(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                const struct adcnn_tensor *a, const struct adcnn_tensor *b,
+                                struct adcnn_tensor **out)
+{
+	int64_t dims[ADCNN_MAX_RANK];
+	size_t sa[ADCNN_MAX_RANK], sb[ADCNN_MAX_RANK], idx[ADCNN_MAX_RANK] = {0};
+	int r;
+	struct adcnn_tensor *y;
+
+	if (a == NULL || b == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s': missing input", n->name);
+	if (a->dtype != b->dtype)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): inputs of different types", n->name, adcnn_op_name(n->op));
+	if (!broadcast(a, b, &r, dims)) {
+		char sa_[64], sb_[64];
+		adcnn_shape_str(a->rank, a->dims, sa_, sizeof(sa_));
+		adcnn_shape_str(b->rank, b->dims, sb_, sizeof(sb_));
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (%s): shapes %s and %s do not broadcast", n->name, adcnn_op_name(n->op), sa_, sb_);
+	}
+	y = adcnn_tensor_new_typed(a->dtype, r, dims);
+	if (y == NULL)
+		return NOMEM();
+	bstrides(a, r, sa);
+	bstrides(b, r, sb);
+	if (y->n == 0)
+		goto done;
+	/* the innermost dimension in a tight loop; the rest by an odometer */
+	size_t inner = r ? (size_t)dims[r - 1] : 1, ia = r ? sa[r - 1] : 0, ib = r ? sb[r - 1] : 0;
+	for (size_t o = 0; o < y->n; o += inner) {
+		size_t offa = 0, offb = 0;
+		for (int i = 0; i < r - 1; i++) {
+			offa += idx[i] * sa[i];
+			offb += idx[i] * sb[i];
+		}
+		if (a->dtype == ADCNN_F32) {
+			const float *pa = a->d.f + offa, *pb = b->d.f + offb;
+			float *py = y->d.f + o;
+			switch (n->op) {
+			case OP_ADD: for (size_t i = 0; i < inner; i++) py[i] = pa[i * ia] + pb[i * ib]; break;
+			case OP_SUB: for (size_t i = 0; i < inner; i++) py[i] = pa[i * ia] - pb[i * ib]; break;
+			case OP_MUL: for (size_t i = 0; i < inner; i++) py[i] = pa[i * ia] * pb[i * ib]; break;
+			default: for (size_t i = 0; i < inner; i++) py[i] = pa[i * ia] / pb[i * ib]; break;
+			}
+		} else {
+			const int64_t *pa = a->d.i + offa, *pb = b->d.i + offb;
+			int64_t *py = y->d.i + o;
+			for (size_t i = 0; i < inner; i++) {
+				int64_t u = pa[i * ia], v = pb[i * ib];
+				py[i] = n->op == OP_ADD ? u + v : n->op == OP_SUB ? u - v : n->op == OP_MUL ? u * v : (v ? u / v : 0);
+			}
+		}
+		for (int i = r - 2; i >= 0; i--) {
+			if (++idx[i] < (size_t)dims[i])
+				break;
+			idx[i] = 0;
+		}
+	}
+done:
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status concat(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                struct adcnn_tensor **in, struct adcnn_tensor **out)
+{
+	const struct adcnn_tensor *f = in[0];
+	int64_t dims[ADCNN_MAX_RANK];
+	int axis;
+	size_t outer = 1, esz, off = 0;
+	struct adcnn_tensor *y;
+
+	if (f == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Concat): missing input", n->name);
+	axis = norm_axis(n->axis, f->rank);
+	if (axis < 0 || axis >= f->rank)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Concat): axis %d out of range", n->name, n->axis);
+	memcpy(dims, f->dims, sizeof(dims));
+	dims[axis] = 0;
+	for (int k = 0; k < n->nin; k++) {
+		const struct adcnn_tensor *t = in[k];
+		if (t == NULL || t->rank != f->rank || t->dtype != f->dtype)
+			return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Concat): inputs differ in rank or type", n->name);
+		for (int i = 0; i < f->rank; i++)
+			if (i != axis && t->dims[i] != f->dims[i])
+				return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Concat): inputs differ in dimension %d", n->name, i);
+		dims[axis] += t->dims[axis];
+	}
+	y = adcnn_tensor_new_typed(f->dtype, f->rank, dims);
+	if (y == NULL)
+		return NOMEM();
+	esz = f->dtype == ADCNN_I64 ? 8 : 4;
+	for (int i = 0; i < axis; i++)
+		outer *= (size_t)dims[i];
+	size_t ystride = outer ? y->n / outer : 0;
+	for (int k = 0; k < n->nin; k++) {
+		size_t chunk = outer ? in[k]->n / outer : 0;
+		for (size_t o = 0; o < outer; o++)
+			memcpy((char *)y->d.p + (o * ystride + off) * esz, (char *)in[k]->d.p + o * chunk * esz, chunk * esz);
+		off += chunk;
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status reshaped(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                  const struct adcnn_tensor *x, int rank, const int64_t *dims,
+                                  struct adcnn_tensor **out)
+{
+	size_t cnt;
+	struct adcnn_tensor *y;
+
+	if (!adcnn_dims_count(rank, dims, &cnt) || cnt != x->n)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (%s): cannot reshape %zu elements", n->name, adcnn_op_name(n->op), x->n);
+	y = adcnn_tensor_clone(x);
+	if (y == NULL)
+		return NOMEM();
+	y->rank = rank;
+	memcpy(y->dims, dims, sizeof(int64_t) * (size_t)rank);
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status flatten(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                 const struct adcnn_tensor *x, struct adcnn_tensor **out)
+{
+	int axis;
+	int64_t d[2] = {1, 1};
+
+	if (x == NULL)
+		return need_f32(ctx, n, x);
+	axis = norm_axis(n->axis, x->rank);
+	if (axis < 0 || axis > x->rank)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Flatten): axis %d out of range", n->name, n->axis);
+	for (int i = 0; i < x->rank; i++)
+		d[i < axis ? 0 : 1] *= x->dims[i];
+	return reshaped(ctx, n, x, 2, d, out);
+}
+
+static enum adcnn_status reshape(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                 struct adcnn_tensor **in, struct adcnn_tensor **out)
+{
+	const struct adcnn_tensor *x = in[0], *s = n->nin > 1 ? in[1] : NULL;
+	int64_t dims[ADCNN_MAX_RANK];
+	int infer = -1;
+	size_t known = 1;
+
+	if (x == NULL || s == NULL || s->dtype != ADCNN_I64 || s->rank != 1 || s->n > ADCNN_MAX_RANK)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Reshape): needs an int64 shape of rank <= %d", n->name, ADCNN_MAX_RANK);
+	for (size_t i = 0; i < s->n; i++) {
+		int64_t v = s->d.i[i];
+		if (v == 0 && !n->allowzero) {
+			if (i >= (size_t)x->rank)
+				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Reshape): 0 beyond the input rank", n->name);
+			v = x->dims[i];
+		}
+		if (v == -1) {
+			if (infer >= 0)
+				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Reshape): two -1 dimensions", n->name);
+			infer = (int)i;
+			v = 1;
+		} else if (v < 0) {
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Reshape): bad dimension %lld", n->name, (long long)v);
+		}
+		dims[i] = v;
+		if (v != 0 && known > ADCNN_MAX_ELEMS / (size_t)v)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Reshape): shape too large", n->name);
+		known *= (size_t)v;
+	}
+	if (infer >= 0) {
+		if (known == 0 || x->n % known != 0)
+			return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Reshape): cannot infer the -1 dimension", n->name);
+		dims[infer] = (int64_t)(x->n / known);
+	}
+	return reshaped(ctx, n, x, (int)s->n, dims, out);
+}
+
+static enum adcnn_status gemm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                              struct adcnn_tensor **in, struct adcnn_tensor **out)
+{
+	const struct adcnn_tensor *a = in[0], *b = in[1], *c = n->nin > 2 ? in[2] : NULL;
+	int64_t M, K, K2, N;
+	struct adcnn_tensor *y;
+	enum adcnn_status st;
+	float alpha = n->alpha, beta = 1.0f;
+
+	if ((st = need_f32(ctx, n, a)) != ADCNN_OK || (st = need_f32(ctx, n, b)) != ADCNN_OK)
+		return st;
+	if (a->rank != 2 || b->rank != 2)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Gemm): inputs must be 2-D", n->name);
+	M = n->trans_a ? a->dims[1] : a->dims[0];
+	K = n->trans_a ? a->dims[0] : a->dims[1];
+	K2 = n->trans_b ? b->dims[1] : b->dims[0];
+	N = n->trans_b ? b->dims[0] : b->dims[1];
+	if (K != K2)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Gemm): inner dimensions %lld and %lld differ", n->name, (long long)K, (long long)K2);
+	y = adcnn_tensor_new(2, (int64_t[]){M, N});
+	if (y == NULL)
+		return NOMEM();
+	if (c != NULL) {
+		int64_t dims[ADCNN_MAX_RANK];
+		int r;
+		size_t sc[ADCNN_MAX_RANK];
+		if (c->dtype != ADCNN_F32 || !broadcast(y, c, &r, dims) || r != 2 || dims[0] != M || dims[1] != N) {
+			adcnn_tensor_free(y);
+			return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Gemm): C does not broadcast to %lldx%lld", n->name, (long long)M, (long long)N);
+		}
+		bstrides(c, 2, sc);
+		for (int64_t i = 0; i < M; i++)
+			for (int64_t j = 0; j < N; j++)
+				y->d.f[i * N + j] = n->beta * c->d.f[(size_t)i * sc[0] + (size_t)j * sc[1]];
+	} else {
+		beta = 0.0f;
+	}
+	if (M > 0 && N > 0) {
+		if (K == 0) {
+			/* nothing to add */
+		} else {
+			bli_sgemm(n->trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+			          n->trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, M, N, K, &alpha,
+			          a->d.f, a->dims[1], 1, b->d.f, b->dims[1], 1, &beta, y->d.f, N, 1);
+		}
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status matmul(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                const struct adcnn_tensor *a0, const struct adcnn_tensor *b0,
+                                struct adcnn_tensor **out)
+{
+	struct adcnn_tensor a = *a0, b = *b0, ab, bb;
+	int64_t dims[ADCNN_MAX_RANK];
+	size_t sa[ADCNN_MAX_RANK], sb[ADCNN_MAX_RANK], idx[ADCNN_MAX_RANK] = {0};
+	int r, rank;
+	int64_t M, K, N;
+	struct adcnn_tensor *y;
+	enum adcnn_status st;
+	float one = 1.0f, zero = 0.0f;
+	bool va = false, vb = false;
+
+	if ((st = need_f32(ctx, n, a0)) != ADCNN_OK || (st = need_f32(ctx, n, b0)) != ADCNN_OK)
+		return st;
+	if (a.rank == 0 || b.rank == 0 || a.rank >= ADCNN_MAX_RANK || b.rank >= ADCNN_MAX_RANK)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (MatMul): bad ranks", n->name);
+	if (a.rank == 1) { a.dims[1] = a.dims[0]; a.dims[0] = 1; a.rank = 2; va = true; }
+	if (b.rank == 1) { b.dims[1] = 1; b.rank = 2; vb = true; }
+	M = a.dims[a.rank - 2]; K = a.dims[a.rank - 1]; N = b.dims[b.rank - 1];
+	if (b.dims[b.rank - 2] != K)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (MatMul): inner dimensions %lld and %lld differ", n->name, (long long)K, (long long)b.dims[b.rank - 2]);
+	ab = a; ab.rank -= 2;
+	bb = b; bb.rank -= 2;
+	if (!broadcast(&ab, &bb, &r, dims))
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (MatMul): batch dimensions do not broadcast", n->name);
+	bstrides(&ab, r, sa);
+	bstrides(&bb, r, sb);
+	rank = r;
+	if (!va) dims[rank++] = M;
+	if (!vb) dims[rank++] = N;
+	y = adcnn_tensor_new(rank, dims);
+	if (y == NULL)
+		return NOMEM();
+	size_t nb = 1;
+	for (int i = 0; i < r; i++)
+		nb *= (size_t)dims[i];
+	for (size_t o = 0; o < nb; o++) {
+		size_t offa = 0, offb = 0;
+		for (int i = 0; i < r; i++) {
+			offa += idx[i] * sa[i];
+			offb += idx[i] * sb[i];
+		}
+		if (M > 0 && N > 0 && K > 0)
+			bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, M, N, K, &one,
+			          a.d.f + offa * (size_t)(M * K), K, 1, b.d.f + offb * (size_t)(K * N), N, 1,
+			          &zero, y->d.f + o * (size_t)(M * N), N, 1);
+		for (int i = r - 1; i >= 0; i--) {
+			if (++idx[i] < (size_t)dims[i])
+				break;
+			idx[i] = 0;
+		}
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status softmax(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                 const struct adcnn_tensor *x, struct adcnn_tensor **out)
+{
+	int axis;
+	size_t outer = 1, len = 1, inner = 1;
+	struct adcnn_tensor *y;
+	enum adcnn_status st;
+
+	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
+		return st;
+	axis = norm_axis(n->axis, x->rank);
+	if (axis < 0 || axis >= (x->rank ? x->rank : 1))
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Softmax): axis %d out of range", n->name, n->axis);
+	for (int i = 0; i < x->rank; i++) {
+		if (i < axis)
+			outer *= (size_t)x->dims[i];
+		else if (i == axis || n->legacy_softmax)
+			len *= (size_t)x->dims[i];
+		else
+			inner *= (size_t)x->dims[i];
+	}
+	y = adcnn_tensor_new(x->rank, x->dims);
+	if (y == NULL)
+		return NOMEM();
+	for (size_t o = 0; o < outer; o++)
+		for (size_t in = 0; in < inner; in++) {
+			const float *a = x->d.f + o * len * inner + in;
+			float *r = y->d.f + o * len * inner + in;
+			float mx = -INFINITY;
+			double sum = 0.0;
+			for (size_t i = 0; i < len; i++)
+				mx = fmaxf(mx, a[i * inner]);
+			for (size_t i = 0; i < len; i++) {
+				r[i * inner] = expf(a[i * inner] - mx);
+				sum += r[i * inner];
+			}
+			for (size_t i = 0; i < len; i++)
+				r[i * inner] = (float)(r[i * inner] / sum);
+		}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status shape_of(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                  const struct adcnn_tensor *x, struct adcnn_tensor **out)
+{
+	struct adcnn_tensor *y;
+
+	if (x == NULL)
+		return need_f32(ctx, n, x);
+	y = adcnn_tensor_new_typed(ADCNN_I64, 1, (int64_t[]){x->rank});
+	if (y == NULL)
+		return NOMEM();
+	for (int i = 0; i < x->rank; i++)
+		y->d.i[i] = x->dims[i];
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status gather(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                const struct adcnn_tensor *x, const struct adcnn_tensor *ix,
+                                struct adcnn_tensor **out)
+{
+	int64_t dims[ADCNN_MAX_RANK];
+	int axis, rank = 0;
+	size_t outer = 1, inner = 1, esz;
+	struct adcnn_tensor *y;
+
+	if (x == NULL || ix == NULL || ix->dtype != ADCNN_I64)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Gather): needs int64 indices", n->name);
+	axis = norm_axis(n->axis, x->rank);
+	if (axis < 0 || axis >= x->rank || x->rank - 1 + ix->rank > ADCNN_MAX_RANK)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Gather): bad axis or rank", n->name);
+	for (int i = 0; i < axis; i++) { dims[rank++] = x->dims[i]; outer *= (size_t)x->dims[i]; }
+	for (int i = 0; i < ix->rank; i++) dims[rank++] = ix->dims[i];
+	for (int i = axis + 1; i < x->rank; i++) { dims[rank++] = x->dims[i]; inner *= (size_t)x->dims[i]; }
+	y = adcnn_tensor_new_typed(x->dtype, rank, dims);
+	if (y == NULL)
+		return NOMEM();
+	esz = x->dtype == ADCNN_I64 ? 8 : 4;
+	for (size_t o = 0; o < outer; o++)
+		for (size_t k = 0; k < ix->n; k++) {
+			int64_t j = ix->d.i[k];
+			if (j < 0)
+				j += x->dims[axis];
+			if (j < 0 || j >= x->dims[axis]) {
+				adcnn_tensor_free(y);
+				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Gather): index %lld out of range", n->name, (long long)ix->d.i[k]);
+			}
+			memcpy((char *)y->d.p + ((o * ix->n + k) * inner) * esz,
+			       (char *)x->d.p + ((o * (size_t)x->dims[axis] + (size_t)j) * inner) * esz, inner * esz);
+		}
+	*out = y;
+	return ADCNN_OK;
+}
+
+static enum adcnn_status squeeze(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                 struct adcnn_tensor **in, struct adcnn_tensor **out)
+{
+	const struct adcnn_tensor *x = in[0];
+	const int64_t *axes = n->axes;
+	int naxes = n->naxes, rank, orank;
+	int64_t dims[ADCNN_MAX_RANK];
+	bool mark[ADCNN_MAX_RANK + 1] = {false};
+
+	if (x == NULL)
+		return need_f32(ctx, n, x);
+	if (n->nin > 1 && in[1] != NULL) {
+		if (in[1]->dtype != ADCNN_I64 || in[1]->n > ADCNN_MAX_RANK)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s': bad axes", n->name);
+		axes = in[1]->d.i;
+		naxes = (int)in[1]->n;
+	}
+	if (n->op == OP_UNSQUEEZE) {
+		orank = x->rank + naxes;
+		if (orank > ADCNN_MAX_RANK)
+			return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Unsqueeze): rank too large", n->name);
+		for (int i = 0; i < naxes; i++) {
+			int a = norm_axis((int)axes[i], orank);
+			if (a < 0 || a >= orank || mark[a])
+				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Unsqueeze): bad axis", n->name);
+			mark[a] = true;
+		}
+		for (int i = 0, j = 0; i < orank; i++)
+			dims[i] = mark[i] ? 1 : x->dims[j++];
+		return reshaped(ctx, n, x, orank, dims, out);
+	}
+	for (int i = 0; i < naxes; i++) {
+		int a = norm_axis((int)axes[i], x->rank);
+		if (a < 0 || a >= x->rank || x->dims[a] != 1)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Squeeze): bad axis", n->name);
+		mark[a] = true;
+	}
+	rank = 0;
+	for (int i = 0; i < x->rank; i++)
+		if (!(naxes ? mark[i] : x->dims[i] == 1))
+			dims[rank++] = x->dims[i];
+	return reshaped(ctx, n, x, rank, dims, out);
+}
+
+static enum adcnn_status cast(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                              const struct adcnn_tensor *x, struct adcnn_tensor **out)
+{
+	enum adcnn_dtype to;
+	struct adcnn_tensor *y;
+
+	if (x == NULL)
+		return need_f32(ctx, n, x);
+	if (n->to == 1)
+		to = ADCNN_F32;
+	else if (n->to == 7 || n->to == 6)
+		to = ADCNN_I64;
+	else
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Cast): target type %d is not supported", n->name, n->to);
+	y = adcnn_tensor_new_typed(to, x->rank, x->dims);
+	if (y == NULL)
+		return NOMEM();
+	for (size_t i = 0; i < x->n; i++) {
+		if (to == ADCNN_F32)
+			y->d.f[i] = x->dtype == ADCNN_F32 ? x->d.f[i] : (float)x->d.i[i];
+		else
+			y->d.i[i] = x->dtype == ADCNN_I64 ? x->d.i[i] : (int64_t)x->d.f[i];
+	}
+	*out = y;
+	return ADCNN_OK;
+}
+
+enum adcnn_status adcnn_op_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                               struct adcnn_tensor **in, struct adcnn_tensor **out,
+                               const struct adcnn_geom *geom)
+{
+	struct adcnn_tensor *x = n->nin > 0 ? in[0] : NULL;
+
+	switch (n->op) {
+	case OP_CONV: {
+		enum adcnn_status st = need_f32(ctx, n, x);
+		if (st != ADCNN_OK)
+			return st;
+		return adcnn_conv_run(ctx, n, x, in[1], n->nin > 2 ? in[2] : NULL, out, geom);
+	}
+	case OP_RELU: case OP_LEAKYRELU: case OP_CLIP: case OP_SIGMOID: case OP_HARDSIGMOID:
+	case OP_HARDSWISH: case OP_IDENTITY:
+		return unary(ctx, n, x, out);
+	case OP_BATCHNORM: return batchnorm(ctx, n, in, out);
+	case OP_MAXPOOL: case OP_AVGPOOL: return pool(ctx, n, x, out, geom);
+	case OP_GAP: return global_avg(ctx, n, x, out);
+	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
+		if (n->nin != 2)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s': needs two inputs", n->name);
+		return binary(ctx, n, x, in[1], out);
+	case OP_CONCAT: return concat(ctx, n, in, out);
+	case OP_FLATTEN: return flatten(ctx, n, x, out);
+	case OP_RESHAPE: return reshape(ctx, n, in, out);
+	case OP_GEMM:
+		if (n->nin < 2)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Gemm): needs two inputs", n->name);
+		return gemm(ctx, n, in, out);
+	case OP_MATMUL:
+		if (n->nin != 2)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (MatMul): needs two inputs", n->name);
+		return matmul(ctx, n, x, in[1], out);
+	case OP_SOFTMAX: return softmax(ctx, n, x, out);
+	case OP_SHAPE: return shape_of(ctx, n, x, out);
+	case OP_GATHER:
+		if (n->nin != 2)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Gather): needs two inputs", n->name);
+		return gather(ctx, n, x, in[1], out);
+	case OP_UNSQUEEZE: case OP_SQUEEZE: return squeeze(ctx, n, in, out);
+	case OP_CAST: return cast(ctx, n, x, out);
+	default:
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s': operator '%s' cannot run", n->name, adcnn_op_name(n->op));
+	}
+}

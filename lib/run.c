@@ -1,0 +1,307 @@
+/* run.c: a node's work: find the prefix model (bundle, -m or cache), run it on every tile of a
+ * tile bundle, tiles in parallel, and make the result bundle. */
+#include "config.h"
+#include "internal.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static enum adcnn_status prefix_bytes(struct adcnn_ctx *ctx, const struct adcnn_bundle *b,
+                                      const struct adcnn_run_opts *opts, uint8_t **buf, size_t *len)
+{
+	const struct adcnn_manifest *man = &b->man;
+	char path[128], hex[ADCNN_HASH_HEX], *cpath = NULL;
+	const struct adcnn_member *mem;
+	enum adcnn_status st;
+
+	snprintf(path, sizeof(path), "model/%s.onnx", man->prefix);
+	if ((mem = adcnn_bundle_find(b, path)) != NULL) {
+		*buf = malloc(mem->len ? mem->len : 1);
+		if (*buf == NULL)
+			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+		memcpy(*buf, mem->data, mem->len);
+		*len = mem->len;
+		adcnn_hash_hex(*buf, *len, hex);
+		if (strcmp(hex, man->prefix) != 0) {
+			free(*buf);
+			return adcnn_set_error(ctx, ADCNN_ERR_HASH, "embedded model '%s' does not match its hash", path);
+		}
+		/* a node that cannot cache still runs the bundle it was given */
+		adcnn_cache_store(ctx, man->prefix, *buf, *len);
+		return ADCNN_OK;
+	}
+	if (opts->model_path != NULL) {
+		st = adcnn_file_read(ctx, opts->model_path, buf, len);
+		if (st != ADCNN_OK)
+			return st;
+		adcnn_hash_hex(*buf, *len, hex);
+		if (strcmp(hex, man->prefix) == 0)
+			return ADCNN_OK;
+		if (strcmp(hex, man->model) == 0) {
+			struct adcnn_model *full;
+			st = adcnn_model_load_mem(ctx, *buf, *len, &full);
+			free(*buf);
+			*buf = NULL;
+			if (st != ADCNN_OK)
+				return st;
+			st = adcnn_onnx_submodel(ctx, full, man->split_name, buf, len);
+			adcnn_model_free(full);
+			if (st != ADCNN_OK)
+				return st;
+			adcnn_hash_hex(*buf, *len, hex);
+			if (strcmp(hex, man->prefix) != 0) {
+				free(*buf);
+				return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "the prefix of '%s' is not the one the bundle was made for", opts->model_path);
+			}
+			return ADCNN_OK;
+		}
+		free(*buf);
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "model '%s' is not the one the bundle was made with", opts->model_path);
+	}
+	st = adcnn_cache_path(ctx, man->prefix, &cpath);
+	if (st != ADCNN_OK)
+		return st;
+	st = adcnn_file_read(ctx, cpath, buf, len);
+	if (st == ADCNN_ERR_MISSING) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_MISSING, "model %.12s is not in this node's cache (%s): make the bundle with --embed-model or give -m MODEL",
+		                     man->prefix, cpath);
+	} else if (st == ADCNN_OK) {
+		adcnn_hash_hex(*buf, *len, hex);
+		if (strcmp(hex, man->prefix) != 0) {
+			free(*buf);
+			st = adcnn_set_error(ctx, ADCNN_ERR_HASH, "cached model '%s' is corrupt: delete it", cpath);
+		}
+	}
+	free(cpath);
+	return st;
+}
+
+struct job {
+	const struct adcnn_manifest *man;
+	const struct adcnn_model *pm;
+	int split;
+	int ntodo;
+	const struct adcnn_member **members;
+	const struct adcnn_tile **tiles;
+	uint8_t **out;
+	size_t *outlen;
+	double *secs;
+	int next;
+	pthread_mutex_t lock;
+	enum adcnn_status st;
+	struct adcnn_ctx err;
+};
+
+static enum adcnn_status run_tile(struct adcnn_ctx *ctx, struct job *j, int i)
+{
+	const struct adcnn_manifest *man = j->man;
+	const struct adcnn_tile *t = j->tiles[i];
+	const struct adcnn_graph *g = &j->pm->g;
+	struct adcnn_tensor *x = NULL, *y = NULL;
+	struct adcnn_region *reg = NULL;
+	struct adcnn_exec_opts eo = {0};
+	enum adcnn_status st;
+
+	st = adcnn_tensor_decode(ctx, j->members[i]->data, j->members[i]->len, &x, NULL);
+	if (st != ADCNN_OK)
+		goto fail;
+	if (x->rank != man->in_rank)
+		goto shape;
+	for (int d = 0; d < x->rank; d++) {
+		int64_t want = man->in_dims[d];
+		if (x->rank == 4 && d == 2)
+			want = t->in[1] - t->in[0];
+		if (x->rank == 4 && d == 3)
+			want = t->in[3] - t->in[2];
+		if (x->dims[d] != want)
+			goto shape;
+	}
+	if (man->mode == ADCNN_MODE_HALO && x->rank == 4 && j->split != g->input) {
+		reg = calloc((size_t)g->nvalues + 1, sizeof(*reg));
+		if (reg == NULL) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		st = adcnn_halo_regions(ctx, g, NULL, (int)man->in_dims[1], (int)man->in_dims[2],
+		                        (int)man->in_dims[3], j->split, t->out, reg);
+		if (st != ADCNN_OK)
+			goto fail;
+		if (reg[g->input].r0 != t->in[0] || reg[g->input].r1 != t->in[1] ||
+		    reg[g->input].c0 != t->in[2] || reg[g->input].c1 != t->in[3]) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "the halo of tile '%s' does not match its model", t->id);
+			goto fail;
+		}
+		eo.region = reg;
+	}
+	st = adcnn_graph_run(ctx, g, g->input, x, j->split, &eo, &y);
+	if (st != ADCNN_OK)
+		goto fail;
+	if (y->rank == 4 && man->split_rank == 4 &&
+	    (y->dims[2] != t->out[1] - t->out[0] || y->dims[3] != t->out[3] - t->out[2] || y->dims[1] != man->split_dims[1])) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "tile '%s' gave %lldx%lldx%lld, not its %dx%d output region",
+		                     t->id, (long long)y->dims[1], (long long)y->dims[2], (long long)y->dims[3],
+		                     t->out[1] - t->out[0], t->out[3] - t->out[2]);
+		goto fail;
+	}
+	st = adcnn_tensor_encode(ctx, y, ADCNN_ENC_F32, 0, &j->out[i], &j->outlen[i]);
+	goto done;
+shape:
+	st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tile '%s' has the wrong shape for its region", t->id);
+fail:
+done:
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(y);
+	free(reg);
+	return st;
+}
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	struct adcnn_ctx ctx = {0};
+
+	for (;;) {
+		int i;
+		struct timespec a, b;
+		enum adcnn_status st;
+
+		pthread_mutex_lock(&j->lock);
+		i = j->st == ADCNN_OK && j->next < j->ntodo ? j->next++ : -1;
+		pthread_mutex_unlock(&j->lock);
+		if (i < 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		st = run_tile(&ctx, j, i);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		j->secs[i] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+		if (st != ADCNN_OK) {
+			pthread_mutex_lock(&j->lock);
+			if (j->st == ADCNN_OK) {
+				j->st = st;
+				j->err = ctx;
+			}
+			pthread_mutex_unlock(&j->lock);
+		}
+	}
+	return NULL;
+}
+
+enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb,
+                            const struct adcnn_run_opts *opts, struct adcnn_bundle **out)
+{
+	const struct adcnn_manifest *man = &tb->man;
+	struct adcnn_model *pm = NULL;
+	struct adcnn_bundle *rb = NULL;
+	uint8_t *mbuf = NULL;
+	size_t mlen = 0;
+	struct job j;
+	pthread_t *th = NULL;
+	int nthreads, started = 0;
+	enum adcnn_status st;
+
+	memset(&j, 0, sizeof(j));
+	pthread_mutex_init(&j.lock, NULL);
+	if (man->kind != ADCNN_KIND_TILES) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "not a tile bundle (kind %s)", man->kind == ADCNN_KIND_RESULTS ? "results" : "packed");
+		goto done;
+	}
+	for (int k = 1; k < tb->nbundles; k++)
+		if (strcmp(tb->jobs[k], man->job) != 0) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "the input holds bundles of different jobs");
+			goto done;
+		}
+	st = prefix_bytes(ctx, tb, opts, &mbuf, &mlen);
+	if (st != ADCNN_OK)
+		goto done;
+	st = adcnn_model_load_mem(ctx, mbuf, mlen, &pm);
+	if (st != ADCNN_OK)
+		goto done;
+	j.man = man;
+	j.pm = pm;
+	j.split = adcnn_graph_value(&pm->g, man->split_name, false);
+	if (j.split < 0 || pm->g.noutputs != 1 || pm->g.outputs[0] != j.split) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "the prefix model does not end at '%s'", man->split_name);
+		goto done;
+	}
+	j.members = calloc((size_t)tb->nmembers + 1, sizeof(*j.members));
+	j.tiles = calloc((size_t)tb->nmembers + 1, sizeof(*j.tiles));
+	j.out = calloc((size_t)tb->nmembers + 1, sizeof(*j.out));
+	j.outlen = calloc((size_t)tb->nmembers + 1, sizeof(*j.outlen));
+	j.secs = calloc((size_t)tb->nmembers + 1, sizeof(*j.secs));
+	if (j.members == NULL || j.tiles == NULL || j.out == NULL || j.outlen == NULL || j.secs == NULL) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	/* in the order of the plan, so the result bundle's bytes do not depend on timing */
+	for (int t = 0; t < man->ntiles; t++) {
+		char path[64];
+		const struct adcnn_member *mem;
+		snprintf(path, sizeof(path), "tiles/%s.t", man->tiles[t].id);
+		mem = adcnn_bundle_find(tb, path);
+		if (mem == NULL)
+			continue;
+		j.members[j.ntodo] = mem;
+		j.tiles[j.ntodo++] = &man->tiles[t];
+	}
+	if (j.ntodo == 0) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "the bundle holds no tiles");
+		goto done;
+	}
+	nthreads = opts->threads > 0 ? opts->threads : 1;
+	if (nthreads > j.ntodo)
+		nthreads = j.ntodo;
+	th = calloc((size_t)nthreads, sizeof(*th));
+	if (th == NULL) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 1; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, worker, &j) == 0)
+			started = i;
+		else
+			break;
+	worker(&j);
+	for (int i = 1; i <= started; i++)
+		pthread_join(th[i], NULL);
+	if (j.st != ADCNN_OK) {
+		*ctx = j.err;
+		st = j.st;
+		goto done;
+	}
+	if (opts->verbose)
+		for (int i = 0; i < j.ntodo; i++)
+			fprintf(stderr, "tile %s: %.3f s\n", j.tiles[i]->id, j.secs[i]);
+	rb = adcnn_bundle_new();
+	if (rb == NULL || (st = adcnn_manifest_copy(ctx, &rb->man, man)) != ADCNN_OK) {
+		st = rb == NULL ? adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory") : st;
+		goto done;
+	}
+	rb->man.kind = ADCNN_KIND_RESULTS;
+	rb->nbundles = 1;
+	for (int i = 0; i < j.ntodo; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "results/%s.t", j.tiles[i]->id);
+		st = adcnn_bundle_add(ctx, rb, path, j.out[i], j.outlen[i]);
+		j.out[i] = NULL;
+		if (st != ADCNN_OK)
+			goto done;
+	}
+	*out = rb;
+	rb = NULL;
+done:
+	if (j.out != NULL)
+		for (int i = 0; i < j.ntodo; i++)
+			free(j.out[i]);
+	free(j.members);
+	free(j.tiles);
+	free(j.out);
+	free(j.outlen);
+	free(j.secs);
+	free(th);
+	free(mbuf);
+	adcnn_model_free(pm);
+	adcnn_bundle_free(rb);
+	pthread_mutex_destroy(&j.lock);
+	return st;
+}
