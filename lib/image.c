@@ -250,6 +250,10 @@ enum adcnn_status adcnn_input_load(struct adcnn_ctx *ctx, const struct adcnn_mod
 		return st;
 	if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
 		st = adcnn_npy_parse(ctx, buf, len, out);
+		if (st == ADCNN_OK && (*out)->dtype != ADCNN_F32) {
+			adcnn_tensor_free(*out);
+			st = adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "input tensor is not float32");
+		}
 		goto done;
 	}
 	if (len >= 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", 8) == 0)

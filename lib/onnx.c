@@ -4,6 +4,7 @@
 #include "internal.h"
 #include "onnx.pb-c.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,8 +184,8 @@ static enum adcnn_status window_attrs(struct adcnn_ctx *ctx, const Onnx__NodePro
 	if ((a = attr(np, "storage_order")) != NULL && a->i != 0) { what = "storage_order"; goto bad; }
 	return ADCNN_OK;
 bad:
-	return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): unsupported attribute '%s' (2-D windows only)",
-	                       np->name ? np->name : "", np->op_type, what);
+	return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): attribute '%s' is not supported (2-D windows only)",
+	                       n->name, np->op_type, what);
 }
 
 static enum adcnn_status node_attrs(struct adcnn_ctx *ctx, const Onnx__NodeProto *np,
@@ -241,8 +242,16 @@ static enum adcnn_status node_attrs(struct adcnn_ctx *ctx, const Onnx__NodeProto
 		n->trans_a = (int)attr_i(np, "transA", 0);
 		n->trans_b = (int)attr_i(np, "transB", 0);
 		break;
+	case OP_SHAPE:
+		n->axis = (int)attr_i(np, "start", 0);
+		n->group = (int)attr_i(np, "end", INT32_MAX);
+		break;
 	case OP_RESHAPE: n->allowzero = (int)attr_i(np, "allowzero", 0); break;
-	case OP_CAST: n->to = (int)attr_i(np, "to", 1); break;
+	case OP_CAST:
+		n->to = (int)attr_i(np, "to", 1);
+		if (n->to != 1 && n->to != 6 && n->to != 7)
+			return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Cast): target type %d is not supported", n->name, n->to);
+		break;
 	case OP_UNSQUEEZE:
 	case OP_SQUEEZE:
 		if ((a = attr(np, "axes")) != NULL) {
@@ -285,8 +294,8 @@ static enum adcnn_status load_graph(struct adcnn_ctx *ctx, struct adcnn_model *m
 
 	g->input = -1;
 	g->opset = opset_of(mp);
-	if (g->opset < 7 || g->opset > 18)
-		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "opset %d is not supported (7 to 18 are)", g->opset);
+	if (g->opset < 1 || g->opset > 18)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "opset %d is not supported (1 to 18 are)", g->opset);
 	for (size_t i = 0; i < gp->n_initializer; i++) {
 		const Onnx__TensorProto *tp = gp->initializer[i];
 		int v;

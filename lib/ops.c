@@ -580,13 +580,22 @@ static enum adcnn_status shape_of(struct adcnn_ctx *ctx, const struct adcnn_node
 {
 	struct adcnn_tensor *y;
 
+	int a, b;
+
 	if (x == NULL)
 		return need_f32(ctx, n, x);
-	y = adcnn_tensor_new_typed(ADCNN_I64, 1, (int64_t[]){x->rank});
+	/* opset 15's start and end: negative counts from the back, both clamped */
+	a = n->axis < 0 ? n->axis + x->rank : n->axis;
+	b = n->group < 0 ? n->group + x->rank : n->group;
+	a = a < 0 ? 0 : a > x->rank ? x->rank : a;
+	b = b < 0 ? 0 : b > x->rank ? x->rank : b;
+	if (b < a)
+		b = a;
+	y = adcnn_tensor_new_typed(ADCNN_I64, 1, (int64_t[]){b - a});
 	if (y == NULL)
 		return NOMEM();
-	for (int i = 0; i < x->rank; i++)
-		y->d.i[i] = x->dims[i];
+	for (int i = a; i < b; i++)
+		y->d.i[i - a] = x->dims[i];
 	*out = y;
 	return ADCNN_OK;
 }

@@ -121,8 +121,9 @@ enum adcnn_status adcnn_npy_parse(struct adcnn_ctx *ctx, const uint8_t *buf, siz
 	memcpy(hdr, buf + off, hlen);
 	hdr[hlen] = '\0';
 	off += hlen;
-	if (strstr(hdr, "'descr': '<f4'") == NULL)
-		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, ".npy data type is not little-endian float32 ('<f4')");
+	bool i64 = strstr(hdr, "'descr': '<i8'") != NULL;
+	if (strstr(hdr, "'descr': '<f4'") == NULL && !i64)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, ".npy data type is not little-endian float32 ('<f4') or int64 ('<i8')");
 	if (strstr(hdr, "'fortran_order': False") == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, ".npy array is in Fortran order");
 	p = strstr(hdr, "'shape': (");
@@ -146,14 +147,18 @@ enum adcnn_status adcnn_npy_parse(struct adcnn_ctx *ctx, const uint8_t *buf, siz
 	}
 	if (!adcnn_dims_count(rank, dims, &n))
 		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, ".npy shape too large");
-	if (len - off < n * 4)
-		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "truncated .npy data (expected %zu bytes, got %zu)", n * 4, len - off);
-	t = adcnn_tensor_new(rank, dims);
+	size_t esz = i64 ? 8 : 4;
+	if (len - off < n * esz)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "truncated .npy data (expected %zu bytes, got %zu)", n * esz, len - off);
+	t = adcnn_tensor_new_typed(i64 ? ADCNN_I64 : ADCNN_F32, rank, dims);
 	if (t == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		uint32_t u = adcnn_le32dec(buf + off + 4 * i);
-		memcpy(&t->d.f[i], &u, 4);
+		uint32_t u = adcnn_le32dec(buf + off + esz * i);
+		if (i64)
+			t->d.i[i] = (int64_t)((uint64_t)u | (uint64_t)adcnn_le32dec(buf + off + 8 * i + 4) << 32);
+		else
+			memcpy(&t->d.f[i], &u, 4);
 	}
 	*out = t;
 	return ADCNN_OK;
@@ -178,15 +183,13 @@ enum adcnn_status adcnn_npy_write(struct adcnn_ctx *ctx, const struct adcnn_tens
 	size_t o = 0, hl;
 	uint8_t pre[10];
 
-	if (t->dtype != ADCNN_F32)
-		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "only float32 tensors are written as .npy");
 	shape[0] = '\0';
 	for (int i = 0; i < t->rank; i++)
 		o += (size_t)snprintf(shape + o, sizeof(shape) - o, "%lld,%s", (long long)t->dims[i],
 		                      (t->rank > 1 && i < t->rank - 1) ? " " : "");
 	if (t->rank > 1)
 		shape[o - 1] = '\0';
-	hl = (size_t)snprintf(hdr, sizeof(hdr), "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", shape);
+	hl = (size_t)snprintf(hdr, sizeof(hdr), "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", t->dtype == ADCNN_I64 ? "<i8" : "<f4", shape);
 	while ((10 + hl + 1) % 64 != 0)
 		hdr[hl++] = ' ';
 	hdr[hl++] = '\n';
@@ -196,12 +199,18 @@ enum adcnn_status adcnn_npy_write(struct adcnn_ctx *ctx, const struct adcnn_tens
 	if (fwrite(pre, 1, 10, fp) != 10 || fwrite(hdr, 1, hl, fp) != hl)
 		goto fail;
 	for (size_t i = 0; i < t->n; i++) {
-		uint8_t b[4];
+		uint8_t b[8];
 		uint32_t u;
 
-		memcpy(&u, &t->d.f[i], 4);
-		adcnn_le32enc(b, u);
-		if (fwrite(b, 1, 4, fp) != 4)
+		if (t->dtype == ADCNN_I64) {
+			uint64_t v = (uint64_t)t->d.i[i];
+			adcnn_le32enc(b, (uint32_t)v);
+			adcnn_le32enc(b + 4, (uint32_t)(v >> 32));
+		} else {
+			memcpy(&u, &t->d.f[i], 4);
+			adcnn_le32enc(b, u);
+		}
+		if (fwrite(b, 1, t->dtype == ADCNN_I64 ? 8 : 4, fp) != (t->dtype == ADCNN_I64 ? 8u : 4u))
 			goto fail;
 	}
 	return ADCNN_OK;

@@ -287,9 +287,14 @@ def build(name, builder, seed, outdir):
         refs = {r: fdsp(model.features, x, ho, wo, r) for r in TILINGS}
 
     onnx_path = os.path.join(d, 'model.onnx')
+    # resnet and mobilenet keep their BatchNormalization nodes (the exporter folds them in
+    # eval mode), so that adcnn's own folding at load is tested too
+    keep_bn = name in ('resnet', 'mobilenet')
     torch.onnx.export(model, x, onnx_path, opset_version=13,
                       input_names=['input'], output_names=['output'],
-                      do_constant_folding=True)
+                      do_constant_folding=True,
+                      training=(torch.onnx.TrainingMode.PRESERVE if keep_bn
+                                else torch.onnx.TrainingMode.EVAL))
     m = onnx.load(onnx_path)
     onnx.checker.check_model(m)
     if name == 'detector':
