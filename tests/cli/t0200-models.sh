@@ -1,0 +1,24 @@
+#!/bin/sh
+# Random-weight models with the shapes of real networks (tests/data/models, made by
+# gen_models.py): halo mode equals unpartitioned inference for every grid, fdsp mode equals
+# PyTorch's FDSP reference (each tile run alone, zero padding at its borders).
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+for m in resnet vgg mobilenet squeezenet detector; do
+	d="$DATA/models/$m"
+	for g in 1 2 3 4; do
+		for mode in halo fdsp; do
+			t="$m ${g}x$g $mode"
+			if ! run 0 "adcnn-partition -m '$d/model.onnx' -g ${g}x$g --mode $mode '$d/input.npy' | adcnn-run -j 2 | adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
+				printf '  in test: %s\n' "$t"
+				continue
+			fi
+			ref="$d/ref_fdsp_${g}x$g.npy"
+			[ "$mode" = halo ] || [ "$g" = 1 ] && ref="$d/ref_split.npy"
+			if msg=$(testutil cmp --rel 1e-4 "$TMP/st.npy" "$ref"); then pass; else fail "$t: stitched: $msg"; fi
+			if [ "$mode" = halo ] || [ "$g" = 1 ]; then
+				if msg=$(testutil cmp --rel 1e-4 "$TMP/out.npy" "$d/ref_out.npy"); then pass; else fail "$t: output: $msg"; fi
+			fi
+		done
+	done
+done
+finish
