@@ -2,6 +2,7 @@
 #include "config.h"
 #include "internal.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,28 @@ enum adcnn_status adcnn_merge(struct adcnn_ctx *ctx, const struct adcnn_model *m
 	st = adcnn_split_find(ctx, g, man->in_dims, man->in_rank, man->split_name, &split, prefix);
 	if (st != ADCNN_OK)
 		goto fail;
+	/* the MANIFEST's shapes must be the model's: they decide what is allocated and pasted */
+	{
+		bool ok = man->split_rank == (man->in_rank == 4 ? 4 : man->in_rank) && man->split_dims[0] == man->in_dims[0];
+		if (ok && man->in_rank == 4 && man->in_dims[2] <= INT32_MAX && man->in_dims[3] <= INT32_MAX) {
+			int *chw = malloc(sizeof(int) * 3 * ((size_t)g->nvalues + 1));
+			if (chw == NULL) {
+				st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+				goto fail;
+			}
+			st = adcnn_value_dims(ctx, g, prefix, (int)man->in_dims[1], (int)man->in_dims[2], (int)man->in_dims[3], chw);
+			ok = st == ADCNN_OK && chw[3 * split] == man->split_dims[1] &&
+			     chw[3 * split + 1] == man->split_dims[2] && chw[3 * split + 2] == man->split_dims[3];
+			free(chw);
+		} else if (ok) {
+			for (int i = 0; i < man->in_rank; i++)
+				ok = ok && man->split_dims[i] == man->in_dims[i];
+		}
+		if (!ok) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "the MANIFEST's shapes are not those of the model");
+			goto fail;
+		}
+	}
 	st_t = adcnn_tensor_new(man->split_rank, man->split_dims);
 	if (st_t == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
