@@ -24,7 +24,7 @@ void adcnn_bundle_free(struct adcnn_bundle *b)
 	}
 	free(b->members);
 	adcnn_manifest_release(&b->man);
-	free(b->jobs);
+	free(b->ids);
 	free(b->source);
 	free(b);
 }
@@ -128,7 +128,7 @@ static enum adcnn_status listing_done(struct adcnn_ctx *ctx, struct listing *l, 
 {
 	for (int i = 0; i < l->n; i++)
 		if (!l->got[i])
-			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: truncated bundle: member '%s' missing", src, l->paths[i]);
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': truncated bundle: member '%s' missing", src, l->paths[i]);
 	listing_release(l);
 	return ADCNN_OK;
 }
@@ -153,22 +153,22 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 	archive_read_support_format_tar(a);
 	archive_read_set_options(a, "tar:read_concatenated_archives");
 	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: %s", name, archive_error_string(a));
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': not a bundle: %s", name, archive_error_string(a));
 		goto fail;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		const char *path = archive_entry_pathname(e);
-		uint8_t *data;
-		size_t len;
+		uint8_t *data = NULL;
+		size_t len = 0;
 		char hex[ADCNN_HASH_HEX];
 		int idx;
 
 		if (path == NULL || archive_entry_filetype(e) != AE_IFREG || !archive_entry_size_is_set(e)) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: unexpected tar entry", name);
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': not a bundle: unexpected tar entry", name);
 			goto fail;
 		}
 		if ((size_t)archive_entry_size(e) > MAX_MEMBER) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: member '%s' too large", name, path);
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': member '%s' too large", name, path);
 			goto fail;
 		}
 		if (strcmp(path, "MANIFEST.sig") == 0)
@@ -187,7 +187,7 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 			if (st != ADCNN_OK) {
 				char msg[sizeof(ctx->msg)];
 				snprintf(msg, sizeof(msg), "%s", ctx->msg);
-				adcnn_set_error(ctx, st, "%s: %s", name, msg);
+				adcnn_set_error(ctx, st, "'%s': %s", name, msg);
 				goto fail;
 			}
 			l.got = calloc((size_t)l.n + 1, 1);
@@ -197,16 +197,18 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 				goto fail;
 			}
 			{
-				char (*jobs)[ADCNN_HASH_HEX] = realloc(b->jobs, sizeof(*jobs) * ((size_t)b->nbundles + 1));
-				if (jobs == NULL) {
+				struct adcnn_bundle_id *ids = realloc(b->ids, sizeof(*ids) * ((size_t)b->nbundles + 1));
+				if (ids == NULL) {
 					adcnn_manifest_release(&m);
 					st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 					goto fail;
 				}
-				b->jobs = jobs;
+				b->ids = ids;
 			}
-			/* the job of every bundle, for merge to check tiles against */
-			memcpy(b->jobs[b->nbundles], m.job, ADCNN_HASH_HEX);
+			/* who every bundle is, for run and merge to check each against the first */
+			memcpy(b->ids[b->nbundles].job, m.job, ADCNN_HASH_HEX);
+			memcpy(b->ids[b->nbundles].model, m.model, ADCNN_HASH_HEX);
+			b->ids[b->nbundles].kind = m.kind;
 			if (b->nbundles == 0)
 				b->man = m;
 			else
@@ -217,7 +219,7 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 		}
 		if (!any) {
 			free(data);
-			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: MANIFEST is not the first member", name);
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': not a bundle: MANIFEST is not the first member", name);
 			goto fail;
 		}
 		for (idx = 0; idx < l.n; idx++)
@@ -225,13 +227,13 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 				break;
 		if (idx == l.n) {
 			free(data);
-			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: member '%s' is not in the MANIFEST", name, path);
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': member '%s' is not in the MANIFEST", name, path);
 			goto fail;
 		}
 		adcnn_hash_hex(data, len, hex);
 		if (len != l.sizes[idx] || strcmp(hex, l.hashes[idx]) != 0) {
 			free(data);
-			st = adcnn_set_error(ctx, ADCNN_ERR_HASH, "%s: member '%s' is corrupt (hash mismatch)", name, path);
+			st = adcnn_set_error(ctx, ADCNN_ERR_HASH, "'%s': member '%s' is corrupt (hash mismatch)", name, path);
 			goto fail;
 		}
 		l.got[idx] = true;
@@ -240,11 +242,11 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 			goto fail;
 	}
 	if (r != ARCHIVE_EOF) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: %s: %s", name, any ? "truncated bundle" : "not a bundle", archive_error_string(a));
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': %s: %s", name, any ? "truncated bundle" : "not a bundle", archive_error_string(a));
 		goto fail;
 	}
 	if (!any) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "%s: not a bundle: no MANIFEST", name);
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': not a bundle: no MANIFEST", name);
 		goto fail;
 	}
 	if ((st = listing_done(ctx, &l, name)) != ADCNN_OK)

@@ -214,12 +214,17 @@ struct adcnn_manifest {
 	int ntiles;
 };
 
+struct adcnn_bundle_id {
+	char job[ADCNN_HASH_HEX], model[ADCNN_HASH_HEX];
+	enum adcnn_kind kind;
+};
+
 struct adcnn_bundle {
 	struct adcnn_manifest man;   /* of the first bundle; the others must agree */
 	struct adcnn_member *members;
 	int nmembers, cap;
 	int nbundles;
-	char (*jobs)[ADCNN_HASH_HEX]; /* per MANIFEST read */
+	struct adcnn_bundle_id *ids; /* per MANIFEST read */
 	char *source;
 };
 

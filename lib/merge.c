@@ -72,11 +72,23 @@ enum adcnn_status adcnn_merge(struct adcnn_ctx *ctx, const struct adcnn_model *m
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	for (int k = 1; k < rb->nbundles; k++) {
+		const struct adcnn_bundle_id *id = &rb->ids[k];
+		if (id->kind == ADCNN_KIND_TILES) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "bundle %d of the input is a tile bundle, not results: run it first", k + 1);
+			goto fail;
+		}
+		if (strcmp(id->model, m->hash) != 0) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "bundle %d of the input was made with model %.12s, not with this one (%.12s)", k + 1, id->model, m->hash);
+			goto fail;
+		}
+	}
 	for (int i = 0; i < rb->nmembers; i++) {
 		const struct adcnn_member *mem = &rb->members[i];
-		if (strncmp(mem->path, "results/", 8) == 0 && strcmp(rb->jobs[mem->bundle], man->job) != 0) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "tile '%s' is from another job (%.12s, not %.12s)",
-			                     mem->path + 8, rb->jobs[mem->bundle], man->job);
+		if (strncmp(mem->path, "results/", 8) == 0 && strcmp(rb->ids[mem->bundle].job, man->job) != 0) {
+			int l = (int)strcspn(mem->path + 8, ".");
+			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "tile '%.*s' is from another job (%.12s, not %.12s)",
+			                     l, mem->path + 8, rb->ids[mem->bundle].job, man->job);
 			goto fail;
 		}
 	}

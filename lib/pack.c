@@ -111,8 +111,10 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 	if (!adcnn_dims_count(rank, dims, &n))
 		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor too large");
 	if (enc == ADCNN_ENC_F32) {
-		if (len - hl != 4 * n)
+		if (len - hl < 4 * n)
 			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "truncated tensor (expected %zu bytes, got %zu)", 4 * n, len - hl);
+		if (len - hl > 4 * n)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor has %zu bytes after its data", len - hl - 4 * n);
 	} else if (enc != ADCNN_ENC_LOSSLESS) {
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "unknown tensor encoding %d", enc);
 	} else {

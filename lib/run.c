@@ -25,6 +25,7 @@ static enum adcnn_status prefix_bytes(struct adcnn_ctx *ctx, const struct adcnn_
 		adcnn_hash_hex(*buf, *len, hex);
 		if (strcmp(hex, man->prefix) != 0) {
 			free(*buf);
+			*buf = NULL;
 			return adcnn_set_error(ctx, ADCNN_ERR_HASH, "embedded model '%s' does not match its hash", path);
 		}
 		/* a node that cannot cache still runs the bundle it was given */
@@ -52,11 +53,13 @@ static enum adcnn_status prefix_bytes(struct adcnn_ctx *ctx, const struct adcnn_
 			adcnn_hash_hex(*buf, *len, hex);
 			if (strcmp(hex, man->prefix) != 0) {
 				free(*buf);
+				*buf = NULL;
 				return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "the prefix of '%s' is not the one the bundle was made for", opts->model_path);
 			}
 			return ADCNN_OK;
 		}
 		free(*buf);
+		*buf = NULL;
 		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "model '%s' is not the one the bundle was made with", opts->model_path);
 	}
 	st = adcnn_cache_path(ctx, man->prefix, &cpath);
@@ -70,6 +73,7 @@ static enum adcnn_status prefix_bytes(struct adcnn_ctx *ctx, const struct adcnn_
 		adcnn_hash_hex(*buf, *len, hex);
 		if (strcmp(hex, man->prefix) != 0) {
 			free(*buf);
+			*buf = NULL;
 			st = adcnn_set_error(ctx, ADCNN_ERR_HASH, "cached model '%s' is corrupt: delete it", cpath);
 		}
 	}
@@ -104,8 +108,12 @@ static enum adcnn_status run_tile(struct adcnn_ctx *ctx, struct job *j, int i)
 	enum adcnn_status st;
 
 	st = adcnn_tensor_decode(ctx, j->members[i]->data, j->members[i]->len, &x, NULL);
-	if (st != ADCNN_OK)
+	if (st != ADCNN_OK) {
+		char msg[sizeof(ctx->msg)];
+		snprintf(msg, sizeof(msg), "%s", ctx->msg);
+		adcnn_set_error(ctx, st, "cannot read tile '%s': %s", t->id, msg);
 		goto fail;
+	}
 	if (x->rank != man->in_rank)
 		goto shape;
 	for (int d = 0; d < x->rank; d++) {
@@ -207,8 +215,9 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 		goto done;
 	}
 	for (int k = 1; k < tb->nbundles; k++)
-		if (strcmp(tb->jobs[k], man->job) != 0) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "the input holds bundles of different jobs");
+		if (tb->ids[k].kind != ADCNN_KIND_TILES || strcmp(tb->ids[k].job, man->job) != 0) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "bundle %d of the input is %s", k + 1,
+			                     tb->ids[k].kind != ADCNN_KIND_TILES ? "not a tile bundle" : "of another job");
 			goto done;
 		}
 	st = prefix_bytes(ctx, tb, opts, &mbuf, &mlen);

@@ -130,7 +130,8 @@ static int inline_inputs(int argc, char **argv)
 	g = mp->graph;
 	keep = calloc(g->n_input + 1, sizeof(*keep));
 	inits = calloc(g->n_initializer + g->n_input + 1, sizeof(*inits));
-	memcpy(inits, g->initializer, sizeof(*inits) * g->n_initializer);
+	if (g->n_initializer > 0)
+		memcpy(inits, g->initializer, sizeof(*inits) * g->n_initializer);
 	ninit = g->n_initializer;
 	for (size_t i = 0; i < g->n_input; i++) {
 		bool is_init = false;
@@ -207,6 +208,7 @@ static int inline_inputs(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* a test helper: what it allocates lives until it exits */
 	if (argc >= 2 && strcmp(argv[1], "cmp") == 0)
 		return cmp(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "inline") == 0)

@@ -1,0 +1,147 @@
+#!/bin/sh
+# adcnn-run: the common options, file and stdin, thread counts, where the prefix model comes
+# from (embedded, cache, -m) and what it refuses; -o never leaves a file behind on failure.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+M="$SHARE/models/example.onnx"
+IMG="$SHARE/images/sample.png"
+
+same() {
+	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
+}
+
+tty_refuses() {
+	if ! command -v script >/dev/null 2>&1 || ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+		skip "$1: script(1) cannot give a terminal here"
+		return 0
+	fi
+	printf '%s\n' "$2" >"$TMP/tty.sh"
+	check "$1" 64 "script -qec 'sh $TMP/tty.sh' /dev/null </dev/null"
+	expect_out_re 'terminal' "$1: message"
+	if grep -q 'ustar' "$TMP/out"; then fail "$1: a bundle went to the terminal"; else pass; fi
+}
+
+# the cache files: names of 64 hexadecimal digits under $1/adcnn/models
+cached() {
+	ls "$1/adcnn/models" 2>/dev/null | grep -E '^[0-9a-f]{64}$'
+}
+
+# The tile bundles: partition caches the prefix in $XDG_CACHE_HOME
+adcnn-partition -m "$M" -o "$TMP/t.adcnn" "$IMG" || fail 'cannot make the tile bundle'
+adcnn-partition -m "$M" --embed-model -o "$TMP/te.adcnn" "$IMG" || fail 'cannot make the tile bundle with --embed-model'
+adcnn-partition -m "$M" -g 3x3 -o "$TMP/t33.adcnn" "$IMG" || fail 'cannot make the 3x3 tile bundle'
+prefix=$(tar -xOf "$TMP/t.adcnn" MANIFEST | sed -n 's/^prefix //p')
+
+# The options every tool has
+check 'run --help' 0 "adcnn-run --help"
+expect_out_re '^usage: adcnn-run ' 'run --help: usage on stdout'
+expect_empty_err 'run --help'
+check 'run -h' 0 "adcnn-run -h"
+expect_out_re '^usage: adcnn-run ' 'run -h: usage on stdout'
+check 'run -V' 0 "adcnn-run -V"
+expect_out_re '^adcnn-run ' 'run -V: tool name'
+for w in 'bundle format 1\.0' BLIS libarchive libsodium zstd protobuf-c; do
+	expect_out_re "$w" "run -V: $w"
+done
+expect_empty_err 'run -V'
+check 'run: unknown option' 64 "adcnn-run --no-such-option '$TMP/t.adcnn'"
+expect_err '^usage: adcnn-run' 'run: unknown option: usage on stderr'
+expect_out_eq '' 'run: unknown option: nothing on stdout'
+check 'run: too many arguments' 64 "adcnn-run '$TMP/t.adcnn' '$TMP/t.adcnn'"
+expect_err 'too many arguments' 'run: too many arguments: message'
+expect_err '^usage: adcnn-run' 'run: too many arguments: usage'
+expect_out_eq '' 'run: too many arguments: nothing on stdout'
+for j in 0 -1 abc 2x; do
+	check "run: bad -j '$j'" 64 "adcnn-run -j '$j' '$TMP/t.adcnn'"
+	expect_err "'$j'" "run: bad -j '$j': message"
+done
+tty_refuses 'run: bundle to a terminal' "adcnn-run '$TMP/t.adcnn'"
+
+# File, stdin, -o: the same bytes
+check 'run FILE' 0 "adcnn-run '$TMP/t.adcnn'"
+cp "$TMP/out" "$TMP/r.adcnn"
+expect_empty_err 'run FILE'
+if [ "$(tar -tf "$TMP/r.adcnn" 2>&1 | tr '\n' ' ')" = 'MANIFEST results/r0c0.t results/r0c1.t results/r1c0.t results/r1c1.t ' ]; then pass; else fail 'run: result members' "$(tar -tf "$TMP/r.adcnn" 2>&1)"; fi
+if [ "$(tar -xOf "$TMP/r.adcnn" MANIFEST 2>/dev/null | sed -n 2p)" = 'kind results' ]; then pass; else fail 'run: not kind results'; fi
+# a result bundle keeps the tile bundle's plan
+if [ "$(tar -xOf "$TMP/r.adcnn" MANIFEST | grep -vE '^(kind|member) ')" = "$(tar -xOf "$TMP/t.adcnn" MANIFEST | grep -vE '^(kind|member) ')" ]; then pass; else fail 'run: the result MANIFEST does not keep the plan'; fi
+check 'run < FILE' 0 "adcnn-run <'$TMP/t.adcnn'"
+same 'run: stdin and file give the same bytes' "$TMP/out" "$TMP/r.adcnn"
+check 'run - < FILE' 0 "adcnn-run - <'$TMP/t.adcnn'"
+same 'run: - and file give the same bytes' "$TMP/out" "$TMP/r.adcnn"
+check 'run -o FILE' 0 "adcnn-run -o '$TMP/ro.adcnn' '$TMP/t.adcnn'"
+expect_out_eq '' 'run -o: nothing on stdout'
+same 'run: -o and stdout give the same bytes' "$TMP/ro.adcnn" "$TMP/r.adcnn"
+check 'run -o /dev/null' 0 "adcnn-run -o /dev/null '$TMP/t.adcnn'"
+if [ -c /dev/null ]; then pass; else fail 'run -o /dev/null replaced /dev/null'; fi
+
+# Threads: the bytes do not depend on them
+for j in 1 2 4; do
+	check "run -j $j" 0 "adcnn-run -j $j '$TMP/t.adcnn'"
+	same "run -j $j: same bytes" "$TMP/out" "$TMP/r.adcnn"
+done
+check 'run -j 1, 3x3' 0 "adcnn-run -j 1 -o '$TMP/r33a.adcnn' '$TMP/t33.adcnn'"
+check 'run -j 2, 3x3' 0 "adcnn-run --threads 2 -o '$TMP/r33b.adcnn' '$TMP/t33.adcnn'"
+check 'run -j 9, 3x3' 0 "adcnn-run -j 9 -o '$TMP/r33c.adcnn' '$TMP/t33.adcnn'"
+same 'run 3x3: -j 1 and -j 2 give the same bytes' "$TMP/r33a.adcnn" "$TMP/r33b.adcnn"
+same 'run 3x3: -j 1 and -j 9 give the same bytes' "$TMP/r33a.adcnn" "$TMP/r33c.adcnn"
+
+# Where the prefix comes from. A fresh cache and no embedded model: refused, with advice
+check 'run: model neither cached nor embedded' 66 "XDG_CACHE_HOME='$TMP/fresh1' adcnn-run -o '$TMP/f1.adcnn' '$TMP/t.adcnn'"
+expect_err '^adcnn-run: ' 'run: model not cached: message'
+expect_err '--embed-model' 'run: model not cached: mentions --embed-model'
+expect_err '-m' 'run: model not cached: mentions -m'
+expect_out_eq '' 'run: model not cached: nothing on stdout'
+expect_no_file "$TMP/f1.adcnn" 'run: model not cached'
+check 'run: model not cached, to stdout' 66 "XDG_CACHE_HOME='$TMP/fresh1' adcnn-run '$TMP/t.adcnn'"
+expect_out_eq '' 'run: model not cached, to stdout: nothing on stdout'
+# --embed-model: runs, and fills the cache
+check 'run: embedded model, fresh cache' 0 "XDG_CACHE_HOME='$TMP/fresh2' adcnn-run '$TMP/te.adcnn'"
+same 'run: embedded model gives the same results' "$TMP/out" "$TMP/r.adcnn"
+c=$(cached "$TMP/fresh2")
+if [ -n "$c" ] && [ "$c" = "$prefix" ]; then pass; else fail "run: embedded model not cached as $prefix" "$(ls -R "$TMP/fresh2" 2>&1)"; fi
+if command -v b2sum >/dev/null 2>&1; then
+	if [ "$(b2sum -l 256 "$TMP/fresh2/adcnn/models/$prefix" 2>/dev/null | cut -d' ' -f1)" = "$prefix" ]; then pass; else fail 'run: the cached model is not named by its BLAKE2b-256'; fi
+else
+	skip 'run: b2sum not found'
+fi
+check 'run: from the cache an embedded model filled' 0 "XDG_CACHE_HOME='$TMP/fresh2' adcnn-run '$TMP/t.adcnn'"
+same 'run: cached model gives the same results' "$TMP/out" "$TMP/r.adcnn"
+# -m with the full model, or with the prefix itself
+check 'run -m full model, fresh cache' 0 "XDG_CACHE_HOME='$TMP/fresh3' adcnn-run -m '$M' '$TMP/t.adcnn'"
+same 'run -m full model: same results' "$TMP/out" "$TMP/r.adcnn"
+check 'run -m prefix model, fresh cache' 0 "XDG_CACHE_HOME='$TMP/fresh4' adcnn-run -m '$TMP/fresh2/adcnn/models/$prefix' '$TMP/t.adcnn'"
+same 'run -m prefix model: same results' "$TMP/out" "$TMP/r.adcnn"
+# -m with another model
+for m in vgg resnet; do
+	check "run -m another model ($m)" 65 "XDG_CACHE_HOME='$TMP/fresh5' adcnn-run -m '$DATA/models/$m/model.onnx' -o '$TMP/f5-$m.adcnn' '$TMP/t.adcnn'"
+	expect_err "^adcnn-run: .*model" "run -m another model ($m): message"
+	expect_no_file "$TMP/f5-$m.adcnn" "run -m another model ($m)"
+done
+check 'run -m nonexistent model' 66 "XDG_CACHE_HOME='$TMP/fresh6' adcnn-run -m '$TMP/nonexistent.onnx' '$TMP/t.adcnn'"
+expect_err "'$TMP/nonexistent.onnx'" 'run -m nonexistent model: message'
+
+# What it refuses
+check 'run: a results bundle' 65 "adcnn-run -o '$TMP/rr.adcnn' '$TMP/r.adcnn'"
+expect_err '^adcnn-run: .*tile bundle' 'run: a results bundle: message'
+expect_no_file "$TMP/rr.adcnn" 'run: a results bundle'
+check 'run: a results bundle on stdin' 65 "adcnn-run <'$TMP/r.adcnn'"
+expect_out_eq '' 'run: a results bundle on stdin: nothing on stdout'
+adcnn-pack -o "$TMP/p.adcnn" "$TMP/r.adcnn" || fail 'cannot pack'
+check 'run: a packed bundle' 65 "adcnn-run -o '$TMP/rp.adcnn' '$TMP/p.adcnn'"
+expect_no_file "$TMP/rp.adcnn" 'run: a packed bundle'
+# a failure does not touch an existing output file
+printf 'old\n' >"$TMP/keep.adcnn"
+check 'run: failure with an existing -o file' 65 "adcnn-run -o '$TMP/keep.adcnn' '$TMP/r.adcnn'"
+if [ "$(cat "$TMP/keep.adcnn")" = old ]; then pass; else fail 'run: a failure changed the existing -o file'; fi
+check 'run: nonexistent bundle' 66 "adcnn-run -o '$TMP/ne.adcnn' '$TMP/nonexistent.adcnn'"
+expect_err "'$TMP/nonexistent.adcnn'" 'run: nonexistent bundle: message'
+expect_no_file "$TMP/ne.adcnn" 'run: nonexistent bundle'
+check 'run: -o in a missing directory' 74 "adcnn-run -o '$TMP/no/such/dir/r.adcnn' '$TMP/t.adcnn'"
+# tile bundles of two jobs in one stream
+adcnn-partition -m "$M" -O "$TMP/fanA" "$IMG" || fail 'cannot fan out'
+adcnn-partition -m "$M" --mean 0.5 -O "$TMP/fanB" "$IMG" || fail 'cannot fan out'
+check 'run: concatenated tile bundles of one job' 0 "cat '$TMP/fanA/r0c0.adcnn' '$TMP/fanA/r1c1.adcnn' | adcnn-run"
+check 'run: concatenated tile bundles of two jobs' 65 "cat '$TMP/fanA/r0c0.adcnn' '$TMP/fanB/r1c1.adcnn' | adcnn-run -o '$TMP/mix.adcnn'"
+expect_err 'job' 'run: two jobs: message'
+expect_no_file "$TMP/mix.adcnn" 'run: two jobs'
+finish

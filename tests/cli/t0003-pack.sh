@@ -1,0 +1,128 @@
+#!/bin/sh
+# adcnn-pack: the common options, pack and -d restoring the exact result bundle, packed
+# smaller than raw, adcnn-merge reading packed bundles, and what it refuses.
+. "${top_srcdir:-.}/tests/cli/lib.sh"
+M="$SHARE/models/example.onnx"
+IMG="$SHARE/images/sample.png"
+D="$DATA/models/detector"
+
+same() {
+	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
+}
+
+tty_refuses() {
+	if ! command -v script >/dev/null 2>&1 || ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+		skip "$1: script(1) cannot give a terminal here"
+		return 0
+	fi
+	printf '%s\n' "$2" >"$TMP/tty.sh"
+	check "$1" 64 "script -qec 'sh $TMP/tty.sh' /dev/null </dev/null"
+	expect_out_re 'terminal' "$1: message"
+	if grep -q 'ustar' "$TMP/out"; then fail "$1: a bundle went to the terminal"; else pass; fi
+}
+
+# the sum of the member sizes a bundle's MANIFEST lists
+member_bytes() {
+	tar -xOf "$1" MANIFEST 2>/dev/null | awk '$1 == "member" { n += $3 } END { print n + 0 }'
+}
+
+adcnn-partition -m "$M" -o "$TMP/t.adcnn" "$IMG" || fail 'cannot partition'
+adcnn-run -o "$TMP/r.adcnn" "$TMP/t.adcnn" || fail 'cannot run'
+
+# The options every tool has
+check 'pack --help' 0 "adcnn-pack --help"
+expect_out_re '^usage: adcnn-pack ' 'pack --help: usage on stdout'
+expect_empty_err 'pack --help'
+check 'pack -h' 0 "adcnn-pack -h"
+expect_out_re '^usage: adcnn-pack ' 'pack -h: usage on stdout'
+check 'pack -V' 0 "adcnn-pack -V"
+expect_out_re '^adcnn-pack ' 'pack -V: tool name'
+for w in 'bundle format 1\.0' BLIS libarchive libsodium zstd protobuf-c; do
+	expect_out_re "$w" "pack -V: $w"
+done
+expect_empty_err 'pack -V'
+check 'pack: unknown option' 64 "adcnn-pack --no-such-option '$TMP/r.adcnn'"
+expect_err '^usage: adcnn-pack' 'pack: unknown option: usage on stderr'
+expect_out_eq '' 'pack: unknown option: nothing on stdout'
+check 'pack: too many arguments' 64 "adcnn-pack '$TMP/r.adcnn' '$TMP/r.adcnn'"
+expect_err 'too many arguments' 'pack: too many arguments: message'
+expect_err '^usage: adcnn-pack' 'pack: too many arguments: usage'
+for l in 0 20 -1 abc; do
+	check "pack -L $l" 64 "adcnn-pack -L '$l' -o '$TMP/l.adcnn' '$TMP/r.adcnn'"
+	expect_err "'$l'" "pack -L $l: message"
+	expect_no_file "$TMP/l.adcnn" "pack -L $l"
+done
+check 'pack --level 20' 64 "adcnn-pack --level 20 '$TMP/r.adcnn'"
+tty_refuses 'pack: bundle to a terminal' "adcnn-pack '$TMP/r.adcnn'"
+tty_refuses 'pack -d: bundle to a terminal' "adcnn-pack -d '$TMP/r.adcnn'"
+
+# Pack, then restore the exact bytes
+check 'pack FILE' 0 "adcnn-pack '$TMP/r.adcnn'"
+expect_empty_err 'pack FILE'
+cp "$TMP/out" "$TMP/p.adcnn"
+if [ "$(tar -xOf "$TMP/p.adcnn" MANIFEST 2>/dev/null | sed -n 2p)" = 'kind packed' ]; then pass; else fail 'pack: not kind packed'; fi
+if [ "$(tar -tf "$TMP/p.adcnn" 2>&1 | tr '\n' ' ')" = 'MANIFEST results/r0c0.t results/r0c1.t results/r1c0.t results/r1c1.t ' ]; then pass; else fail 'pack: members' "$(tar -tf "$TMP/p.adcnn" 2>&1)"; fi
+# tensor encoding 2 (byte 5 of each tensor member)
+if [ "$(tar -xOf "$TMP/p.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An -tx1 | tr -d ' \n')" = '414443540102' ]; then pass; else fail 'pack: the tensor is not ADCT version 1 encoding 2'; fi
+check 'pack < FILE' 0 "adcnn-pack <'$TMP/r.adcnn'"
+same 'pack: stdin and file give the same bytes' "$TMP/out" "$TMP/p.adcnn"
+check 'pack -o FILE' 0 "adcnn-pack -o '$TMP/po.adcnn' '$TMP/r.adcnn'"
+expect_out_eq '' 'pack -o: nothing on stdout'
+same 'pack: -o and stdout give the same bytes' "$TMP/po.adcnn" "$TMP/p.adcnn"
+check 'pack --lossless' 0 "adcnn-pack --lossless '$TMP/r.adcnn'"
+same 'pack: --lossless is the default' "$TMP/out" "$TMP/p.adcnn"
+check 'pack -d' 0 "adcnn-pack -d '$TMP/p.adcnn'"
+expect_empty_err 'pack -d'
+same 'pack -d restores the result bundle' "$TMP/out" "$TMP/r.adcnn"
+check 'pack | pack -d' 0 "adcnn-pack <'$TMP/r.adcnn' | adcnn-pack --decompress -o '$TMP/rd.adcnn'"
+same 'pack | pack -d restores the result bundle' "$TMP/rd.adcnn" "$TMP/r.adcnn"
+for l in 1 19; do
+	check "pack -L $l" 0 "adcnn-pack -L $l -o '$TMP/p$l.adcnn' '$TMP/r.adcnn'"
+	check "pack -L $l | pack -d" 0 "adcnn-pack -d '$TMP/p$l.adcnn'"
+	same "pack -L $l: -d restores the result bundle" "$TMP/out" "$TMP/r.adcnn"
+done
+
+# Packed is smaller than raw: the detector's results. Its 2x2 tiles are too small for the
+# 512-byte tar blocks to show it, so compare the members there and the files at 1x1.
+adcnn-partition -m "$D/model.onnx" --mode halo "$D/input.npy" 2>/dev/null | adcnn-run -o "$TMP/dr.adcnn" || fail 'cannot run the detector'
+check 'pack: detector' 0 "adcnn-pack -o '$TMP/dp.adcnn' '$TMP/dr.adcnn'"
+raw=$(member_bytes "$TMP/dr.adcnn")
+packed=$(member_bytes "$TMP/dp.adcnn")
+if [ "$raw" -gt 0 ] && [ "$packed" -gt 0 ] && [ "$packed" -lt "$raw" ]; then pass; else fail "pack: detector members not smaller packed ($packed bytes) than raw ($raw bytes)"; fi
+check 'pack -d: detector' 0 "adcnn-pack -d '$TMP/dp.adcnn'"
+same 'pack -d restores the detector results' "$TMP/out" "$TMP/dr.adcnn"
+adcnn-partition -m "$D/model.onnx" -g 1x1 "$D/input.npy" 2>/dev/null | adcnn-run -o "$TMP/dr1.adcnn" || fail 'cannot run the detector 1x1'
+check 'pack: detector 1x1' 0 "adcnn-pack -o '$TMP/dp1.adcnn' '$TMP/dr1.adcnn'"
+raw=$(wc -c <"$TMP/dr1.adcnn")
+packed=$(wc -c <"$TMP/dp1.adcnn")
+if [ "$packed" -lt "$raw" ]; then pass; else fail "pack: detector 1x1 bundle not smaller packed ($packed bytes) than raw ($raw bytes)"; fi
+
+# adcnn-merge reads packed bundles directly
+check 'merge raw' 0 "adcnn-merge -m '$M' '$TMP/r.adcnn'"
+cp "$TMP/out" "$TMP/top-raw"
+check 'merge packed' 0 "adcnn-merge -m '$M' '$TMP/p.adcnn'"
+same 'merge: packed and raw give the same top-k' "$TMP/out" "$TMP/top-raw"
+if [ "$(wc -l <"$TMP/out")" -eq 5 ]; then pass; else fail 'merge packed: not 5 lines'; fi
+check 'merge packed on stdin' 0 "adcnn-merge -m '$M' - <'$TMP/p.adcnn'"
+same 'merge: packed on stdin, same top-k' "$TMP/out" "$TMP/top-raw"
+check 'merge detector raw' 0 "adcnn-merge -m '$D/model.onnx' --output '$TMP/draw.npy' '$TMP/dr.adcnn'"
+check 'merge detector packed' 0 "adcnn-merge -m '$D/model.onnx' --output '$TMP/dpacked.npy' '$TMP/dp.adcnn'"
+same 'merge: detector packed and raw give the same output' "$TMP/dpacked.npy" "$TMP/draw.npy"
+
+# What it refuses
+check 'pack: a tile bundle' 65 "adcnn-pack -o '$TMP/pt.adcnn' '$TMP/t.adcnn'"
+expect_err '^adcnn-pack: .*tile bundle' 'pack: a tile bundle: message'
+expect_no_file "$TMP/pt.adcnn" 'pack: a tile bundle'
+check 'pack: a tile bundle on stdin' 65 "adcnn-pack <'$TMP/t.adcnn'"
+expect_out_eq '' 'pack: a tile bundle on stdin: nothing on stdout'
+check 'pack -d: a tile bundle' 65 "adcnn-pack -d -o '$TMP/pdt.adcnn' '$TMP/t.adcnn'"
+expect_err 'tile bundle' 'pack -d: a tile bundle: message'
+expect_no_file "$TMP/pdt.adcnn" 'pack -d: a tile bundle'
+printf 'old\n' >"$TMP/keep.adcnn"
+check 'pack: failure with an existing -o file' 65 "adcnn-pack -o '$TMP/keep.adcnn' '$TMP/t.adcnn'"
+if [ "$(cat "$TMP/keep.adcnn")" = old ]; then pass; else fail 'pack: a failure changed the existing -o file'; fi
+check 'pack: nonexistent bundle' 66 "adcnn-pack -o '$TMP/ne.adcnn' '$TMP/nonexistent.adcnn'"
+expect_err "'$TMP/nonexistent.adcnn'" 'pack: nonexistent bundle: message'
+expect_no_file "$TMP/ne.adcnn" 'pack: nonexistent bundle'
+check 'pack: -o in a missing directory' 74 "adcnn-pack -o '$TMP/no/such/dir/p.adcnn' '$TMP/r.adcnn'"
+finish
