@@ -59,6 +59,16 @@ enum adcnn_status adcnn_onnx_tensor_from_proto(struct adcnn_ctx *ctx, const Onnx
 	default:
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "tensor '%s': data type %d is not supported", name, dt);
 	}
+	/* the data must be there before anything is allocated for it */
+	if (tp->has_raw_data && tp->raw_data.len != n * esize)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor '%s': raw data has %zu bytes, expected %zu", name, tp->raw_data.len, n * esize);
+	if (!tp->has_raw_data) {
+		size_t have = dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? tp->n_float_data
+		            : dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? tp->n_double_data
+		            : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? tp->n_int64_data : tp->n_int32_data;
+		if (have != n)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor '%s': %zu values, expected %zu", name, have, n);
+	}
 	t = adcnn_tensor_new_typed(dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE
 	                               ? ADCNN_F32 : ADCNN_I64, (int)tp->n_dims, dims);
 	if (t == NULL)
@@ -66,10 +76,6 @@ enum adcnn_status adcnn_onnx_tensor_from_proto(struct adcnn_ctx *ctx, const Onnx
 	if (tp->has_raw_data) {
 		const uint8_t *p = tp->raw_data.data;
 
-		if (tp->raw_data.len != n * esize) {
-			adcnn_tensor_free(t);
-			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor '%s': raw data has %zu bytes, expected %zu", name, tp->raw_data.len, n * esize);
-		}
 		for (size_t i = 0; i < n; i++, p += esize) {
 			uint64_t lo = adcnn_le32dec(p), hi = esize == 8 ? adcnn_le32dec(p + 4) : 0;
 			uint64_t u = lo | hi << 32;
@@ -81,13 +87,6 @@ enum adcnn_status adcnn_onnx_tensor_from_proto(struct adcnn_ctx *ctx, const Onnx
 			}
 		}
 	} else {
-		size_t have = dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? tp->n_float_data
-		            : dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? tp->n_double_data
-		            : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? tp->n_int64_data : tp->n_int32_data;
-		if (have != n) {
-			adcnn_tensor_free(t);
-			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor '%s': %zu values, expected %zu", name, have, n);
-		}
 		for (size_t i = 0; i < n; i++) {
 			switch (dt) {
 			case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: t->d.f[i] = tp->float_data[i]; break;
@@ -450,11 +449,11 @@ enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, s
 	m->nbytes = len;
 	adcnn_hash_hex(buf, len, m->hash);
 	mp = onnx__model_proto__unpack(NULL, len, buf);
+	m->proto = mp;
 	if (mp == NULL || mp->graph == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "not an ONNX model");
 		goto fail;
 	}
-	m->proto = mp;
 	if (mp->n_metadata_props > 0) {
 		m->meta_keys = calloc(mp->n_metadata_props, sizeof(char *));
 		m->meta_vals = calloc(mp->n_metadata_props, sizeof(char *));

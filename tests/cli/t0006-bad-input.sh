@@ -298,4 +298,15 @@ adcnn-partition -m "$V" -o "$TMP/vgg-tiles.adcnn" "$DATA/models/vgg/input.npy" |
 refused 'merge: all the results, and a tile bundle of another model' "adcnn-merge -m '$M' '$TMP/r.adcnn' '$TMP/vgg-tiles.adcnn'" '' 'tile bundle|model'
 refused 'pack: a tile bundle with --embed-model' "adcnn-pack -o '$O' '$TMP/e.adcnn'" "$O" 'tile bundle'
 refused 'run: packed results' "adcnn-run -o '$O' '$TMP/p.adcnn'" "$O" 'tile bundle'
+
+# Inputs the fuzzers found: an empty model; a TensorProto whose dimensions claim 65535^3
+# values with no data (it must be refused before anything that size is allocated)
+: >"$TMP/empty.onnx"
+check 'partition: an empty model' 65 "adcnn-partition -m '$TMP/empty.onnx' -o '$O' '$IMG'"
+expect_err "^adcnn-partition: model '.*empty.onnx': not an ONNX model" 'partition: an empty model: message'
+expect_no_file "$O" 'partition: an empty model'
+printf '\010\377\377\003\010\377\377\003\010\377\377\003\020\001' >"$TMP/huge.pb"
+check 'partition: a TensorProto claiming 2^48 values' 65 "adcnn-partition -m '$DATA/models/vgg/model.onnx' -o '$O' '$TMP/huge.pb'"
+expect_err "^adcnn-partition: .*(bad dimensions|expected)" 'partition: a TensorProto claiming 2^48 values: message'
+expect_no_file "$O" 'partition: a huge TensorProto'
 finish

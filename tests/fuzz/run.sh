@@ -1,0 +1,41 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang (ASan + UBSan) in a build tree of their own and
+# runs each for SECONDS (default 60), seeded from the test data. Needs clang and
+# libclang-rt-14-dev. Usage: tests/fuzz/run.sh [SECONDS]
+set -eu
+secs=${1:-60}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+work=${FUZZ_DIR:-/tmp/adcnn-fuzz}
+mkdir -p "$work/build"
+cd "$work/build"
+if [ ! -f Makefile ]; then
+	git -C "$src" archive --format=tar HEAD | tar -xf -
+	autoreconf -fi >/dev/null
+	./configure -q CC=clang CFLAGS="-g -O1 -fsanitize=address,undefined,fuzzer-no-link"
+fi
+make -j2 lib/libadcnn.la >/dev/null
+XDG_CACHE_HOME="$work/cache"
+export XDG_CACHE_HOME
+ex="$src/share/adcnn"
+seed() {
+	mkdir -p "$work/seed/$1"
+	case $1 in
+	bundle)
+		./adcnn-partition -m "$ex/models/example.onnx" --embed-model -o "$work/seed/bundle/tiles" "$ex/images/sample.png" 2>/dev/null ||
+			"$src/adcnn-partition" -m "$ex/models/example.onnx" --embed-model -o "$work/seed/bundle/tiles" "$ex/images/sample.png" ;;
+	tensor) cp "$src"/tests/data/models/detector/ref_split.npy "$work/seed/tensor/" ;;
+	model) cp "$ex/models/example.onnx" "$work/seed/model/" ;;
+	input) cp "$ex/images/sample.png" "$src/tests/data/models/vgg/input.npy" "$work/seed/input/" ;;
+	esac
+}
+for t in bundle tensor model input; do
+	clang -g -O1 -fsanitize=address,undefined,fuzzer -DFUZZ_$(echo $t | tr a-z A-Z) \
+		-I. -Ilib -I"$src/lib" "$src/tests/fuzz/fuzz.c" lib/.libs/libadcnn.a \
+		$(pkg-config --libs libarchive libsodium libzstd libprotobuf-c libpng) -lblis -ljpeg -lm -lpthread \
+		-o "fuzz-$t"
+	seed $t
+	mkdir -p "$work/corpus/$t"
+	echo "fuzz $t: $secs s"
+	FUZZ_MODEL_PATH="$ex/models/example.onnx" ./fuzz-$t -max_total_time="$secs" -rss_limit_mb=4096 \
+		-print_final_stats=1 "$work/corpus/$t" "$work/seed/$t" 2>&1 | tail -n 12
+done
