@@ -66,8 +66,8 @@ const struct adcnn_member *adcnn_bundle_find(const struct adcnn_bundle *b, const
 	return NULL;
 }
 
-static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, const char *name,
-                                     size_t declared, uint8_t **out, size_t *len)
+static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, const char *src,
+                                     const char *name, size_t declared, uint8_t **out, size_t *len)
 {
 	size_t cap = declared < ((size_t)1 << 20) ? declared + 1 : (size_t)1 << 20, n = 0;
 	uint8_t *buf = malloc(cap);
@@ -80,7 +80,7 @@ static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, c
 			uint8_t *nb;
 			if (cap >= MAX_MEMBER) {
 				free(buf);
-				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "member '%s' too large", name);
+				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': member '%s' too large", src, name);
 			}
 			nb = realloc(buf, cap * 2);
 			if (nb == NULL) {
@@ -93,7 +93,7 @@ static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, c
 		r = archive_read_data(a, buf + n, cap - n);
 		if (r < 0) {
 			free(buf);
-			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "cannot read member '%s': %s", name, archive_error_string(a));
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': cannot read member '%s': %s", src, name, archive_error_string(a));
 		}
 		if (r == 0)
 			break;
@@ -173,7 +173,7 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 		}
 		if (strcmp(path, "MANIFEST.sig") == 0)
 			continue;
-		st = read_member(ctx, a, path, (size_t)archive_entry_size(e), &data, &len);
+		st = read_member(ctx, a, name, path, (size_t)archive_entry_size(e), &data, &len);
 		if (st != ADCNN_OK)
 			goto fail;
 		if (strcmp(path, "MANIFEST") == 0) {

@@ -121,15 +121,13 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 		/* every frame must say it holds n bytes, and a zstd block of at most 128 KiB takes at
 		 * least 4 bytes: refuse, before allocating, what the payload cannot hold */
 		size_t off = hl;
-		if (n / 32768 > len - hl)
-			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "packed tensor claims more values than it can hold");
 		for (int k = 0; k < 4; k++) {
 			size_t z;
 			if (len - off < 4)
 				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "truncated packed tensor");
 			z = adcnn_le32dec(buf + off);
 			off += 4;
-			if (z > len - off || ZSTD_getFrameContentSize(buf + off, z) != (unsigned long long)n)
+			if (z > len - off || z < n / 32768 || ZSTD_getFrameContentSize(buf + off, z) != (unsigned long long)n)
 				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "corrupt packed tensor");
 			off += z;
 		}

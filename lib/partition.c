@@ -292,6 +292,10 @@ enum adcnn_status adcnn_plan_new(struct adcnn_ctx *ctx, const struct adcnn_model
 	p->mode = opts->mode;
 	p->rows = opts->rows;
 	p->cols = opts->cols;
+	if (p->rows < 1 || p->cols < 1 || p->rows > 256 || p->cols > 256) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_INVALID, "grid %dx%d: rows and columns must be 1 to 256", p->rows, p->cols);
+		goto fail;
+	}
 	if (input->rank != m->in_rank && m->in_rank > 0) {
 		char a[64], b[64];
 		adcnn_shape_str(input->rank, input->dims, a, sizeof(a));

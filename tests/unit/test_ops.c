@@ -1,0 +1,1307 @@
+/* test_ops: the operators (ops.c) and the convolution (conv.c) on small tensors whose results
+ * were worked out by hand, and the halo geometry: a window op run on a crop of its input gives
+ * the same rows as on the whole input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct adcnn_ctx *ctx;
+
+static int setup(void **state)
+{
+	(void)state;
+	ctx = adcnn_ctx_new();
+	return ctx == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	adcnn_ctx_free(ctx);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static struct adcnn_tensor *tf(int rank, const int64_t *dims, const float *v)
+{
+	struct adcnn_tensor *t = adcnn_tensor_new(rank, dims);
+
+	assert_non_null(t);
+	if (v != NULL)
+		memcpy(t->d.f, v, sizeof(float) * t->n);
+	return t;
+}
+
+static struct adcnn_tensor *ti(int rank, const int64_t *dims, const int64_t *v)
+{
+	struct adcnn_tensor *t = adcnn_tensor_new_typed(ADCNN_I64, rank, dims);
+
+	assert_non_null(t);
+	memcpy(t->d.i, v, sizeof(int64_t) * t->n);
+	return t;
+}
+
+/* 0, 1, 2, ... */
+static struct adcnn_tensor *iota(int rank, const int64_t *dims, float start)
+{
+	struct adcnn_tensor *t = tf(rank, dims, NULL);
+
+	for (size_t i = 0; i < t->n; i++)
+		t->d.f[i] = start + (float)i;
+	return t;
+}
+
+/* small integers, so that every sum is exact in float32 whatever the order */
+static struct adcnn_tensor *ints(int rank, const int64_t *dims, unsigned seed, int lo, int hi)
+{
+	struct adcnn_tensor *t = tf(rank, dims, NULL);
+	uint32_t s = seed * 2654435761u + 12345;
+
+	for (size_t i = 0; i < t->n; i++) {
+		s = s * 1103515245u + 12345u;
+		t->d.f[i] = (float)(lo + (int)((s >> 16) % (uint32_t)(hi - lo + 1)));
+	}
+	return t;
+}
+
+static struct adcnn_node node(enum adcnn_op op, int nin)
+{
+	struct adcnn_node n;
+
+	memset(&n, 0, sizeof(n));
+	n.name = "n";
+	n.op = op;
+	n.nin = nin;
+	n.nout = 1;
+	n.stride[0] = n.stride[1] = 1;
+	n.dil[0] = n.dil[1] = 1;
+	n.group = 1;
+	n.onnx_index = -1;
+	return n;
+}
+
+static void window(struct adcnn_node *n, int kh, int kw, int s, int pt, int pl, int pb, int pr)
+{
+	n->kernel[0] = kh;
+	n->kernel[1] = kw;
+	n->stride[0] = n->stride[1] = s;
+	n->pad[0] = pt;
+	n->pad[1] = pl;
+	n->pad[2] = pb;
+	n->pad[3] = pr;
+}
+
+static void expect_shape(const struct adcnn_tensor *t, int rank, const int64_t *dims)
+{
+	assert_non_null(t);
+	assert_int_equal(t->rank, rank);
+	for (int i = 0; i < rank; i++)
+		if (t->dims[i] != dims[i])
+			fail_msg("dimension %d is %lld, expected %lld", i, (long long)t->dims[i], (long long)dims[i]);
+}
+
+static void expect_values(const struct adcnn_tensor *t, const float *want, size_t n, double eps)
+{
+	assert_int_equal(t->dtype, ADCNN_F32);
+	assert_int_equal(t->n, n);
+	for (size_t i = 0; i < n; i++)
+		if (!(fabs((double)t->d.f[i] - (double)want[i]) <= eps))
+			fail_msg("value %zu is %.9g, expected %.9g", i, t->d.f[i], want[i]);
+}
+
+/* run one op on inputs, expect OK, return its output */
+static struct adcnn_tensor *run(const struct adcnn_node *n, struct adcnn_tensor **in)
+{
+	struct adcnn_tensor *out[8] = {0};
+	enum adcnn_status st = adcnn_op_run(ctx, n, in, out, NULL);
+
+	if (st != ADCNN_OK)
+		fail_msg("%s: %s", adcnn_op_name(n->op), adcnn_ctx_error(ctx));
+	return out[0];
+}
+
+static enum adcnn_status run_st(const struct adcnn_node *n, struct adcnn_tensor **in)
+{
+	struct adcnn_tensor *out[8] = {0};
+	enum adcnn_status st = adcnn_op_run(ctx, n, in, out, NULL);
+
+	if (st != ADCNN_OK)
+		assert_null(out[0]);
+	adcnn_tensor_free(out[0]);
+	return st;
+}
+
+static struct adcnn_tensor *conv(const struct adcnn_node *n, const struct adcnn_tensor *x,
+                                 const struct adcnn_tensor *w, const struct adcnn_tensor *b)
+{
+	struct adcnn_tensor *y = NULL;
+	enum adcnn_status st = adcnn_conv_run(ctx, n, x, w, b, &y, NULL);
+
+	if (st != ADCNN_OK)
+		fail_msg("conv: %s", adcnn_ctx_error(ctx));
+	return y;
+}
+
+/* a plain reference convolution with explicit pads */
+static struct adcnn_tensor *ref_conv(const struct adcnn_node *n, const struct adcnn_tensor *x,
+                                     const struct adcnn_tensor *w, const struct adcnn_tensor *b)
+{
+	int N = (int)x->dims[0], C = (int)x->dims[1], H = (int)x->dims[2], W = (int)x->dims[3];
+	int M = (int)w->dims[0], Cg = (int)w->dims[1], kh = (int)w->dims[2], kw = (int)w->dims[3];
+	int G = n->group, Mg = M / G;
+	int sh = n->stride[0], sw = n->stride[1], dh = n->dil[0], dw = n->dil[1];
+	int oh = (H + n->pad[0] + n->pad[2] - ((kh - 1) * dh + 1)) / sh + 1;
+	int ow = (W + n->pad[1] + n->pad[3] - ((kw - 1) * dw + 1)) / sw + 1;
+	struct adcnn_tensor *y = tf(4, (int64_t[]){N, M, oh, ow}, NULL);
+
+	assert_int_equal(C, Cg * G);
+	for (int bn = 0; bn < N; bn++)
+		for (int m = 0; m < M; m++)
+			for (int oy = 0; oy < oh; oy++)
+				for (int ox = 0; ox < ow; ox++) {
+					double acc = b ? b->d.f[m] : 0.0;
+					int g = m / Mg;
+					for (int c = 0; c < Cg; c++)
+						for (int i = 0; i < kh; i++)
+							for (int j = 0; j < kw; j++) {
+								int iy = oy * sh - n->pad[0] + i * dh, ix = ox * sw - n->pad[1] + j * dw;
+								if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+									continue;
+								acc += (double)w->d.f[((m * Cg + c) * kh + i) * kw + j] *
+								       x->d.f[(((size_t)bn * C + (size_t)(g * Cg + c)) * H + iy) * W + ix];
+							}
+					y->d.f[(((size_t)bn * M + m) * oh + oy) * ow + ox] = (float)acc;
+				}
+	return y;
+}
+
+static void expect_same(const struct adcnn_tensor *a, const struct adcnn_tensor *b)
+{
+	assert_true(adcnn_tensor_same_shape(a, b));
+	for (size_t i = 0; i < a->n; i++)
+		if (a->d.f[i] != b->d.f[i])
+			fail_msg("value %zu is %.9g, expected %.9g", i, a->d.f[i], b->d.f[i]);
+}
+
+/* ---- Conv ---- */
+
+static void test_conv_pad_stride(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 1, 3, 3}, 1);
+	struct adcnn_tensor *w = tf(4, (int64_t[]){1, 1, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1});
+	struct adcnn_tensor *b = tf(1, (int64_t[]){1}, (float[]){1});
+	struct adcnn_node n = node(OP_CONV, 3);
+	struct adcnn_tensor *y, *in[3] = {x, w, b};
+	(void)state;
+
+	/* 3x3 sums of neighbourhoods of 1..9, plus one */
+	window(&n, 3, 3, 1, 1, 1, 1, 1);
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 3, 3});
+	expect_values(y, (float[]){13, 22, 17, 28, 46, 34, 25, 40, 29}, 9, 0);
+	adcnn_tensor_free(y);
+	/* stride 2: the corners */
+	n.stride[0] = n.stride[1] = 2;
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 2, 2});
+	expect_values(y, (float[]){13, 17, 25, 29}, 4, 0);
+	adcnn_tensor_free(y);
+	/* no bias, no padding */
+	n.nin = 2;
+	window(&n, 3, 3, 1, 0, 0, 0, 0);
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 1, 1});
+	expect_values(y, (float[]){45}, 1, 0);
+	adcnn_tensor_free(y);
+
+	/* two output channels, two input channels, a batch of two against the reference */
+	{
+		struct adcnn_tensor *x2 = ints(4, (int64_t[]){2, 2, 5, 6}, 1, -3, 3);
+		struct adcnn_tensor *w2 = ints(4, (int64_t[]){3, 2, 3, 3}, 2, -2, 2);
+		struct adcnn_tensor *b2 = ints(1, (int64_t[]){3}, 3, -5, 5), *r;
+		struct adcnn_node n2 = node(OP_CONV, 3);
+		window(&n2, 3, 3, 2, 1, 1, 1, 1);
+		y = conv(&n2, x2, w2, b2);
+		r = ref_conv(&n2, x2, w2, b2);
+		expect_shape(y, 4, (int64_t[]){2, 3, 3, 3});
+		expect_same(y, r);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(r);
+		adcnn_tensor_free(x2);
+		adcnn_tensor_free(w2);
+		adcnn_tensor_free(b2);
+	}
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+	adcnn_tensor_free(b);
+}
+
+static void test_conv_groups(void **state)
+{
+	struct adcnn_tensor *x = tf(4, (int64_t[]){1, 4, 2, 2},
+	                            (float[]){1, 2, 3, 4, 5, 6, 7, 8, 1, 0, -1, 0, 2, 2, 2, 2});
+	struct adcnn_tensor *w = tf(4, (int64_t[]){2, 2, 1, 1}, (float[]){2, 1, 3, -1});
+	struct adcnn_tensor *b = tf(1, (int64_t[]){2}, (float[]){0, 0.5f});
+	struct adcnn_node n = node(OP_CONV, 3);
+	struct adcnn_tensor *y, *x3;
+	(void)state;
+
+	/* channel 0 = 2 x0 + x1, channel 1 = 3 x2 - x3 + 0.5 */
+	window(&n, 1, 1, 1, 0, 0, 0, 0);
+	n.group = 2;
+	y = conv(&n, x, w, b);
+	expect_shape(y, 4, (int64_t[]){1, 2, 2, 2});
+	expect_values(y, (float[]){7, 10, 13, 16, 1.5f, -1.5f, -4.5f, -1.5f}, 8, 0);
+	adcnn_tensor_free(y);
+
+	/* three channels cannot feed weights of 2 channels x 2 groups */
+	x3 = tf(4, (int64_t[]){1, 3, 2, 2}, NULL);
+	assert_int_equal(adcnn_conv_run(ctx, &n, x3, w, b, &y, NULL), ADCNN_ERR_MISMATCH);
+	adcnn_tensor_free(x3);
+	/* a bias of the wrong length */
+	{
+		struct adcnn_tensor *b3 = tf(1, (int64_t[]){3}, NULL);
+		assert_int_equal(adcnn_conv_run(ctx, &n, x, w, b3, &y, NULL), ADCNN_ERR_FORMAT);
+		adcnn_tensor_free(b3);
+	}
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+	adcnn_tensor_free(b);
+
+	/* 3x3, two groups of two output channels each, against the reference */
+	x = ints(4, (int64_t[]){1, 4, 6, 5}, 4, -3, 3);
+	w = ints(4, (int64_t[]){4, 2, 3, 3}, 5, -2, 2);
+	b = ints(1, (int64_t[]){4}, 6, -4, 4);
+	{
+		struct adcnn_tensor *r;
+		window(&n, 3, 3, 1, 1, 1, 1, 1);
+		n.group = 2;
+		y = conv(&n, x, w, b);
+		r = ref_conv(&n, x, w, b);
+		expect_same(y, r);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(r);
+	}
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+	adcnn_tensor_free(b);
+}
+
+static void test_conv_depthwise(void **state)
+{
+	struct adcnn_tensor *x = tf(4, (int64_t[]){1, 2, 3, 3},
+	                            (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+	struct adcnn_tensor *w = tf(4, (int64_t[]){2, 1, 2, 2}, (float[]){1, 0, 0, -1, 1, 1, 1, 1});
+	struct adcnn_tensor *b = tf(1, (int64_t[]){2}, (float[]){0.5f, -1});
+	struct adcnn_node n = node(OP_CONV, 3);
+	struct adcnn_tensor *y, *r;
+	(void)state;
+
+	/* channel 0: x[i][j] - x[i+1][j+1] + 0.5; channel 1: 4 ones - 1 */
+	window(&n, 2, 2, 1, 0, 0, 0, 0);
+	n.group = 2;
+	y = conv(&n, x, w, b);
+	expect_shape(y, 4, (int64_t[]){1, 2, 2, 2});
+	expect_values(y, (float[]){-3.5f, -3.5f, -3.5f, -3.5f, 3, 3, 3, 3}, 8, 0);
+	adcnn_tensor_free(y);
+	/* with padding: the border windows see fewer ones */
+	window(&n, 2, 2, 1, 1, 1, 0, 0);
+	y = conv(&n, x, w, b);
+	expect_shape(y, 4, (int64_t[]){1, 2, 3, 3});
+	expect_values(y, (float[]){-0.5f, -1.5f, -2.5f, -3.5f, -3.5f, -3.5f, -6.5f, -3.5f, -3.5f,
+	                           0, 1, 1, 1, 3, 3, 1, 3, 3}, 18, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+	adcnn_tensor_free(b);
+
+	/* 3x3 stride 2 on 5 channels against the reference */
+	x = ints(4, (int64_t[]){2, 5, 7, 6}, 7, -3, 3);
+	w = ints(4, (int64_t[]){5, 1, 3, 3}, 8, -2, 2);
+	b = ints(1, (int64_t[]){5}, 9, -3, 3);
+	n = node(OP_CONV, 3);
+	window(&n, 3, 3, 2, 1, 1, 1, 1);
+	n.group = 5;
+	y = conv(&n, x, w, b);
+	r = ref_conv(&n, x, w, b);
+	expect_shape(y, 4, (int64_t[]){2, 5, 4, 3});
+	expect_same(y, r);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(r);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+	adcnn_tensor_free(b);
+}
+
+static void test_conv_dilation(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 1, 4, 4}, 0);
+	struct adcnn_tensor *w = tf(4, (int64_t[]){1, 1, 2, 2}, (float[]){1, 1, 1, 1});
+	struct adcnn_tensor *y, *r;
+	struct adcnn_node n = node(OP_CONV, 2);
+	(void)state;
+
+	/* x[i][j] + x[i][j+2] + x[i+2][j] + x[i+2][j+2] */
+	window(&n, 2, 2, 1, 0, 0, 0, 0);
+	n.dil[0] = n.dil[1] = 2;
+	y = conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 1, 2, 2});
+	expect_values(y, (float[]){20, 24, 36, 40}, 4, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+
+	/* dilation 2 and 3 with padding, several channels, against the reference */
+	x = ints(4, (int64_t[]){1, 3, 9, 8}, 10, -3, 3);
+	w = ints(4, (int64_t[]){2, 3, 3, 3}, 11, -2, 2);
+	n = node(OP_CONV, 2);
+	window(&n, 3, 3, 1, 2, 3, 2, 3);
+	n.dil[0] = 2;
+	n.dil[1] = 3;
+	y = conv(&n, x, w, NULL);
+	r = ref_conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 2, 9, 8});
+	expect_same(y, r);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(r);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+}
+
+static void test_conv_asymmetric_pads(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 1, 3, 3}, 1);
+	struct adcnn_tensor *w = tf(4, (int64_t[]){1, 1, 2, 2}, (float[]){1, 1, 1, 1});
+	struct adcnn_tensor *y, *r;
+	struct adcnn_node n = node(OP_CONV, 2);
+	(void)state;
+
+	/* pads top 1, left 0, bottom 0, right 1 */
+	window(&n, 2, 2, 1, 1, 0, 0, 1);
+	y = conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 1, 3, 3});
+	expect_values(y, (float[]){3, 5, 3, 12, 16, 9, 24, 28, 15}, 9, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+
+	x = ints(4, (int64_t[]){1, 2, 7, 9}, 12, -3, 3);
+	w = ints(4, (int64_t[]){3, 2, 3, 2}, 13, -2, 2);
+	n = node(OP_CONV, 2);
+	window(&n, 3, 2, 2, 0, 2, 1, 0);
+	n.stride[1] = 3;
+	y = conv(&n, x, w, NULL);
+	r = ref_conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 3, 3, 4});
+	expect_same(y, r);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(r);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+}
+
+static void test_conv_auto_pad(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 1, 4, 4}, 0);
+	struct adcnn_tensor *w = tf(4, (int64_t[]){1, 1, 2, 2}, (float[]){1, 1, 1, 1});
+	struct adcnn_tensor *y;
+	struct adcnn_node n = node(OP_CONV, 2);
+	int pb, pe;
+	(void)state;
+
+	/* SAME_UPPER: the one row and column of padding go at the end */
+	window(&n, 2, 2, 1, 0, 0, 0, 0);
+	n.auto_pad = 1;
+	y = conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 1, 4, 4});
+	expect_values(y, (float[]){10, 14, 18, 10, 26, 30, 34, 18, 42, 46, 50, 26, 25, 27, 29, 15}, 16, 0);
+	adcnn_tensor_free(y);
+	/* SAME_LOWER: at the beginning */
+	n.auto_pad = 2;
+	y = conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 1, 4, 4});
+	expect_values(y, (float[]){0, 1, 3, 5, 4, 10, 14, 18, 12, 26, 30, 34, 20, 42, 46, 50}, 16, 0);
+	adcnn_tensor_free(y);
+	/* VALID: none, whatever pads say */
+	n.auto_pad = 3;
+	n.pad[0] = n.pad[2] = 5;
+	y = conv(&n, x, w, NULL);
+	expect_shape(y, 4, (int64_t[]){1, 1, 3, 3});
+	expect_values(y, (float[]){10, 14, 18, 26, 30, 34, 42, 46, 50}, 9, 0);
+	adcnn_tensor_free(y);
+
+	/* the geometry: output ceil(in / stride), the odd pad at the end (UPPER) or start (LOWER) */
+	window(&n, 3, 3, 2, 0, 0, 0, 0);
+	n.auto_pad = 1;
+	assert_int_equal(adcnn_window_out(&n, 0, 5, &pb, &pe), 3);
+	assert_int_equal(pb, 1);
+	assert_int_equal(pe, 1);
+	assert_int_equal(adcnn_window_out(&n, 0, 6, &pb, &pe), 3);
+	assert_int_equal(pb, 0);
+	assert_int_equal(pe, 1);
+	assert_int_equal(adcnn_window_out(&n, 1, 7, &pb, &pe), 4);
+	assert_int_equal(pb, 1);
+	assert_int_equal(pe, 1);
+	n.auto_pad = 2;
+	assert_int_equal(adcnn_window_out(&n, 0, 6, &pb, &pe), 3);
+	assert_int_equal(pb, 1);
+	assert_int_equal(pe, 0);
+	/* SAME_UPPER with stride 2 on 6x6, against explicit pads 0 0 1 1 */
+	{
+		struct adcnn_tensor *x6 = ints(4, (int64_t[]){1, 2, 6, 6}, 14, -3, 3);
+		struct adcnn_tensor *w6 = ints(4, (int64_t[]){2, 2, 3, 3}, 15, -2, 2), *r;
+		struct adcnn_node e = node(OP_CONV, 2);
+		n.auto_pad = 1;
+		window(&e, 3, 3, 2, 0, 0, 1, 1);
+		y = conv(&n, x6, w6, NULL);
+		r = ref_conv(&e, x6, w6, NULL);
+		expect_shape(y, 4, (int64_t[]){1, 2, 3, 3});
+		expect_same(y, r);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(r);
+		adcnn_tensor_free(x6);
+		adcnn_tensor_free(w6);
+	}
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+}
+
+static void test_conv_refusals(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 1, 2, 2}, 0);
+	struct adcnn_tensor *w = tf(4, (int64_t[]){1, 1, 3, 3}, NULL);
+	struct adcnn_tensor *x3 = iota(3, (int64_t[]){1, 2, 2}, 0), *y = NULL;
+	struct adcnn_node n = node(OP_CONV, 2);
+	(void)state;
+
+	window(&n, 3, 3, 1, 0, 0, 0, 0);
+	assert_int_equal(adcnn_conv_run(ctx, &n, x, w, NULL, &y, NULL), ADCNN_ERR_MISMATCH);
+	assert_null(y);
+	assert_int_equal(adcnn_conv_run(ctx, &n, x3, w, NULL, &y, NULL), ADCNN_ERR_UNSUPPORTED);
+	assert_null(y);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(x3);
+	adcnn_tensor_free(w);
+}
+
+/* ---- pools ---- */
+
+static void test_maxpool(void **state)
+{
+	struct adcnn_tensor *x = tf(4, (int64_t[]){1, 1, 4, 4},
+	                            (float[]){3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 2, 3});
+	struct adcnn_node n = node(OP_MAXPOOL, 1);
+	struct adcnn_tensor *y, *in[1] = {x};
+	int pb, pe;
+	(void)state;
+
+	/* 3x3 stride 2 on 4x4: one window, two with ceil_mode (the second hangs over the edge) */
+	window(&n, 3, 3, 2, 0, 0, 0, 0);
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 1, 1});
+	expect_values(y, (float[]){9}, 1, 0);
+	adcnn_tensor_free(y);
+	n.ceil_mode = 1;
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 2, 2});
+	expect_values(y, (float[]){9, 8, 9, 8}, 4, 0);
+	adcnn_tensor_free(y);
+	/* ceil_mode drops a last window that would start in the end padding */
+	window(&n, 2, 2, 2, 1, 1, 1, 1);
+	assert_int_equal(adcnn_window_out(&n, 0, 3, &pb, &pe), 2);
+	assert_int_equal(adcnn_window_out(&n, 0, 4, &pb, &pe), 3);
+	/* and keeps one that starts inside: 3x3 stride 2 pad 1 on 6, floor 3, ceil 4 */
+	window(&n, 3, 3, 2, 1, 1, 1, 1);
+	assert_int_equal(adcnn_window_out(&n, 0, 6, &pb, &pe), 4);
+	assert_int_equal(pb, 1);
+	assert_int_equal(pe, 1);
+	n.ceil_mode = 0;
+	assert_int_equal(adcnn_window_out(&n, 0, 6, &pb, &pe), 3);
+	adcnn_tensor_free(x);
+
+	/* padding is not a zero: all-negative input keeps its maximum */
+	x = iota(4, (int64_t[]){1, 1, 3, 3}, -9);
+	in[0] = x;
+	window(&n, 3, 3, 1, 1, 1, 1, 1);
+	n.ceil_mode = 0;
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 3, 3});
+	expect_values(y, (float[]){-5, -4, -4, -2, -1, -1, -2, -1, -1}, 9, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+}
+
+static void test_avgpool(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 1, 3, 3}, 1);
+	struct adcnn_node n = node(OP_AVGPOOL, 1);
+	struct adcnn_tensor *y, *in[1] = {x};
+	(void)state;
+
+	/* 3x3 stride 1 pad 1: the sums 12 21 16 / 27 45 33 / 24 39 28 ... */
+	window(&n, 3, 3, 1, 1, 1, 1, 1);
+	n.count_include_pad = 0; /* ... over the values inside: 4, 6 or 9 */
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 3, 3});
+	expect_values(y, (float[]){3, 3.5f, 4, 4.5f, 5, 5.5f, 6, 6.5f, 7}, 9, 1e-6);
+	adcnn_tensor_free(y);
+	n.count_include_pad = 1; /* ... always over 9 */
+	y = run(&n, in);
+	expect_values(y, (float[]){12.0f / 9, 21.0f / 9, 16.0f / 9, 3, 5, 33.0f / 9, 24.0f / 9, 39.0f / 9, 28.0f / 9}, 9, 1e-6);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+
+	/* 2x2 stride 2 pad 1 on 3x3 with count_include_pad: corners average one value over 4 */
+	x = iota(4, (int64_t[]){1, 1, 3, 3}, 1);
+	in[0] = x;
+	window(&n, 2, 2, 2, 1, 1, 1, 1);
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 1, 2, 2});
+	expect_values(y, (float[]){0.25f, 1.25f, 2.75f, 7}, 4, 1e-6);
+	adcnn_tensor_free(y);
+	n.count_include_pad = 0;
+	y = run(&n, in);
+	expect_values(y, (float[]){1, 2.5f, 5.5f, 7}, 4, 1e-6);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+
+	/* ceil_mode: the overhanging windows average what they cover */
+	x = iota(4, (int64_t[]){1, 1, 4, 4}, 0);
+	in[0] = x;
+	window(&n, 3, 3, 2, 0, 0, 0, 0);
+	n.ceil_mode = 1;
+	for (int cip = 0; cip < 2; cip++) {
+		n.count_include_pad = cip;
+		y = run(&n, in);
+		expect_shape(y, 4, (int64_t[]){1, 1, 2, 2});
+		expect_values(y, (float[]){5, 6.5f, 11, 12.5f}, 4, 1e-6);
+		adcnn_tensor_free(y);
+	}
+	adcnn_tensor_free(x);
+
+	/* GlobalAveragePool */
+	x = iota(4, (int64_t[]){1, 2, 2, 3}, 0);
+	in[0] = x;
+	n = node(OP_GAP, 1);
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 2, 1, 1});
+	expect_values(y, (float[]){2.5f, 8.5f}, 2, 1e-6);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+}
+
+/* ---- elementwise ---- */
+
+static void test_activations(void **state)
+{
+	static const float xs[] = {-4, -3, -2, -1, -0.5f, 0, 0.5f, 1, 2, 3, 4};
+	struct adcnn_tensor *x = tf(2, (int64_t[]){1, 11}, xs);
+	struct adcnn_tensor *y, *in[1] = {x};
+	struct adcnn_node n;
+	(void)state;
+
+	n = node(OP_RELU, 1);
+	y = run(&n, in);
+	expect_shape(y, 2, (int64_t[]){1, 11});
+	expect_values(y, (float[]){0, 0, 0, 0, 0, 0, 0.5f, 1, 2, 3, 4}, 11, 0);
+	adcnn_tensor_free(y);
+
+	n = node(OP_LEAKYRELU, 1);
+	n.alpha = 0.1f;
+	y = run(&n, in);
+	expect_values(y, (float[]){-0.4f, -0.3f, -0.2f, -0.1f, -0.05f, 0, 0.5f, 1, 2, 3, 4}, 11, 1e-7);
+	adcnn_tensor_free(y);
+
+	n = node(OP_CLIP, 1);
+	n.fmin = -1;
+	n.fmax = 2.5f;
+	y = run(&n, in);
+	expect_values(y, (float[]){-1, -1, -1, -1, -0.5f, 0, 0.5f, 1, 2, 2.5f, 2.5f}, 11, 0);
+	adcnn_tensor_free(y);
+
+	n = node(OP_SIGMOID, 1);
+	y = run(&n, in);
+	expect_values(y, (float[]){0.0179862100f, 0.0474258732f, 0.119202922f, 0.268941421f, 0.377540669f, 0.5f,
+	                           0.622459331f, 0.731058579f, 0.880797078f, 0.952574127f, 0.982013790f}, 11, 1e-6);
+	adcnn_tensor_free(y);
+
+	/* max(0, min(1, alpha x + beta)) */
+	n = node(OP_HARDSIGMOID, 1);
+	n.alpha = 0.2f;
+	n.beta = 0.5f;
+	y = run(&n, in);
+	expect_values(y, (float[]){0, 0, 0.1f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.9f, 1, 1}, 11, 1e-6);
+	adcnn_tensor_free(y);
+
+	/* x max(0, min(1, x / 6 + 1/2)) */
+	n = node(OP_HARDSWISH, 1);
+	y = run(&n, in);
+	expect_values(y, (float[]){0, 0, -1.0f / 3, -1.0f / 3, -5.0f / 24, 0, 7.0f / 24, 2.0f / 3, 5.0f / 3, 3, 4}, 11, 1e-6);
+	adcnn_tensor_free(y);
+
+	/* Identity copies; int64 input to Relu is refused */
+	n = node(OP_IDENTITY, 1);
+	y = run(&n, in);
+	assert_ptr_not_equal(y->d.p, x->d.p);
+	expect_values(y, xs, 11, 0);
+	adcnn_tensor_free(y);
+	{
+		struct adcnn_tensor *iv = ti(1, (int64_t[]){2}, (int64_t[]){1, -1}), *iin[1] = {iv};
+		n = node(OP_RELU, 1);
+		assert_int_equal(run_st(&n, iin), ADCNN_ERR_UNSUPPORTED);
+		adcnn_tensor_free(iv);
+	}
+	adcnn_tensor_free(x);
+}
+
+static void test_add_broadcast(void **state)
+{
+	struct adcnn_tensor *a = iota(3, (int64_t[]){2, 3, 4}, 0);
+	struct adcnn_tensor *b = tf(2, (int64_t[]){3, 1}, (float[]){100, 200, 300});
+	struct adcnn_tensor *y, *in[2] = {a, b};
+	struct adcnn_node n = node(OP_ADD, 2);
+	float want[24];
+	(void)state;
+
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 3; j++)
+			for (int k = 0; k < 4; k++)
+				want[(i * 3 + j) * 4 + k] = (float)((i * 3 + j) * 4 + k) + 100.0f * (float)(j + 1);
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 3, 4});
+	expect_values(y, want, 24, 0);
+	adcnn_tensor_free(y);
+	/* either order */
+	in[0] = b;
+	in[1] = a;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 3, 4});
+	expect_values(y, want, 24, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(b);
+
+	/* [2,3,4] - [4], [2,1,4] * [3,1], scalar / */
+	b = tf(1, (int64_t[]){4}, (float[]){1, 2, 3, 4});
+	in[0] = a;
+	in[1] = b;
+	n = node(OP_SUB, 2);
+	y = run(&n, in);
+	for (int i = 0; i < 24; i++)
+		want[i] = (float)i - (float)(i % 4 + 1);
+	expect_values(y, want, 24, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(b);
+	{
+		struct adcnn_tensor *p = tf(3, (int64_t[]){2, 1, 2}, (float[]){1, 2, 3, 4});
+		struct adcnn_tensor *q = tf(2, (int64_t[]){3, 1}, (float[]){1, 10, 100});
+		in[0] = p;
+		in[1] = q;
+		n = node(OP_MUL, 2);
+		y = run(&n, in);
+		expect_shape(y, 3, (int64_t[]){2, 3, 2});
+		expect_values(y, (float[]){1, 2, 10, 20, 100, 200, 3, 4, 30, 40, 300, 400}, 12, 0);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(p);
+		adcnn_tensor_free(q);
+	}
+	b = tf(0, NULL, (float[]){4});
+	in[0] = a;
+	in[1] = b;
+	n = node(OP_DIV, 2);
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 3, 4});
+	for (int i = 0; i < 24; i++)
+		want[i] = (float)i / 4;
+	expect_values(y, want, 24, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(b);
+
+	/* shapes that do not broadcast; types that differ */
+	b = tf(1, (int64_t[]){3}, NULL);
+	in[1] = b;
+	n = node(OP_ADD, 2);
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	assert_non_null(strstr(adcnn_ctx_error(ctx), "2x3x4 and 3"));
+	adcnn_tensor_free(b);
+	b = ti(1, (int64_t[]){1}, (int64_t[]){1});
+	in[1] = b;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_UNSUPPORTED);
+	adcnn_tensor_free(b);
+	adcnn_tensor_free(a);
+
+	/* int64, as shapes are computed */
+	{
+		struct adcnn_tensor *p = ti(1, (int64_t[]){3}, (int64_t[]){1, 3, 224});
+		struct adcnn_tensor *q = ti(0, NULL, (int64_t[]){2});
+		in[0] = p;
+		in[1] = q;
+		n = node(OP_MUL, 2);
+		y = run(&n, in);
+		assert_int_equal(y->dtype, ADCNN_I64);
+		assert_true(y->d.i[0] == 2 && y->d.i[1] == 6 && y->d.i[2] == 448);
+		adcnn_tensor_free(y);
+		n = node(OP_DIV, 2);
+		y = run(&n, in);
+		assert_true(y->d.i[0] == 0 && y->d.i[1] == 1 && y->d.i[2] == 112);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(p);
+		adcnn_tensor_free(q);
+	}
+}
+
+/* ---- shapes ---- */
+
+static void test_concat(void **state)
+{
+	struct adcnn_tensor *a = tf(3, (int64_t[]){2, 2, 2}, (float[]){1, 2, 3, 4, 5, 6, 7, 8});
+	struct adcnn_tensor *b = tf(3, (int64_t[]){2, 1, 2}, (float[]){10, 20, 30, 40});
+	struct adcnn_tensor *y, *in[3] = {a, b, a};
+	struct adcnn_node n = node(OP_CONCAT, 3);
+	(void)state;
+
+	n.axis = 1;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 5, 2});
+	expect_values(y, (float[]){1, 2, 3, 4, 10, 20, 1, 2, 3, 4, 5, 6, 7, 8, 30, 40, 5, 6, 7, 8}, 20, 0);
+	adcnn_tensor_free(y);
+	n.axis = -2;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 5, 2});
+	adcnn_tensor_free(y);
+	/* axis 0 of two */
+	n.axis = 0;
+	n.nin = 2;
+	in[1] = a;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){4, 2, 2});
+	expect_values(y, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}, 16, 0);
+	adcnn_tensor_free(y);
+	/* other dimensions must agree; the axis must exist */
+	in[1] = b;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	n.axis = 3;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	adcnn_tensor_free(a);
+	adcnn_tensor_free(b);
+}
+
+static void test_flatten_reshape(void **state)
+{
+	struct adcnn_tensor *x = iota(3, (int64_t[]){2, 3, 4}, 0), *s, *y, *in[2] = {x, NULL};
+	struct adcnn_node n = node(OP_FLATTEN, 1);
+	static const struct { int axis; int64_t d0, d1; } fl[] = {{1, 2, 12}, {0, 1, 24}, {-1, 6, 4}, {3, 24, 1}, {2, 6, 4}};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+		n.axis = fl[i].axis;
+		y = run(&n, in);
+		expect_shape(y, 2, (int64_t[]){fl[i].d0, fl[i].d1});
+		assert_memory_equal(y->d.f, x->d.f, 24 * sizeof(float));
+		adcnn_tensor_free(y);
+	}
+	n.axis = 4;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+
+	n = node(OP_RESHAPE, 2);
+	/* 0 copies the input's dimension, -1 takes the rest */
+	s = ti(1, (int64_t[]){2}, (int64_t[]){0, -1});
+	in[1] = s;
+	y = run(&n, in);
+	expect_shape(y, 2, (int64_t[]){2, 12});
+	assert_memory_equal(y->d.f, x->d.f, 24 * sizeof(float));
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(s);
+	s = ti(1, (int64_t[]){3}, (int64_t[]){-1, 0, 2});
+	in[1] = s;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){4, 3, 2});
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(s);
+	s = ti(1, (int64_t[]){4}, (int64_t[]){0, 0, 2, 2});
+	in[1] = s;
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){2, 3, 2, 2}); /* 0 copies by position: dims 0 and 1 */
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(s);
+	/* refusals: two -1, a count that does not match, -1 that does not divide, -2 */
+	s = ti(1, (int64_t[]){2}, (int64_t[]){-1, -1});
+	in[1] = s;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	adcnn_tensor_free(s);
+	s = ti(1, (int64_t[]){2}, (int64_t[]){5, 5});
+	in[1] = s;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	adcnn_tensor_free(s);
+	s = ti(1, (int64_t[]){2}, (int64_t[]){-1, 5});
+	in[1] = s;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	adcnn_tensor_free(s);
+	s = ti(1, (int64_t[]){2}, (int64_t[]){-2, -12});
+	in[1] = s;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	adcnn_tensor_free(s);
+	/* allowzero: 0 is a zero */
+	s = ti(1, (int64_t[]){2}, (int64_t[]){0, -1});
+	in[1] = s;
+	n.allowzero = 1;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	adcnn_tensor_free(s);
+	adcnn_tensor_free(x);
+}
+
+static void test_gemm(void **state)
+{
+	/* A [2,3], B stored as [4,3] with transB, C [4] broadcast over rows */
+	struct adcnn_tensor *a = tf(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
+	struct adcnn_tensor *b = tf(2, (int64_t[]){4, 3}, (float[]){1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1});
+	struct adcnn_tensor *c = tf(1, (int64_t[]){4}, (float[]){10, 20, 30, 40});
+	struct adcnn_tensor *y, *in[3] = {a, b, c};
+	struct adcnn_node n = node(OP_GEMM, 3);
+	(void)state;
+
+	n.alpha = 1;
+	n.beta = 1;
+	n.trans_b = 1;
+	y = run(&n, in);
+	expect_shape(y, 2, (int64_t[]){2, 4});
+	expect_values(y, (float[]){11, 22, 33, 46, 14, 25, 36, 55}, 8, 0);
+	adcnn_tensor_free(y);
+	/* alpha and beta */
+	n.alpha = 0.5f;
+	n.beta = 2;
+	y = run(&n, in);
+	expect_values(y, (float[]){20.5f, 41, 61.5f, 83, 22, 42.5f, 63, 87.5f}, 8, 0);
+	adcnn_tensor_free(y);
+	/* C as a column [2,1]; no C */
+	adcnn_tensor_free(c);
+	c = tf(2, (int64_t[]){2, 1}, (float[]){-1, 1});
+	in[2] = c;
+	n.alpha = 1;
+	n.beta = 1;
+	y = run(&n, in);
+	expect_values(y, (float[]){0, 1, 2, 5, 5, 6, 7, 16}, 8, 0);
+	adcnn_tensor_free(y);
+	n.nin = 2;
+	y = run(&n, in);
+	expect_values(y, (float[]){1, 2, 3, 6, 4, 5, 6, 15}, 8, 0);
+	adcnn_tensor_free(y);
+	/* transA: A stored [3,2] */
+	{
+		struct adcnn_tensor *at = tf(2, (int64_t[]){3, 2}, (float[]){1, 4, 2, 5, 3, 6});
+		in[0] = at;
+		n.trans_a = 1;
+		y = run(&n, in);
+		expect_shape(y, 2, (int64_t[]){2, 4});
+		expect_values(y, (float[]){1, 2, 3, 6, 4, 5, 6, 15}, 8, 0);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(at);
+		in[0] = a;
+		n.trans_a = 0;
+	}
+	/* inner dimensions that differ; a C that does not broadcast */
+	n.trans_b = 0;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	n.trans_b = 1;
+	n.nin = 3;
+	adcnn_tensor_free(c);
+	c = tf(1, (int64_t[]){3}, NULL);
+	in[2] = c;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	adcnn_tensor_free(a);
+	adcnn_tensor_free(b);
+	adcnn_tensor_free(c);
+}
+
+static void test_matmul(void **state)
+{
+	struct adcnn_tensor *a = tf(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
+	struct adcnn_tensor *b = tf(2, (int64_t[]){3, 2}, (float[]){1, -1, 0, 2, 1, 0});
+	struct adcnn_tensor *y, *in[2] = {a, b};
+	struct adcnn_node n = node(OP_MATMUL, 2);
+	(void)state;
+
+	y = run(&n, in);
+	expect_shape(y, 2, (int64_t[]){2, 2});
+	expect_values(y, (float[]){4, 3, 10, 6}, 4, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(a);
+
+	/* batched [2,2,3] x [3,2]: B broadcast over the batch */
+	a = tf(3, (int64_t[]){2, 2, 3}, (float[]){1, 2, 3, 4, 5, 6, 0, 1, 0, 1, 1, 1});
+	in[0] = a;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 2, 2});
+	expect_values(y, (float[]){4, 3, 10, 6, 0, 2, 2, 1}, 8, 0);
+	adcnn_tensor_free(y);
+	/* [2,2,3] x [2,3,2]: one B per batch */
+	{
+		struct adcnn_tensor *bb = tf(3, (int64_t[]){2, 3, 2}, (float[]){1, -1, 0, 2, 1, 0, 1, 0, 0, 1, 0, 0});
+		in[1] = bb;
+		y = run(&n, in);
+		expect_shape(y, 3, (int64_t[]){2, 2, 2});
+		expect_values(y, (float[]){4, 3, 10, 6, 0, 1, 1, 1}, 8, 0);
+		adcnn_tensor_free(y);
+		/* [2,1,2,3] x [3,3,2]? batch dims 2x1 and 3 broadcast to 2x3 */
+		adcnn_tensor_free(bb);
+		bb = tf(3, (int64_t[]){3, 3, 2}, NULL);
+		for (int k = 0; k < 3; k++)
+			for (int i = 0; i < 3; i++)
+				for (int j = 0; j < 2; j++)
+					bb->d.f[(k * 3 + i) * 2 + j] = i == j ? (float)(k + 1) : 0;
+		{
+			struct adcnn_tensor *a4 = tf(4, (int64_t[]){2, 1, 2, 3}, a->d.f);
+			in[0] = a4;
+			in[1] = bb;
+			y = run(&n, in);
+			expect_shape(y, 4, (int64_t[]){2, 3, 2, 2});
+			/* batch (i, k): k+1 times the first two columns of a[i] */
+			for (int i = 0; i < 2; i++)
+				for (int k = 0; k < 3; k++)
+					for (int r = 0; r < 2; r++)
+						for (int c = 0; c < 2; c++)
+							assert_float_equal(y->d.f[((i * 3 + k) * 2 + r) * 2 + c],
+							                   (float)(k + 1) * a->d.f[(i * 2 + r) * 3 + c], 0.0);
+			adcnn_tensor_free(y);
+			adcnn_tensor_free(a4);
+		}
+		adcnn_tensor_free(bb);
+		in[0] = a;
+		in[1] = b;
+	}
+	/* a vector on the right: [2,2,3] x [3] -> [2,2] */
+	{
+		struct adcnn_tensor *v = tf(1, (int64_t[]){3}, (float[]){1, 0, -1});
+		in[1] = v;
+		y = run(&n, in);
+		expect_shape(y, 2, (int64_t[]){2, 2});
+		expect_values(y, (float[]){-2, -2, 0, 0}, 4, 0);
+		adcnn_tensor_free(y);
+		/* on the left: [3] x [3,2] -> [2] */
+		in[0] = v;
+		in[1] = b;
+		y = run(&n, in);
+		expect_shape(y, 1, (int64_t[]){2});
+		expect_values(y, (float[]){0, -1}, 2, 0);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(v);
+	}
+	/* inner dimensions that differ */
+	in[0] = a;
+	in[1] = a;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_MISMATCH);
+	adcnn_tensor_free(a);
+	adcnn_tensor_free(b);
+}
+
+static void test_softmax(void **state)
+{
+	struct adcnn_tensor *x = tf(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 0, 0, 0});
+	struct adcnn_tensor *y, *in[1] = {x};
+	struct adcnn_node n = node(OP_SOFTMAX, 1);
+	float third = 1.0f / 3;
+	(void)state;
+
+	n.axis = -1; /* opset 13's default */
+	y = run(&n, in);
+	expect_shape(y, 2, (int64_t[]){2, 3});
+	expect_values(y, (float[]){0.0900305732f, 0.244728471f, 0.665240956f, third, third, third}, 6, 1e-6);
+	adcnn_tensor_free(y);
+	n.axis = 0;
+	y = run(&n, in);
+	expect_values(y, (float[]){0.731058579f, 0.880797078f, 0.952574127f, 0.268941421f, 0.119202922f, 0.0474258732f}, 6, 1e-6);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(x);
+
+	/* [2,2,2], axis 1: opset 13 normalizes over dimension 1 alone ... */
+	x = tf(3, (int64_t[]){2, 2, 2}, (float[]){0, 1, 2, 3, 0, 0, 0, 0});
+	in[0] = x;
+	n.axis = 1;
+	y = run(&n, in);
+	expect_values(y, (float[]){0.119202922f, 0.119202922f, 0.880797078f, 0.880797078f, 0.5f, 0.5f, 0.5f, 0.5f}, 8, 1e-6);
+	adcnn_tensor_free(y);
+	/* ... before 13 the input is coerced to [2, 4] at axis 1 */
+	n.legacy_softmax = true;
+	y = run(&n, in);
+	expect_shape(y, 3, (int64_t[]){2, 2, 2});
+	expect_values(y, (float[]){0.0320586033f, 0.0871443187f, 0.236882818f, 0.643914260f, 0.25f, 0.25f, 0.25f, 0.25f}, 8, 1e-6);
+	adcnn_tensor_free(y);
+	/* large values do not overflow */
+	x->d.f[0] = 1000;
+	x->d.f[1] = 1000;
+	x->d.f[2] = 1000;
+	x->d.f[3] = 1000;
+	y = run(&n, in);
+	expect_values(y, (float[]){0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f}, 8, 1e-6);
+	adcnn_tensor_free(y);
+	n.axis = 3;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	adcnn_tensor_free(x);
+}
+
+static void test_gather_unsqueeze(void **state)
+{
+	struct adcnn_tensor *x = tf(2, (int64_t[]){3, 2}, (float[]){1, 2, 3, 4, 5, 6});
+	struct adcnn_tensor *ix = ti(1, (int64_t[]){3}, (int64_t[]){2, 0, -1});
+	struct adcnn_tensor *y, *in[2] = {x, ix};
+	struct adcnn_node n = node(OP_GATHER, 2);
+	(void)state;
+
+	n.axis = 0;
+	y = run(&n, in);
+	expect_shape(y, 2, (int64_t[]){3, 2});
+	expect_values(y, (float[]){5, 6, 1, 2, 5, 6}, 6, 0);
+	adcnn_tensor_free(y);
+	adcnn_tensor_free(ix);
+	/* a scalar index drops the axis */
+	ix = ti(0, NULL, (int64_t[]){1});
+	in[1] = ix;
+	n.axis = 1;
+	y = run(&n, in);
+	expect_shape(y, 1, (int64_t[]){3});
+	expect_values(y, (float[]){2, 4, 6}, 3, 0);
+	adcnn_tensor_free(y);
+	/* of int64 data, as after Shape */
+	{
+		struct adcnn_tensor *sh = ti(1, (int64_t[]){4}, (int64_t[]){1, 3, 224, 224}), *sin[2] = {sh, ix};
+		n.axis = 0;
+		y = run(&n, sin);
+		assert_int_equal(y->dtype, ADCNN_I64);
+		assert_int_equal(y->rank, 0);
+		assert_int_equal(y->d.i[0], 3);
+		adcnn_tensor_free(y);
+		adcnn_tensor_free(sh);
+	}
+	adcnn_tensor_free(ix);
+	/* out of range, either side; float indices */
+	ix = ti(1, (int64_t[]){1}, (int64_t[]){3});
+	in[1] = ix;
+	n.axis = 0;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	ix->d.i[0] = -4;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	adcnn_tensor_free(ix);
+	in[1] = x;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_UNSUPPORTED);
+
+	/* Unsqueeze: axes as an attribute (before opset 13) */
+	n = node(OP_UNSQUEEZE, 1);
+	n.axes = (int64_t[]){0, 3};
+	n.naxes = 2;
+	in[0] = x;
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){1, 3, 2, 1});
+	assert_memory_equal(y->d.f, x->d.f, 6 * sizeof(float));
+	adcnn_tensor_free(y);
+	/* axes as an input (13 on), negative counted from the output's end */
+	ix = ti(1, (int64_t[]){2}, (int64_t[]){-1, 1});
+	in[1] = ix;
+	n = node(OP_UNSQUEEZE, 2);
+	y = run(&n, in);
+	expect_shape(y, 4, (int64_t[]){3, 1, 2, 1});
+	adcnn_tensor_free(y);
+	ix->d.i[0] = 1; /* twice the same axis */
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	ix->d.i[0] = 4; /* beyond the output's rank */
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_FORMAT);
+	adcnn_tensor_free(ix);
+
+	/* Squeeze undoes it */
+	{
+		struct adcnn_tensor *u = tf(4, (int64_t[]){1, 3, 2, 1}, x->d.f), *uin[1] = {u};
+		n = node(OP_SQUEEZE, 1);
+		y = run(&n, uin);
+		expect_shape(y, 2, (int64_t[]){3, 2});
+		adcnn_tensor_free(y);
+		n.axes = (int64_t[]){-1};
+		n.naxes = 1;
+		y = run(&n, uin);
+		expect_shape(y, 3, (int64_t[]){1, 3, 2});
+		adcnn_tensor_free(y);
+		n.axes = (int64_t[]){1};
+		assert_int_equal(run_st(&n, uin), ADCNN_ERR_FORMAT);
+		adcnn_tensor_free(u);
+	}
+	adcnn_tensor_free(x);
+}
+
+static void test_batchnorm_op(void **state)
+{
+	struct adcnn_tensor *x = iota(4, (int64_t[]){1, 2, 1, 2}, 1);
+	struct adcnn_tensor *sc = tf(1, (int64_t[]){2}, (float[]){3, 0.5f});
+	struct adcnn_tensor *bi = tf(1, (int64_t[]){2}, (float[]){1, 2});
+	struct adcnn_tensor *mean = tf(1, (int64_t[]){2}, (float[]){0.5f, -1});
+	struct adcnn_tensor *var = tf(1, (int64_t[]){2}, (float[]){3, 0});
+	struct adcnn_tensor *y, *in[5] = {x, sc, bi, mean, var};
+	struct adcnn_node n = node(OP_BATCHNORM, 5);
+	(void)state;
+
+	/* (x - mean) scale / sqrt(var + eps) + bias with eps 1 */
+	n.eps = 1;
+	y = run(&n, in);
+	expect_values(y, (float[]){1.75f, 3.25f, 4, 4.5f}, 4, 1e-6);
+	adcnn_tensor_free(y);
+	n.nin = 4;
+	assert_int_equal(run_st(&n, in), ADCNN_ERR_UNSUPPORTED);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(sc);
+	adcnn_tensor_free(bi);
+	adcnn_tensor_free(mean);
+	adcnn_tensor_free(var);
+}
+
+/* ---- the halo geometry ---- */
+
+/* Output rows [o0,o1) and columns [p0,p1) of a window op: the input rows and columns they
+ * read, clipped to the tensor. */
+static void needed(const struct adcnn_node *n, int axis, int in, int o0, int o1, int *i0, int *i1)
+{
+	int pb, k = n->kernel[axis], s = n->stride[axis], d = n->dil[axis];
+
+	adcnn_window_out(n, axis, in, &pb, NULL);
+	*i0 = o0 * s - pb;
+	*i1 = (o1 - 1) * s - pb + (k - 1) * d + 1;
+	if (*i0 < 0)
+		*i0 = 0;
+	if (*i1 > in)
+		*i1 = in;
+}
+
+static struct adcnn_tensor *crop(const struct adcnn_tensor *t, int r0, int r1, int c0, int c1)
+{
+	return adcnn_tensor_crop(t, (int[]){r0, r1, c0, c1});
+}
+
+/* every split of the output into row bands and column bands, run on just the input it needs
+ * (and on a crop with a margin beyond that), must give the rows of the whole run */
+static void check_geometry(const struct adcnn_node *n, const struct adcnn_tensor *x,
+                           const struct adcnn_tensor *w, const struct adcnn_tensor *b)
+{
+	int H = (int)x->dims[2], W = (int)x->dims[3];
+	int OH = adcnn_window_out(n, 0, H, NULL, NULL), OW = adcnn_window_out(n, 1, W, NULL, NULL);
+	struct adcnn_tensor *full = NULL, *in[3] = {(struct adcnn_tensor *)x, (struct adcnn_tensor *)w, (struct adcnn_tensor *)b};
+	struct adcnn_tensor *out[8] = {0};
+	int checked = 0;
+
+	assert_int_equal(adcnn_op_run(ctx, n, in, out, NULL), ADCNN_OK);
+	full = out[0];
+	assert_int_equal(full->dims[2], OH);
+	assert_int_equal(full->dims[3], OW);
+	for (int parts = 1; parts <= 3; parts++) {
+		int rb[4], cb[4];
+		adcnn_split_sizes(OH, parts, rb);
+		adcnn_split_sizes(OW, parts, cb);
+		for (int r = 0; r < parts; r++)
+			for (int c = 0; c < parts; c++)
+				for (int margin = 0; margin < 2; margin++) {
+					int i0, i1, j0, j1;
+					struct adcnn_tensor *xc, *tile, *want;
+					struct adcnn_geom g;
+					needed(n, 0, H, rb[r], rb[r + 1], &i0, &i1);
+					needed(n, 1, W, cb[c], cb[c + 1], &j0, &j1);
+					if (margin) { /* one more row and column each side, where there are some */
+						i0 = i0 > 0 ? i0 - 1 : 0;
+						j0 = j0 > 0 ? j0 - 1 : 0;
+						i1 = i1 < H ? i1 + 1 : H;
+						j1 = j1 < W ? j1 + 1 : W;
+					}
+					xc = crop(x, i0, i1, j0, j1);
+					g = (struct adcnn_geom){i0, j0, H, W, rb[r], rb[r + 1], cb[c], cb[c + 1]};
+					in[0] = xc;
+					memset(out, 0, sizeof(out));
+					if (adcnn_op_run(ctx, n, in, out, &g) != ADCNN_OK)
+						fail_msg("tile rows %d-%d columns %d-%d: %s", rb[r], rb[r + 1], cb[c], cb[c + 1], adcnn_ctx_error(ctx));
+					tile = out[0];
+					want = crop(full, rb[r], rb[r + 1], cb[c], cb[c + 1]);
+					expect_same(tile, want);
+					adcnn_tensor_free(tile);
+					adcnn_tensor_free(want);
+					adcnn_tensor_free(xc);
+					checked++;
+				}
+	}
+	assert_int_equal(checked, 2 * (1 + 4 + 9));
+	adcnn_tensor_free(full);
+}
+
+static void test_halo_geometry(void **state)
+{
+	static const struct {
+		int kh, kw, s, pt, pl, pb, pr, dil, group, auto_pad;
+	} cfg[] = {
+		{3, 3, 1, 1, 1, 1, 1, 1, 1, 0},  /* the usual 3x3 */
+		{3, 3, 2, 1, 1, 1, 1, 1, 1, 0},  /* stride 2 */
+		{1, 1, 1, 0, 0, 0, 0, 1, 1, 0},  /* 1x1: the direct path */
+		{1, 1, 2, 0, 0, 0, 0, 1, 1, 0},  /* 1x1 stride 2 (a shortcut) */
+		{3, 3, 1, 2, 2, 2, 2, 2, 1, 0},  /* dilated */
+		{3, 2, 2, 1, 0, 0, 1, 1, 1, 0},  /* asymmetric */
+		{3, 3, 2, 0, 0, 0, 0, 1, 1, 1},  /* SAME_UPPER */
+		{3, 3, 1, 1, 1, 1, 1, 1, 3, 0},  /* depthwise */
+		{5, 5, 2, 2, 2, 2, 2, 1, 3, 0},  /* depthwise 5x5 stride 2 */
+	};
+	struct adcnn_tensor *x = ints(4, (int64_t[]){1, 3, 11, 9}, 20, -3, 3);
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+		struct adcnn_node n = node(OP_CONV, 3);
+		int M = cfg[i].group == 3 ? 3 : 4;
+		struct adcnn_tensor *w = ints(4, (int64_t[]){M, 3 / cfg[i].group, cfg[i].kh, cfg[i].kw}, 21 + (unsigned)i, -2, 2);
+		struct adcnn_tensor *b = ints(1, (int64_t[]){M}, 40 + (unsigned)i, -3, 3);
+		window(&n, cfg[i].kh, cfg[i].kw, cfg[i].s, cfg[i].pt, cfg[i].pl, cfg[i].pb, cfg[i].pr);
+		n.dil[0] = n.dil[1] = cfg[i].dil;
+		n.group = cfg[i].group;
+		n.auto_pad = cfg[i].auto_pad;
+		check_geometry(&n, x, w, b);
+		adcnn_tensor_free(w);
+		adcnn_tensor_free(b);
+	}
+	/* the pools */
+	for (int op = 0; op < 2; op++)
+		for (int cip = 0; cip < 2; cip++) {
+			struct adcnn_node n = node(op ? OP_AVGPOOL : OP_MAXPOOL, 1);
+			window(&n, 3, 3, 2, 1, 1, 1, 1);
+			n.count_include_pad = cip;
+			check_geometry(&n, x, NULL, NULL);
+			n.ceil_mode = 1;
+			window(&n, 2, 2, 2, 0, 0, 0, 0);
+			check_geometry(&n, x, NULL, NULL);
+		}
+	adcnn_tensor_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conv_pad_stride),
+		cmocka_unit_test(test_conv_groups),
+		cmocka_unit_test(test_conv_depthwise),
+		cmocka_unit_test(test_conv_dilation),
+		cmocka_unit_test(test_conv_asymmetric_pads),
+		cmocka_unit_test(test_conv_auto_pad),
+		cmocka_unit_test(test_conv_refusals),
+		cmocka_unit_test(test_maxpool),
+		cmocka_unit_test(test_avgpool),
+		cmocka_unit_test(test_activations),
+		cmocka_unit_test(test_add_broadcast),
+		cmocka_unit_test(test_concat),
+		cmocka_unit_test(test_flatten_reshape),
+		cmocka_unit_test(test_gemm),
+		cmocka_unit_test(test_matmul),
+		cmocka_unit_test(test_softmax),
+		cmocka_unit_test(test_gather_unsqueeze),
+		cmocka_unit_test(test_batchnorm_op),
+		cmocka_unit_test(test_halo_geometry),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
