@@ -53,7 +53,7 @@ int cli_fail(struct adcnn_ctx *ctx, enum adcnn_status st)
 
 void cli_version(void)
 {
-	printf("%s ", progname);
+	printf("%s %s\n", progname, adcnn_version());
 	adcnn_versions_print(stdout);
 }
 

@@ -71,7 +71,6 @@ const char *adcnn_version(void)
 
 void adcnn_versions_print(FILE *fp)
 {
-	fprintf(fp, "adcnn %s\n", PACKAGE_VERSION);
 	fprintf(fp, "bundle format %d.%d\n", ADCNN_BUNDLE_MAJOR, ADCNN_BUNDLE_MINOR);
 	fprintf(fp, "BLIS %s\n", bli_info_get_version_str());
 	fprintf(fp, "%s\n", archive_version_string());
