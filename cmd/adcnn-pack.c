@@ -2,17 +2,23 @@
 #include "config.h"
 #include "cli.h"
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "usage: adcnn-pack [--lossless] [-L LEVEL] [-d] [-o FILE] [BUNDLE|-]\n";
+static const char usage[] =
+	"usage: adcnn-pack [-b BITS] [--clip auto|VALUE|pPERCENT|none] [--lossless] [-L LEVEL]\n"
+	"                  [-d] [-o FILE] [BUNDLE|-]\n";
 
 static void help(void)
 {
 	printf("%s\n"
-	       "Compress the result tensors of a bundle; -d restores float32.\n\n"
-	       "      --lossless       keep float32 exactly: byte planes + zstd (the default)\n"
-	       "  -L, --level N        zstd level, 1 to 19 (default 3)\n"
+	       "Quantize and compress the result tensors of a bundle; -d restores float32.\n\n"
+	       "  -b, --bits N         quantize to N bits, 1 to 8 (default 4)\n"
+	       "      --clip C         clip before quantizing: auto (least squared error, the\n"
+	       "                       default), a VALUE, pPERCENT (a percentile of |x|), none\n"
+	       "      --lossless       keep float32 exactly: byte planes + zstd\n"
+	       "  -L, --level N        zstd level, 1 to 19 (default 1, or 3 with --lossless)\n"
 	       "  -d, --decompress     restore float32 tensors\n"
 	       "  -o, --output FILE    write to FILE (default: stdout)\n"
 	       "  -h, --help           show this help\n"
@@ -21,27 +27,53 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_LOSSLESS = 256 };
+	enum { OPT_LOSSLESS = 256, OPT_CLIP };
 	static const struct option longopts[] = {
+		{"bits", required_argument, NULL, 'b'}, {"clip", required_argument, NULL, OPT_CLIP},
 		{"lossless", no_argument, NULL, OPT_LOSSLESS}, {"level", required_argument, NULL, 'L'},
 		{"decompress", no_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const char *out = NULL, *in = "-";
-	int c, fd, code = EXIT_OK, decompress = 0, level = 3;
+	int c, fd, code = EXIT_OK, decompress = 0;
 	long v;
+	struct adcnn_pack_opts po;
+	char *end;
 	struct adcnn_ctx *ctx;
 	struct adcnn_bundle *b = NULL;
 	struct cli_out o;
 	enum adcnn_status st;
 
 	cli_init("adcnn-pack");
-	while ((c = getopt_long(argc, argv, "L:do:hV", longopts, NULL)) != -1) {
+	adcnn_pack_opts_init(&po);
+	while ((c = getopt_long(argc, argv, "b:L:do:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_LOSSLESS: break;
+		case 'b':
+			if (!cli_parse_int(optarg, 1, 8, &v))
+				return cli_usage_error(usage, "bad bit width '%s' (1 to 8)", optarg);
+			po.bits = (int)v;
+			break;
+		case OPT_CLIP:
+			if (strcmp(optarg, "auto") == 0) {
+				po.clip = ADCNN_CLIP_AUTO;
+			} else if (strcmp(optarg, "none") == 0) {
+				po.clip = ADCNN_CLIP_NONE;
+			} else if (optarg[0] == 'p') {
+				po.clip = ADCNN_CLIP_PERCENTILE;
+				po.clip_value = strtod(optarg + 1, &end);
+				if (end == optarg + 1 || *end != '\0' || !(po.clip_value > 0 && po.clip_value <= 100))
+					return cli_usage_error(usage, "bad percentile '%s' (p0.1 to p100)", optarg);
+			} else {
+				po.clip = ADCNN_CLIP_VALUE;
+				po.clip_value = strtod(optarg, &end);
+				if (end == optarg || *end != '\0' || !(po.clip_value > 0) || po.clip_value > 3e38)
+					return cli_usage_error(usage, "bad clip '%s' (auto, a positive value, pPERCENT or none)", optarg);
+			}
+			break;
+		case OPT_LOSSLESS: po.lossless = 1; break;
 		case 'L':
 			if (!cli_parse_int(optarg, 1, 19, &v))
 				return cli_usage_error(usage, "bad level '%s' (1 to 19)", optarg);
-			level = (int)v;
+			po.level = (int)v;
 			break;
 		case 'd': decompress = 1; break;
 		case 'o': out = optarg; break;
@@ -74,7 +106,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (st == ADCNN_OK)
-		st = decompress ? adcnn_unpack(ctx, b) : adcnn_pack(ctx, b, level);
+		st = decompress ? adcnn_unpack(ctx, b) : adcnn_pack(ctx, b, &po);
 	if (st == ADCNN_OK)
 		st = adcnn_bundle_write(ctx, b, o.fd);
 	if (st != ADCNN_OK) {

@@ -114,7 +114,19 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *ti
                             const struct adcnn_run_opts *opts, struct adcnn_bundle **out);
 
 /* packing */
-enum adcnn_status adcnn_pack(struct adcnn_ctx *ctx, struct adcnn_bundle *b, int level);
+enum adcnn_clip { ADCNN_CLIP_AUTO = 0, ADCNN_CLIP_NONE = 1, ADCNN_CLIP_VALUE = 2, ADCNN_CLIP_PERCENTILE = 3 };
+enum adcnn_coder { ADCNN_CODER_BYTES = 1, ADCNN_CODER_PLANES = 2 };
+struct adcnn_pack_opts {
+	int lossless;           /* keep float32 exactly; the rest is for quantization */
+	int bits;               /* 1 to 8 */
+	enum adcnn_clip clip;
+	double clip_value;      /* the value, or the percentile of |x| */
+	enum adcnn_coder coder;
+	int level;              /* zstd level */
+};
+void adcnn_pack_opts_init(struct adcnn_pack_opts *o);
+enum adcnn_status adcnn_pack(struct adcnn_ctx *ctx, struct adcnn_bundle *b,
+                             const struct adcnn_pack_opts *o);
 enum adcnn_status adcnn_unpack(struct adcnn_ctx *ctx, struct adcnn_bundle *b);
 
 /* merging: stitch the split tensor, run the tail */

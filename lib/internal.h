@@ -40,10 +40,22 @@ void adcnn_shape_str(int rank, const int64_t *dims, char *buf, size_t len);
 enum adcnn_status adcnn_npy_parse(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                   struct adcnn_tensor **out);
 /* tensor members of bundles */
-enum adcnn_enc { ADCNN_ENC_F32 = 1, ADCNN_ENC_LOSSLESS = 2 };
+enum adcnn_enc { ADCNN_ENC_F32 = 1, ADCNN_ENC_LOSSLESS = 2, ADCNN_ENC_QUANT = 3 };
 #define ADCNN_TENSOR_MAGIC "ADCT"
 enum adcnn_status adcnn_tensor_encode(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
                                       enum adcnn_enc enc, int level, uint8_t **buf, size_t *len);
+enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
+                                            const struct adcnn_pack_opts *o, uint8_t **buf,
+                                            size_t *len);
+/* quant.c */
+#include <zstd.h>
+ZSTD_CCtx *adcnn_zstd_cctx(void);
+ZSTD_DCtx *adcnn_zstd_dctx(void);
+enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n,
+                                     const struct adcnn_pack_opts *o, uint8_t **out, size_t *outlen);
+enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, size_t n);
+enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
+                                     float *out, size_t n);
 enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                       struct adcnn_tensor **out, enum adcnn_enc *enc);
 static inline uint32_t adcnn_le32dec(const uint8_t *p)

@@ -1,5 +1,5 @@
-/* pack.c: tensor members of bundles: the header, raw float32, and lossless packing
- * (four byte planes, each a zstd frame). */
+/* pack.c: tensor members of bundles: the header, raw float32, lossless packing (four byte
+ * planes, each a zstd frame), quantized packing (quant.c), and packing a result bundle. */
 #include "config.h"
 #include "internal.h"
 #include <stdlib.h>
@@ -66,7 +66,7 @@ enum adcnn_status adcnn_tensor_encode(struct adcnn_ctx *ctx, const struct adcnn_
 			memcpy(&u, &t->d.f[i], 4);
 			plane[i] = (uint8_t)(u >> (8 * k));
 		}
-		z = ZSTD_compress(b + o + 4, bound, plane, n, level);
+		z = ZSTD_compressCCtx(adcnn_zstd_cctx(), b + o + 4, bound, plane, n, level);
 		if (ZSTD_isError(z)) {
 			free(b);
 			free(plane);
@@ -83,6 +83,35 @@ nomem:
 	free(b);
 	free(plane);
 	return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+}
+
+enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
+                                            const struct adcnn_pack_opts *o, uint8_t **buf,
+                                            size_t *len)
+{
+	size_t hl = header_len(t->rank), ql;
+	uint8_t *q, *b;
+	enum adcnn_status st;
+
+	if (t->dtype != ADCNN_F32)
+		return adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "only float32 tensors travel in bundles");
+	for (int i = 0; i < t->rank; i++)
+		if (t->dims[i] > UINT32_MAX)
+			return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "tensor dimension too large for a bundle");
+	st = adcnn_quant_encode(ctx, t->d.f, t->n, o, &q, &ql);
+	if (st != ADCNN_OK)
+		return st;
+	b = malloc(hl + ql);
+	if (b == NULL) {
+		free(q);
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	}
+	header_put(b, t, ADCNN_ENC_QUANT);
+	memcpy(b + hl, q, ql);
+	free(q);
+	*buf = b;
+	*len = hl + ql;
+	return ADCNN_OK;
 }
 
 enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
@@ -115,6 +144,10 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "truncated tensor (expected %zu bytes, got %zu)", 4 * n, len - hl);
 		if (len - hl > 4 * n)
 			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "tensor has %zu bytes after its data", len - hl - 4 * n);
+	} else if (enc == ADCNN_ENC_QUANT) {
+		enum adcnn_status st = adcnn_quant_check(ctx, buf + hl, len - hl, n);
+		if (st != ADCNN_OK)
+			return st;
 	} else if (enc != ADCNN_ENC_LOSSLESS) {
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "unknown tensor encoding %d", enc);
 	} else {
@@ -142,6 +175,14 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 		}
 		goto ok;
 	}
+	if (enc == ADCNN_ENC_QUANT) {
+		enum adcnn_status st = adcnn_quant_decode(ctx, buf + hl, len - hl, t->d.f, n);
+		if (st != ADCNN_OK) {
+			adcnn_tensor_free(t);
+			return st;
+		}
+		goto ok;
+	}
 	plane = malloc(n ? n : 1);
 	if (plane == NULL) {
 		adcnn_tensor_free(t);
@@ -157,7 +198,7 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 		o += 4;
 		if (z > len - o)
 			goto corrupt;
-		r = ZSTD_decompress(plane, n, buf + o, z);
+		r = ZSTD_decompressDCtx(adcnn_zstd_dctx(), plane, n, buf + o, z);
 		if (ZSTD_isError(r) || r != n)
 			goto corrupt;
 		o += z;
@@ -183,7 +224,7 @@ corrupt:
 }
 
 static enum adcnn_status recode(struct adcnn_ctx *ctx, struct adcnn_bundle *b, enum adcnn_enc enc,
-                                int level)
+                                const struct adcnn_pack_opts *o)
 {
 	for (int i = 0; i < b->nmembers; i++) {
 		struct adcnn_member *m = &b->members[i];
@@ -200,7 +241,10 @@ static enum adcnn_status recode(struct adcnn_ctx *ctx, struct adcnn_bundle *b, e
 			snprintf(msg, sizeof(msg), "%s", ctx->msg);
 			return adcnn_set_error(ctx, st, "cannot read '%s': %s", m->path, msg);
 		}
-		st = adcnn_tensor_encode(ctx, t, enc, level, &nb, &nl);
+		if (enc == ADCNN_ENC_QUANT)
+			st = adcnn_tensor_encode_quant(ctx, t, o, &nb, &nl);
+		else
+			st = adcnn_tensor_encode(ctx, t, enc, o && o->level > 0 ? o->level : 3, &nb, &nl);
 		adcnn_tensor_free(t);
 		if (st != ADCNN_OK)
 			return st;
@@ -211,15 +255,18 @@ static enum adcnn_status recode(struct adcnn_ctx *ctx, struct adcnn_bundle *b, e
 	return ADCNN_OK;
 }
 
-enum adcnn_status adcnn_pack(struct adcnn_ctx *ctx, struct adcnn_bundle *b, int level)
+enum adcnn_status adcnn_pack(struct adcnn_ctx *ctx, struct adcnn_bundle *b,
+                             const struct adcnn_pack_opts *o)
 {
 	enum adcnn_status st;
 
 	if (b->man.kind == ADCNN_KIND_TILES)
 		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "a tile bundle has no results to pack: run it first");
-	if (level < 1 || level > ZSTD_maxCLevel())
-		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "zstd level %d out of range (1 to %d)", level, ZSTD_maxCLevel());
-	st = recode(ctx, b, ADCNN_ENC_LOSSLESS, level);
+	if (o->level < 0 || o->level > ZSTD_maxCLevel())
+		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "zstd level %d out of range (1 to %d)", o->level, ZSTD_maxCLevel());
+	if (!o->lossless && (o->bits < 1 || o->bits > 8))
+		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "%d bits: 1 to 8 are possible", o->bits);
+	st = recode(ctx, b, o->lossless ? ADCNN_ENC_LOSSLESS : ADCNN_ENC_QUANT, o);
 	if (st == ADCNN_OK)
 		b->man.kind = ADCNN_KIND_PACKED;
 	return st;
@@ -231,7 +278,7 @@ enum adcnn_status adcnn_unpack(struct adcnn_ctx *ctx, struct adcnn_bundle *b)
 
 	if (b->man.kind == ADCNN_KIND_TILES)
 		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "a tile bundle has no results to unpack");
-	st = recode(ctx, b, ADCNN_ENC_F32, 0);
+	st = recode(ctx, b, ADCNN_ENC_F32, NULL);
 	if (st == ADCNN_OK)
 		b->man.kind = ADCNN_KIND_RESULTS;
 	return st;

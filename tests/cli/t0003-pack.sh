@@ -1,6 +1,7 @@
 #!/bin/sh
-# adcnn-pack: the common options, pack and -d restoring the exact result bundle, packed
-# smaller than raw, adcnn-merge reading packed bundles, and what it refuses.
+# adcnn-pack: the common options, lossless packing and -d restoring the exact result bundle,
+# quantization at every bit width and clip, packed smaller than raw, adcnn-merge reading
+# packed bundles, and what it refuses.
 . "${top_srcdir:-.}/tests/cli/lib.sh"
 M="$SHARE/models/example.onnx"
 IMG="$SHARE/images/sample.png"
@@ -56,39 +57,75 @@ check 'pack --level 20' 64 "adcnn-pack --level 20 '$TMP/r.adcnn'"
 tty_refuses 'pack: bundle to a terminal' "adcnn-pack '$TMP/r.adcnn'"
 tty_refuses 'pack -d: bundle to a terminal' "adcnn-pack -d '$TMP/r.adcnn'"
 
-# Pack, then restore the exact bytes
-check 'pack FILE' 0 "adcnn-pack '$TMP/r.adcnn'"
-expect_empty_err 'pack FILE'
+# Lossless: pack, then restore the exact bytes
+check 'pack --lossless FILE' 0 "adcnn-pack --lossless '$TMP/r.adcnn'"
+expect_empty_err 'pack --lossless FILE'
 cp "$TMP/out" "$TMP/p.adcnn"
 if [ "$(tar -xOf "$TMP/p.adcnn" MANIFEST 2>/dev/null | sed -n 2p)" = 'kind packed' ]; then pass; else fail 'pack: not kind packed'; fi
 if [ "$(tar -tf "$TMP/p.adcnn" 2>&1 | tr '\n' ' ')" = 'MANIFEST results/r0c0.t results/r0c1.t results/r1c0.t results/r1c1.t ' ]; then pass; else fail 'pack: members' "$(tar -tf "$TMP/p.adcnn" 2>&1)"; fi
 # tensor encoding 2 (byte 5 of each tensor member)
 if [ "$(tar -xOf "$TMP/p.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An -tx1 | tr -d ' \n')" = '414443540102' ]; then pass; else fail 'pack: the tensor is not ADCT version 1 encoding 2'; fi
-check 'pack < FILE' 0 "adcnn-pack <'$TMP/r.adcnn'"
+check 'pack --lossless < FILE' 0 "adcnn-pack --lossless <'$TMP/r.adcnn'"
 same 'pack: stdin and file give the same bytes' "$TMP/out" "$TMP/p.adcnn"
-check 'pack -o FILE' 0 "adcnn-pack -o '$TMP/po.adcnn' '$TMP/r.adcnn'"
+check 'pack --lossless -o FILE' 0 "adcnn-pack --lossless -o '$TMP/po.adcnn' '$TMP/r.adcnn'"
 expect_out_eq '' 'pack -o: nothing on stdout'
 same 'pack: -o and stdout give the same bytes' "$TMP/po.adcnn" "$TMP/p.adcnn"
-check 'pack --lossless' 0 "adcnn-pack --lossless '$TMP/r.adcnn'"
-same 'pack: --lossless is the default' "$TMP/out" "$TMP/p.adcnn"
 check 'pack -d' 0 "adcnn-pack -d '$TMP/p.adcnn'"
 expect_empty_err 'pack -d'
 same 'pack -d restores the result bundle' "$TMP/out" "$TMP/r.adcnn"
-check 'pack | pack -d' 0 "adcnn-pack <'$TMP/r.adcnn' | adcnn-pack --decompress -o '$TMP/rd.adcnn'"
+check 'pack | pack -d' 0 "adcnn-pack --lossless <'$TMP/r.adcnn' | adcnn-pack --decompress -o '$TMP/rd.adcnn'"
 same 'pack | pack -d restores the result bundle' "$TMP/rd.adcnn" "$TMP/r.adcnn"
 for l in 1 19; do
-	check "pack -L $l" 0 "adcnn-pack -L $l -o '$TMP/p$l.adcnn' '$TMP/r.adcnn'"
-	check "pack -L $l | pack -d" 0 "adcnn-pack -d '$TMP/p$l.adcnn'"
-	same "pack -L $l: -d restores the result bundle" "$TMP/out" "$TMP/r.adcnn"
+	check "pack --lossless -L $l" 0 "adcnn-pack --lossless -L $l -o '$TMP/p$l.adcnn' '$TMP/r.adcnn'"
+	check "pack --lossless -L $l | pack -d" 0 "adcnn-pack -d '$TMP/p$l.adcnn'"
+	same "pack --lossless -L $l: -d restores the result bundle" "$TMP/out" "$TMP/r.adcnn"
 done
+
+# Quantized, the default: 4 bits, encoding 3; the same bytes from the same input
+check 'pack FILE (4 bits)' 0 "adcnn-pack '$TMP/r.adcnn'"
+cp "$TMP/out" "$TMP/q.adcnn"
+if [ "$(tar -xOf "$TMP/q.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An -tx1 | tr -d ' \n')" = '414443540103' ]; then pass; else fail 'pack: the default is not encoding 3'; fi
+# byte 8 + 4*rank of the member: the bit width
+if [ "$(tar -xOf "$TMP/q.adcnn" results/r0c0.t 2>/dev/null | od -An -tu1 -j24 -N1 | tr -d ' ')" = 4 ]; then pass; else fail 'pack: the default is not 4 bits'; fi
+check 'pack -b 4 --clip auto' 0 "adcnn-pack -b 4 --clip auto '$TMP/r.adcnn'"
+same 'pack: -b 4 --clip auto is the default' "$TMP/out" "$TMP/q.adcnn"
+check 'pack < FILE (4 bits)' 0 "adcnn-pack <'$TMP/r.adcnn'"
+same 'pack: stdin and file give the same bytes (4 bits)' "$TMP/out" "$TMP/q.adcnn"
+for b in 1 2 3 4 5 6 7 8; do
+	for c in auto none p99.9 2.5; do
+		check "pack -b $b --clip $c" 0 "adcnn-pack -b $b --clip $c -o '$TMP/q$b.adcnn' '$TMP/r.adcnn'"
+		check "pack -b $b --clip $c | merge" 0 "adcnn-merge -m '$M' -k 1 '$TMP/q$b.adcnn'"
+	done
+done
+for bad in 0 9 x; do
+	check "pack -b $bad" 64 "adcnn-pack -b $bad '$TMP/r.adcnn'"
+	expect_err 'bit width' "pack -b $bad: message"
+done
+for bad in 0 -1 x p0 p101 ''; do
+	check "pack --clip '$bad'" 64 "adcnn-pack --clip '$bad' '$TMP/r.adcnn'"
+done
+# -d of a quantized bundle gives float32 within a quantization step of the original
+# (clip none: no value is cut)
+adcnn-pack -b 4 --clip none -o "$TMP/qn.adcnn" "$TMP/r.adcnn" && adcnn-pack -d -o "$TMP/qd.adcnn" "$TMP/qn.adcnn" || fail 'cannot pack -b 4 --clip none | pack -d'
+adcnn-merge -m "$M" --stitched "$TMP/s-raw.npy" --output /dev/null "$TMP/r.adcnn" || fail 'cannot merge raw'
+adcnn-merge -m "$M" --stitched "$TMP/s-q.npy" --output /dev/null "$TMP/qd.adcnn" || fail 'cannot merge the restored bundle'
+adcnn-merge -m "$M" --stitched "$TMP/s-qn.npy" --output /dev/null "$TMP/qn.adcnn" || fail 'cannot merge the packed bundle'
+same 'pack -d of a quantized bundle: merge reads the same tensor' "$TMP/s-q.npy" "$TMP/s-qn.npy"
+# each tile has its own scale; a step of the largest is 1/15 of the maximum: half of it bounds the error
+if msg=$(testutil cmp --rel 0.034 "$TMP/s-q.npy" "$TMP/s-raw.npy"); then pass; else fail "pack -b 4 --clip none: error beyond half a step: $msg"; fi
+if testutil cmp --rel 0 "$TMP/s-q.npy" "$TMP/s-raw.npy" >/dev/null; then fail 'pack -b 4: no quantization happened'; else pass; fi
 
 # Packed is smaller than raw: the detector's results. Its 2x2 tiles are too small for the
 # 512-byte tar blocks to show it, so compare the members there and the files at 1x1.
 adcnn-partition -m "$D/model.onnx" --mode halo "$D/input.npy" 2>/dev/null | adcnn-run -o "$TMP/dr.adcnn" || fail 'cannot run the detector'
-check 'pack: detector' 0 "adcnn-pack -o '$TMP/dp.adcnn' '$TMP/dr.adcnn'"
-raw=$(member_bytes "$TMP/dr.adcnn")
-packed=$(member_bytes "$TMP/dp.adcnn")
-if [ "$raw" -gt 0 ] && [ "$packed" -gt 0 ] && [ "$packed" -lt "$raw" ]; then pass; else fail "pack: detector members not smaller packed ($packed bytes) than raw ($raw bytes)"; fi
+for mode in --lossless -b8 -b4 -b2; do
+	check "pack $mode: detector" 0 "adcnn-pack $mode -o '$TMP/dp.adcnn' '$TMP/dr.adcnn'"
+	raw=$(member_bytes "$TMP/dr.adcnn")
+	packed=$(member_bytes "$TMP/dp.adcnn")
+	if [ "$raw" -gt 0 ] && [ "$packed" -gt 0 ] && [ "$packed" -lt "$raw" ]; then pass; else fail "pack $mode: detector members not smaller packed ($packed bytes) than raw ($raw bytes)"; fi
+	[ "$mode" = -b4 ] && if [ $((packed * 6)) -lt "$raw" ]; then pass; else fail "pack -b 4: detector members not a sixth of raw ($packed of $raw bytes)"; fi
+done
+adcnn-pack --lossless -o "$TMP/dp.adcnn" "$TMP/dr.adcnn" || fail 'cannot pack the detector'
 check 'pack -d: detector' 0 "adcnn-pack -d '$TMP/dp.adcnn'"
 same 'pack -d restores the detector results' "$TMP/out" "$TMP/dr.adcnn"
 adcnn-partition -m "$D/model.onnx" -g 1x1 "$D/input.npy" 2>/dev/null | adcnn-run -o "$TMP/dr1.adcnn" || fail 'cannot run the detector 1x1'
@@ -108,6 +145,8 @@ same 'merge: packed on stdin, same top-k' "$TMP/out" "$TMP/top-raw"
 check 'merge detector raw' 0 "adcnn-merge -m '$D/model.onnx' --output '$TMP/draw.npy' '$TMP/dr.adcnn'"
 check 'merge detector packed' 0 "adcnn-merge -m '$D/model.onnx' --output '$TMP/dpacked.npy' '$TMP/dp.adcnn'"
 same 'merge: detector packed and raw give the same output' "$TMP/dpacked.npy" "$TMP/draw.npy"
+check 'merge detector packed at 8 bits' 0 "adcnn-pack -b 8 '$TMP/dr.adcnn' | adcnn-merge -m '$D/model.onnx' --output '$TMP/dq.npy' -"
+if msg=$(testutil cmp --rel 0.01 "$TMP/dq.npy" "$TMP/draw.npy"); then pass; else fail "merge: detector at 8 bits: $msg"; fi
 
 # What it refuses
 check 'pack: a tile bundle' 65 "adcnn-pack -o '$TMP/pt.adcnn' '$TMP/t.adcnn'"

@@ -37,7 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (adcnn_tensor_decode(ctx, b->members[i].data, b->members[i].len, &t, NULL) == ADCNN_OK)
 				adcnn_tensor_free(t);
 		}
-		if (adcnn_pack(ctx, b, 1) == ADCNN_OK)
+		struct adcnn_pack_opts po;
+		adcnn_pack_opts_init(&po);
+		if (adcnn_pack(ctx, b, &po) == ADCNN_OK)
 			adcnn_unpack(ctx, b);
 		adcnn_bundle_free(out);
 	}

@@ -1,0 +1,328 @@
+/* quant.c: ADCNN's compression of tile outputs: clip, uniform quantization to 1-8 bits
+ * (unsigned where the tensor is non-negative, so that ReLU's zeros stay exact zeros), and
+ * entropy coding of the codes with zstd, as bytes or as bit planes. */
+#include "config.h"
+#include "internal.h"
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+/* payload after the tensor header: bits, coder, zero point, reserved, scale, clip, size */
+#define QHDR 16
+#define SAMPLE_MAX 65536
+
+/* One zstd context per thread, made once: a tile's tensors are small, and making a context
+ * per call cost more than coding them. */
+static _Thread_local ZSTD_CCtx *cctx;
+static _Thread_local ZSTD_DCtx *dctx;
+
+ZSTD_CCtx *adcnn_zstd_cctx(void)
+{
+	if (cctx == NULL)
+		cctx = ZSTD_createCCtx();
+	return cctx;
+}
+
+ZSTD_DCtx *adcnn_zstd_dctx(void)
+{
+	if (dctx == NULL)
+		dctx = ZSTD_createDCtx();
+	return dctx;
+}
+
+void adcnn_pack_opts_init(struct adcnn_pack_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->bits = 4;
+	o->clip = ADCNN_CLIP_AUTO;
+	o->coder = ADCNN_CODER_PLANES;
+	o->level = 0; /* the default of the mode: 1 quantized, 3 lossless */
+}
+
+struct qparams {
+	int bits, zp;
+	float scale, lo, hi, clip;
+};
+
+static void params_for(float lo, float hi, int bits, struct qparams *q)
+{
+	int levels = (1 << bits) - 1;
+
+	q->bits = bits;
+	q->scale = hi > lo ? (hi - lo) / (float)levels : 1.0f;
+	/* zero must be a code, so that zeros come back as zeros */
+	q->zp = (int)lrintf(-lo / q->scale);
+	if (q->zp < 0)
+		q->zp = 0;
+	if (q->zp > levels)
+		q->zp = levels;
+	q->lo = -(float)q->zp * q->scale;
+	q->hi = q->lo + (float)levels * q->scale;
+}
+
+static inline uint8_t quantize1(float x, float inv, float zp, float levels)
+{
+	float v = x * inv + zp;
+	v = v > 0.0f ? v : 0.0f; /* NaN goes to 0 here */
+	v = v < levels ? v : levels;
+	return (uint8_t)(int)(v + 0.5f);
+}
+
+#define BINS 1024
+
+/* The clip: none keeps the whole range; a value or a percentile of |x| cuts it; auto picks,
+ * among 16 candidates from the maximum down, the one with the least squared error, estimated
+ * from a histogram of |x| (one pass over the tensor, or over a sample of a large one). The
+ * benchmark compares auto with percentiles. */
+static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, struct qparams *q)
+{
+	float mn = 0.0f, mx = 0.0f, amax, c;
+	size_t stride = n / SAMPLE_MAX + 1, ns = 0;
+	double hist[BINS] = {0};
+	/* fewer bins for a small tensor: scoring the candidates must not cost more than the data */
+	int nb = n / 16 < 64 ? 64 : n / 16 > BINS ? BINS : (int)(n / 16);
+
+	for (size_t i = 0; i < n; i++) {
+		mn = x[i] < mn ? x[i] : mn;
+		mx = x[i] > mx ? x[i] : mx;
+	}
+	if (!isfinite(mn))
+		mn = -FLT_MAX;
+	if (!isfinite(mx))
+		mx = FLT_MAX;
+	amax = fmaxf(-mn, mx);
+	c = amax;
+	if (o->clip == ADCNN_CLIP_VALUE) {
+		c = fminf(amax, (float)o->clip_value);
+	} else if ((o->clip == ADCNN_CLIP_PERCENTILE || o->clip == ADCNN_CLIP_AUTO) && amax > 0.0f) {
+		float hs = (float)nb / amax;
+		for (size_t i = 0; i < n; i += stride) {
+			float a = fabsf(x[i]) * hs;
+			int b = a < (float)(nb - 1) ? (int)a : nb - 1;
+			hist[b] += 1.0;
+			ns++;
+		}
+		if (o->clip == ADCNN_CLIP_PERCENTILE) {
+			double want = (double)ns * o->clip_value / 100.0, acc = 0.0;
+			int b = 0;
+			for (; b < nb - 1 && acc + hist[b] < want; b++)
+				acc += hist[b];
+			c = amax * (float)(b + 1) / (float)nb;
+		} else {
+			double best = INFINITY;
+			bool sign = mn < 0.0f;
+			int levels = (1 << o->bits) - 1;
+			for (int k = 16; k >= 2; k--) {
+				float ck = amax * (float)k / 16.0f;
+				/* unsigned: [0, ck]; signed: [-ck, ck] (the worst case of the asymmetric range) */
+				double step = (sign ? 2.0 * ck : ck) / levels, e = 0.0;
+				for (int b = 0; b < nb; b++) {
+					double v = ((double)b + 0.5) * amax / nb, d;
+					if (hist[b] == 0.0)
+						continue;
+					if (v > ck)
+						d = v - ck;
+					else
+						d = step / sqrt(12.0); /* uniform rounding error inside the range */
+					e += hist[b] * d * d;
+				}
+				if (e < best) {
+					best = e;
+					c = ck;
+				}
+			}
+		}
+	}
+	params_for(fmaxf(mn, -c), fminf(mx, c), o->bits, q);
+	q->clip = c;
+}
+
+/* bit k of every code, eight codes a byte, plane after plane; eight codes at a time:
+ * the multiply gathers bit k of eight bytes into the top byte */
+static void to_planes(const uint8_t *codes, size_t n, int bits, uint8_t *out)
+{
+	size_t pl = (n + 7) / 8, full = n / 8;
+
+	for (int k = 0; k < bits; k++) {
+		uint8_t *p = out + (size_t)k * pl;
+		for (size_t j = 0; j < full; j++) {
+			uint64_t v;
+			memcpy(&v, codes + 8 * j, 8);
+			v = (v >> k) & 0x0101010101010101ULL;
+			p[j] = (uint8_t)((v * 0x0102040810204080ULL) >> 56);
+		}
+		if (full < pl) {
+			uint8_t b = 0;
+			for (size_t i = 8 * full; i < n; i++)
+				b |= (uint8_t)(((codes[i] >> k) & 1) << (i & 7));
+			p[full] = b;
+		}
+	}
+}
+
+static uint64_t spread[256]; /* byte i of spread[b] is bit i of b */
+
+static void spread_init(void)
+{
+	for (int b = 0; b < 256; b++) {
+		uint64_t v = 0;
+		for (int i = 0; i < 8; i++)
+			v |= (uint64_t)((b >> i) & 1) << (8 * i);
+		spread[b] = v;
+	}
+}
+
+static void from_planes(const uint8_t *in, size_t n, int bits, uint8_t *codes)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	size_t pl = (n + 7) / 8, full = n / 8;
+
+	pthread_once(&once, spread_init);
+	for (size_t j = 0; j < full; j++) {
+		uint64_t v = 0;
+		for (int k = 0; k < bits; k++)
+			v |= spread[in[(size_t)k * pl + j]] << k;
+		memcpy(codes + 8 * j, &v, 8);
+	}
+	for (size_t i = 8 * full; i < n; i++) {
+		uint8_t c = 0;
+		for (int k = 0; k < bits; k++)
+			c |= (uint8_t)(((in[(size_t)k * pl + (i >> 3)] >> (i & 7)) & 1) << k);
+		codes[i] = c;
+	}
+}
+
+static size_t coded_len(int coder, size_t n, int bits)
+{
+	return coder == ADCNN_CODER_PLANES ? (n + 7) / 8 * (size_t)bits : n;
+}
+
+enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n,
+                                     const struct adcnn_pack_opts *o, uint8_t **out, size_t *outlen)
+{
+	struct qparams q;
+	uint8_t *codes = NULL, *planes = NULL, *buf = NULL;
+	const uint8_t *src;
+	size_t raw, bound, z;
+	float inv, zp, levels;
+	uint32_t u;
+
+	if (o->bits < 1 || o->bits > 8)
+		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "%d bits: 1 to 8 are possible", o->bits);
+	if (o->coder != ADCNN_CODER_BYTES && o->coder != ADCNN_CODER_PLANES)
+		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "unknown coder %d", o->coder);
+	choose(x, n, o, &q);
+	codes = malloc(n ? n : 1);
+	if (codes == NULL)
+		goto nomem;
+	inv = 1.0f / q.scale;
+	zp = (float)q.zp;
+	levels = (float)((1 << q.bits) - 1);
+	for (size_t i = 0; i < n; i++)
+		codes[i] = quantize1(x[i], inv, zp, levels);
+	raw = coded_len(o->coder, n, q.bits);
+	src = codes;
+	if (o->coder == ADCNN_CODER_PLANES) {
+		planes = malloc(raw ? raw : 1);
+		if (planes == NULL)
+			goto nomem;
+		to_planes(codes, n, q.bits, planes);
+		src = planes;
+	}
+	bound = ZSTD_compressBound(raw);
+	buf = malloc(QHDR + bound);
+	if (buf == NULL)
+		goto nomem;
+	z = ZSTD_compressCCtx(adcnn_zstd_cctx(), buf + QHDR, bound, src, raw, o->level > 0 ? o->level : 1);
+	if (ZSTD_isError(z)) {
+		free(codes);
+		free(planes);
+		free(buf);
+		return adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(z));
+	}
+	buf[0] = (uint8_t)q.bits;
+	buf[1] = (uint8_t)o->coder;
+	buf[2] = (uint8_t)q.zp;
+	buf[3] = 0;
+	memcpy(&u, &q.scale, 4);
+	adcnn_le32enc(buf + 4, u);
+	memcpy(&u, &q.clip, 4);
+	adcnn_le32enc(buf + 8, u);
+	adcnn_le32enc(buf + 12, (uint32_t)z);
+	free(codes);
+	free(planes);
+	*out = buf;
+	*outlen = QHDR + z;
+	return ADCNN_OK;
+nomem:
+	free(codes);
+	free(planes);
+	free(buf);
+	return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+}
+
+/* Everything is checked before anything of the tensor's size is allocated. */
+enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, size_t n)
+{
+	int bits, coder;
+	size_t z, raw;
+
+	if (len < QHDR)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "truncated quantized tensor");
+	bits = p[0];
+	coder = p[1];
+	if (bits < 1 || bits > 8 || p[2] >= (1 << bits))
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "quantized tensor: bad bit width or zero point");
+	if (coder != ADCNN_CODER_BYTES && coder != ADCNN_CODER_PLANES)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "quantized tensor: unknown coder %d", coder);
+	z = adcnn_le32dec(p + 12);
+	if (z != len - QHDR)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "quantized tensor: %zu bytes of data, the header says %zu", len - QHDR, z);
+	raw = coded_len(coder, n, bits);
+	/* a zstd block of at most 128 KiB takes at least 4 bytes */
+	if (raw / 32768 > z || ZSTD_getFrameContentSize(p + QHDR, z) != (unsigned long long)raw)
+		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "corrupt quantized tensor");
+	return ADCNN_OK;
+}
+
+enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
+                                     float *out, size_t n)
+{
+	int bits = p[0], coder = p[1];
+	float zp = (float)p[2], scale;
+	size_t raw = coded_len(coder, n, bits), r;
+	uint8_t *codes = malloc(n ? n : 1), *dec = NULL;
+	uint32_t u = adcnn_le32dec(p + 4);
+	enum adcnn_status st = ADCNN_OK;
+	float lut[256];
+
+	memcpy(&scale, &u, 4);
+	if (!isfinite(scale))
+		scale = 0.0f;
+	if (codes == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	dec = coder == ADCNN_CODER_PLANES ? malloc(raw ? raw : 1) : codes;
+	if (dec == NULL) {
+		free(codes);
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	}
+	r = ZSTD_decompressDCtx(adcnn_zstd_dctx(), dec, raw, p + QHDR, len - QHDR);
+	if (ZSTD_isError(r) || r != raw) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "corrupt quantized tensor");
+		goto done;
+	}
+	if (coder == ADCNN_CODER_PLANES)
+		from_planes(dec, n, bits, codes);
+	for (int c = 0; c < 256; c++)
+		lut[c] = ((float)c - zp) * scale;
+	for (size_t i = 0; i < n; i++)
+		out[i] = lut[codes[i]];
+done:
+	if (dec != codes)
+		free(dec);
+	free(codes);
+	return st;
+}

@@ -1,0 +1,134 @@
+/* pack-bench: what adcnn-pack makes of real activations: size against float32, zstd -3 and
+ * lz4 of the raw floats; reconstruction error; pack and unpack speed on one core.
+ * Usage: pack-bench [--quick] NAME=FILE.npy ... (one row per tensor and setting) */
+#include "config.h"
+#include "internal.h"
+#include <lz4.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zstd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* repeats until at least 0.2 s have passed; the best rate */
+#define TIMEIT(best, bytes, stmt) do { \
+	double t_end = now() + 0.2; best = 0; \
+	do { double t0 = now(); stmt; double dt = now() - t0; \
+	     double r = (double)(bytes) / dt / 1e9; if (r > best) best = r; } while (now() < t_end); \
+} while (0)
+
+static void errors(const struct adcnn_tensor *a, const struct adcnn_tensor *b, double *maxe, double *rms)
+{
+	float mn = INFINITY, mx = -INFINITY;
+	double m = 0, s = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		mn = fminf(mn, a->d.f[i]);
+		mx = fmaxf(mx, a->d.f[i]);
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		double e = fabs((double)a->d.f[i] - b->d.f[i]);
+		m = fmax(m, e);
+		s += e * e;
+	}
+	double range = mx > mn ? mx - mn : 1.0;
+	*maxe = m / range;
+	*rms = sqrt(s / (double)(a->n ? a->n : 1)) / range;
+}
+
+int main(int argc, char **argv)
+{
+	struct adcnn_ctx *ctx = adcnn_ctx_new();
+	int quick = 0;
+	static const int bitsv[] = {2, 4, 8};
+	static const struct { enum adcnn_clip clip; double v; const char *name; } clips[] = {
+		{ADCNN_CLIP_AUTO, 0, "auto"}, {ADCNN_CLIP_PERCENTILE, 99.9, "p99.9"},
+		{ADCNN_CLIP_PERCENTILE, 99.99, "p99.99"}, {ADCNN_CLIP_NONE, 0, "none"}};
+
+	printf("| tensor | floats | zeros | setting | bytes | ratio | max err | rms err | pack GB/s | unpack GB/s |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	for (int a = 1; a < argc; a++) {
+		char *eq = strchr(argv[a], '=');
+		struct adcnn_tensor *t;
+		size_t raw, zeros = 0;
+		const char *name = argv[a];
+
+		if (strcmp(argv[a], "--quick") == 0) {
+			quick = 1;
+			continue;
+		}
+		if (eq != NULL) {
+			*eq = '\0';
+			name = argv[a];
+		}
+		if (adcnn_npy_read(ctx, eq ? eq + 1 : argv[a], &t) != ADCNN_OK || t->dtype != ADCNN_F32) {
+			fprintf(stderr, "pack-bench: %s\n", adcnn_ctx_error(ctx));
+			return 1;
+		}
+		raw = t->n * 4;
+		for (size_t i = 0; i < t->n; i++)
+			zeros += t->d.f[i] == 0.0f;
+		/* the general-purpose coders on the raw floats */
+		{
+			size_t bound = ZSTD_compressBound(raw), z = 0;
+			char *buf = malloc(bound > (size_t)LZ4_compressBound((int)raw) ? bound : (size_t)LZ4_compressBound((int)raw));
+			double gz, gl;
+			int l = 0;
+			TIMEIT(gz, raw, z = ZSTD_compress(buf, bound, t->d.f, raw, 3));
+			printf("| %s | %zu | %.0f%% | zstd -3 (float32) | %zu | %.1f | 0 | 0 | %.2f | |\n", name, t->n, 100.0 * zeros / t->n, z, (double)raw / z, gz);
+			TIMEIT(gl, raw, l = LZ4_compress_default((const char *)t->d.f, buf, (int)raw, LZ4_compressBound((int)raw)));
+			printf("| %s | %zu | | lz4 (float32) | %d | %.1f | 0 | 0 | %.2f | |\n", name, t->n, l, (double)raw / l, gl);
+			free(buf);
+		}
+		{
+			uint8_t *buf;
+			size_t len;
+			struct adcnn_tensor *d = NULL;
+			double gp, gu;
+			TIMEIT(gp, raw, (adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS, 3, &buf, &len), free(buf)));
+			adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS, 3, &buf, &len);
+			TIMEIT(gu, raw, (adcnn_tensor_decode(ctx, buf, len, &d, NULL), adcnn_tensor_free(d)));
+			printf("| %s | %zu | | lossless (planes + zstd -3) | %zu | %.1f | 0 | 0 | %.2f | %.2f |\n", name, t->n, len, (double)raw / len, gp, gu);
+			free(buf);
+		}
+		for (int bi = 0; bi < 3; bi++)
+			for (int ci = 0; ci < 4; ci++)
+				for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_PLANES; coder++)
+					for (int level = 1; level <= 3; level += 2) {
+						struct adcnn_pack_opts o;
+						uint8_t *buf;
+						size_t len;
+						struct adcnn_tensor *d = NULL;
+						double gp, gu, me, rms;
+
+						if (quick && (ci != 0 || coder != ADCNN_CODER_PLANES || level != 1))
+							continue;
+						adcnn_pack_opts_init(&o);
+						o.bits = bitsv[bi];
+						o.clip = clips[ci].clip;
+						o.clip_value = clips[ci].v;
+						o.coder = (enum adcnn_coder)coder;
+						o.level = level;
+						TIMEIT(gp, raw, (adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), free(buf)));
+						adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len);
+						TIMEIT(gu, raw, (adcnn_tensor_decode(ctx, buf, len, &d, NULL), adcnn_tensor_free(d)));
+						adcnn_tensor_decode(ctx, buf, len, &d, NULL);
+						errors(t, d, &me, &rms);
+						printf("| %s | %zu | | %d bits, clip %s, %s, zstd -%d | %zu | %.1f | %.4f | %.4f | %.2f | %.2f |\n",
+						       name, t->n, o.bits, clips[ci].name, coder == ADCNN_CODER_BYTES ? "bytes" : "planes",
+						       level, len, (double)raw / len, me, rms, gp, gu);
+						adcnn_tensor_free(d);
+						free(buf);
+					}
+		adcnn_tensor_free(t);
+	}
+	adcnn_ctx_free(ctx);
+	return 0;
+}

@@ -1,0 +1,245 @@
+/* test_pack.c: quantized tensor members (quant.c through pack.c): round trips at every bit
+ * width and clip, both coders, and refusal of corrupt members. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "config.h"
+#include "internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct adcnn_ctx *ctx;
+
+static struct adcnn_tensor *activations(bool relu, unsigned seed)
+{
+	struct adcnn_tensor *t = adcnn_tensor_new(4, (int64_t[]){1, 8, 13, 11});
+	srand(seed);
+	for (size_t i = 0; i < t->n; i++) {
+		float v = (float)rand() / (float)RAND_MAX * 6.0f - 3.0f;
+		t->d.f[i] = relu && v < 0.0f ? 0.0f : v;
+	}
+	t->d.f[5] = relu ? 9.0f : -7.5f; /* an outlier for the clip to cut */
+	return t;
+}
+
+static struct adcnn_tensor *roundtrip(const struct adcnn_tensor *t, const struct adcnn_pack_opts *o,
+                                      size_t *len)
+{
+	uint8_t *buf;
+	struct adcnn_tensor *d = NULL;
+	enum adcnn_enc enc;
+
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, o, &buf, len), ADCNN_OK);
+	assert_int_equal(adcnn_tensor_decode(ctx, buf, *len, &d, &enc), ADCNN_OK);
+	assert_int_equal(enc, ADCNN_ENC_QUANT);
+	assert_true(adcnn_tensor_same_shape(d, t));
+	free(buf);
+	return d;
+}
+
+/* clip none: every value within half a step; zeros stay zeros */
+static void test_every_bit_width(void **state)
+{
+	(void)state;
+	for (int relu = 0; relu < 2; relu++) {
+		struct adcnn_tensor *t = activations(relu, 7);
+		float mn = 0, mx = 0;
+		for (size_t i = 0; i < t->n; i++) {
+			mn = fminf(mn, t->d.f[i]);
+			mx = fmaxf(mx, t->d.f[i]);
+		}
+		for (int bits = 1; bits <= 8; bits++)
+			for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_PLANES; coder++) {
+				struct adcnn_pack_opts o;
+				size_t len;
+				float step = (mx - mn) / (float)((1 << bits) - 1);
+				adcnn_pack_opts_init(&o);
+				o.bits = bits;
+				o.clip = ADCNN_CLIP_NONE;
+				o.coder = (enum adcnn_coder)coder;
+				struct adcnn_tensor *d = roundtrip(t, &o, &len);
+				for (size_t i = 0; i < t->n; i++) {
+					/* the zero point is rounded to a code: up to one step for signed data */
+					float tol = relu ? step * 0.5001f : step * 1.0001f;
+					if (fabsf(d->d.f[i] - t->d.f[i]) > tol)
+						fail_msg("%d bits, %s, coder %d: value %zu is %g, was %g (step %g)", bits,
+						         relu ? "relu" : "signed", coder, i, d->d.f[i], t->d.f[i], step);
+					if (t->d.f[i] == 0.0f && d->d.f[i] != 0.0f)
+						fail_msg("%d bits: a zero came back as %g", bits, d->d.f[i]);
+				}
+				if (relu)
+					for (size_t i = 0; i < t->n; i++)
+						assert_true(d->d.f[i] >= 0.0f);
+				adcnn_tensor_free(d);
+			}
+		adcnn_tensor_free(t);
+	}
+}
+
+/* both coders decode to the same values; the same input gives the same bytes */
+static void test_coders_agree_and_determinism(void **state)
+{
+	struct adcnn_tensor *t = activations(true, 3), *a, *b;
+	struct adcnn_pack_opts o;
+	uint8_t *x, *y;
+	size_t lx, ly, len;
+
+	(void)state;
+	adcnn_pack_opts_init(&o);
+	o.coder = ADCNN_CODER_BYTES;
+	a = roundtrip(t, &o, &len);
+	o.coder = ADCNN_CODER_PLANES;
+	b = roundtrip(t, &o, &len);
+	assert_memory_equal(a->d.f, b->d.f, 4 * t->n);
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &x, &lx), ADCNN_OK);
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &y, &ly), ADCNN_OK);
+	assert_int_equal(lx, ly);
+	assert_memory_equal(x, y, lx);
+	free(x);
+	free(y);
+	adcnn_tensor_free(a);
+	adcnn_tensor_free(b);
+	adcnn_tensor_free(t);
+}
+
+/* a clip value caps what comes back; auto cuts the outlier at 4 bits, none keeps it */
+static void test_clip(void **state)
+{
+	struct adcnn_tensor *t = activations(true, 5), *d;
+	struct adcnn_pack_opts o;
+	size_t len;
+	float mx = 0;
+
+	(void)state;
+	adcnn_pack_opts_init(&o);
+	o.clip = ADCNN_CLIP_VALUE;
+	o.clip_value = 2.0;
+	d = roundtrip(t, &o, &len);
+	for (size_t i = 0; i < t->n; i++)
+		assert_true(d->d.f[i] <= 2.0f + 1e-6f);
+	adcnn_tensor_free(d);
+	o.clip = ADCNN_CLIP_AUTO;
+	d = roundtrip(t, &o, &len);
+	for (size_t i = 0; i < t->n; i++)
+		mx = fmaxf(mx, d->d.f[i]);
+	assert_true(mx < 9.0f);
+	adcnn_tensor_free(d);
+	o.clip = ADCNN_CLIP_NONE;
+	d = roundtrip(t, &o, &len);
+	assert_float_equal(d->d.f[5], 9.0f, 1e-5);
+	adcnn_tensor_free(d);
+	o.clip = ADCNN_CLIP_PERCENTILE;
+	o.clip_value = 50.0;
+	d = roundtrip(t, &o, &len);
+	for (size_t i = 0; i < t->n; i++)
+		assert_true(d->d.f[i] < 3.0f);
+	adcnn_tensor_free(d);
+	adcnn_tensor_free(t);
+}
+
+/* all zeros, all one value, NaN and infinities: no crash, finite output */
+static void test_degenerate(void **state)
+{
+	struct adcnn_tensor *t = adcnn_tensor_new(2, (int64_t[]){3, 100}), *d;
+	struct adcnn_pack_opts o;
+	size_t len;
+
+	(void)state;
+	adcnn_pack_opts_init(&o);
+	d = roundtrip(t, &o, &len);
+	for (size_t i = 0; i < t->n; i++)
+		assert_true(d->d.f[i] == 0.0f);
+	adcnn_tensor_free(d);
+	for (size_t i = 0; i < t->n; i++)
+		t->d.f[i] = 2.5f;
+	d = roundtrip(t, &o, &len);
+	for (size_t i = 0; i < t->n; i++)
+		assert_float_equal(d->d.f[i], 2.5f, 1e-6);
+	adcnn_tensor_free(d);
+	t->d.f[0] = NAN;
+	t->d.f[1] = INFINITY;
+	t->d.f[2] = -INFINITY;
+	d = roundtrip(t, &o, &len);
+	for (size_t i = 0; i < t->n; i++)
+		assert_false(isnan(d->d.f[i]));
+	adcnn_tensor_free(d);
+	adcnn_tensor_free(t);
+}
+
+static void expect_refused(const uint8_t *buf, size_t len)
+{
+	struct adcnn_tensor *d = NULL;
+	enum adcnn_status st = adcnn_tensor_decode(ctx, buf, len, &d, NULL);
+	if (st != ADCNN_ERR_FORMAT && st != ADCNN_ERR_UNSUPPORTED)
+		fail_msg("status %d for a corrupt member (%s)", st, adcnn_ctx_error(ctx));
+	assert_null(d);
+}
+
+/* every header field and length is checked */
+static void test_corrupt(void **state)
+{
+	struct adcnn_tensor *t = activations(true, 11);
+	struct adcnn_pack_opts o;
+	uint8_t *buf, *c;
+	size_t len, q = 8 + 4 * 4; /* the quantization header follows the dims */
+
+	(void)state;
+	adcnn_pack_opts_init(&o);
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
+	c = malloc(len);
+	for (size_t cut = 0; cut < len; cut += (cut < q + 20 ? 1 : 97))
+		expect_refused(buf, cut);
+	memcpy(c, buf, len); c[q] = 0; expect_refused(c, len);          /* 0 bits */
+	memcpy(c, buf, len); c[q] = 9; expect_refused(c, len);          /* 9 bits */
+	memcpy(c, buf, len); c[q + 1] = 7; expect_refused(c, len);      /* coder */
+	memcpy(c, buf, len); c[q + 2] = 16; expect_refused(c, len);     /* zero point of 4 bits */
+	memcpy(c, buf, len); c[q + 12]++; expect_refused(c, len);       /* data size */
+	memcpy(c, buf, len); c[q + 16 + 5] ^= 0xff; expect_refused(c, len); /* the frame header */
+	memcpy(c, buf, len); c[len - 3] ^= 0x55;                       /* inside the frame */
+	{
+		struct adcnn_tensor *d = NULL;
+		enum adcnn_status st = adcnn_tensor_decode(ctx, c, len, &d, NULL);
+		/* zstd may or may not notice a changed literal; it must not crash */
+		if (st == ADCNN_OK)
+			adcnn_tensor_free(d);
+	}
+	/* dims claiming 2^31 values over a small payload */
+	memcpy(c, buf, len);
+	adcnn_le32enc(c + 8, 1);
+	adcnn_le32enc(c + 12, 1);
+	adcnn_le32enc(c + 16, 1 << 15);
+	adcnn_le32enc(c + 20, 1 << 16);
+	expect_refused(c, len);
+	free(c);
+	free(buf);
+	adcnn_tensor_free(t);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ctx = adcnn_ctx_new();
+	return ctx ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	adcnn_ctx_free(ctx);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_bit_width),
+		cmocka_unit_test(test_coders_agree_and_determinism),
+		cmocka_unit_test(test_clip),
+		cmocka_unit_test(test_degenerate),
+		cmocka_unit_test(test_corrupt),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
