@@ -366,7 +366,7 @@ def cmd_samples(args):
     xtr = load_data(args.work)[0]
     mean, std = norm_stats(xtr)
     os.makedirs(args.out, exist_ok=True)
-    tensors = []
+    tensors, names = [], []
     for c in SAMPLE_CLASSES:
         i = int(np.nonzero(lab == c)[0][0])
         path = os.path.join(args.out, 'fashion-%d-%s.png' % (i, SLUGS[c]))
@@ -375,9 +375,14 @@ def cmd_samples(args):
         assert back.dtype == np.uint8 and np.array_equal(back, raw[i])
         big = torch.from_numpy(resize_u8(back)[None].copy())
         tensors.append(normalize(big, mean, std)[0].numpy())
+        names.append('%s %d %s\n' % (os.path.basename(path), c, LABELS[c]))
         print(path)
     a = np.stack(tensors).astype(np.float32)
     np.save(os.path.join(args.out, 'fashion-inputs.npy'), a)
+    with open(os.path.join(args.out, 'fashion-inputs.txt'), 'w') as f:
+        f.write('# fashion-inputs.npy [%d,1,%d,%d] float32, in this order: '
+                'PNG, class index, class (mean %s, std %s)\n'
+                % (len(names), SIZE, SIZE, mean, std) + ''.join(names))
     print('fashion-inputs.npy', a.shape, 'mean', mean, 'std', std)
 
 
