@@ -6,30 +6,6 @@ M="$SHARE/models/example.onnx"
 IMG="$SHARE/images/sample.png"
 R="$DATA/models/resnet"
 
-# same NAME A B: files A and B hold the same bytes
-same() {
-	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
-}
-
-# mknpy FILE DESCR SHAPE NBYTES: a .npy of zero bytes, e.g. mknpy x.npy '<f4' '(1, 3, 64, 64)' 49152
-mknpy() {
-	printf '\223NUMPY\001\000\166\000' >"$1"
-	printf "%-117s\n" "{'descr': '$2', 'fortran_order': False, 'shape': $3, }" >>"$1"
-	head -c "$4" /dev/zero >>"$1"
-}
-
-# tty_refuses NAME CMD: CMD, its standard output a terminal, refuses to write a bundle there
-tty_refuses() {
-	if ! command -v script >/dev/null 2>&1 || ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
-		skip "$1: script(1) cannot give a terminal here"
-		return 0
-	fi
-	printf '%s\n' "$2" >"$TMP/tty.sh"
-	check "$1" 64 "script -qec 'sh $TMP/tty.sh' /dev/null </dev/null"
-	expect_out_re 'terminal' "$1: message"
-	if grep -q 'ustar' "$TMP/out"; then fail "$1: a bundle went to the terminal"; else pass; fi
-}
-
 # The options every tool has
 check 'partition --help' 0 "adcnn-partition --help"
 expect_out_re '^usage: adcnn-partition ' 'partition --help: usage on stdout'

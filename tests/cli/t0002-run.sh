@@ -5,21 +5,6 @@
 M="$SHARE/models/example.onnx"
 IMG="$SHARE/images/sample.png"
 
-same() {
-	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
-}
-
-tty_refuses() {
-	if ! command -v script >/dev/null 2>&1 || ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
-		skip "$1: script(1) cannot give a terminal here"
-		return 0
-	fi
-	printf '%s\n' "$2" >"$TMP/tty.sh"
-	check "$1" 64 "script -qec 'sh $TMP/tty.sh' /dev/null </dev/null"
-	expect_out_re 'terminal' "$1: message"
-	if grep -q 'ustar' "$TMP/out"; then fail "$1: a bundle went to the terminal"; else pass; fi
-}
-
 # the cache files: names of 64 hexadecimal digits under $1/adcnn/models
 cached() {
 	ls "$1/adcnn/models" 2>/dev/null | grep -E '^[0-9a-f]{64}$'

@@ -7,21 +7,6 @@ M="$SHARE/models/example.onnx"
 IMG="$SHARE/images/sample.png"
 D="$DATA/models/detector"
 
-same() {
-	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
-}
-
-tty_refuses() {
-	if ! command -v script >/dev/null 2>&1 || ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
-		skip "$1: script(1) cannot give a terminal here"
-		return 0
-	fi
-	printf '%s\n' "$2" >"$TMP/tty.sh"
-	check "$1" 64 "script -qec 'sh $TMP/tty.sh' /dev/null </dev/null"
-	expect_out_re 'terminal' "$1: message"
-	if grep -q 'ustar' "$TMP/out"; then fail "$1: a bundle went to the terminal"; else pass; fi
-}
-
 # the sum of the member sizes a bundle's MANIFEST lists
 member_bytes() {
 	tar -xOf "$1" MANIFEST 2>/dev/null | awk '$1 == "member" { n += $3 } END { print n + 0 }'

@@ -7,17 +7,6 @@ IMG="$SHARE/images/sample.png"
 LABELS="$SHARE/labels.txt"
 D="$DATA/models/detector"
 
-same() {
-	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
-}
-
-# mknpy FILE DESCR SHAPE NBYTES: a .npy of zero bytes
-mknpy() {
-	printf '\223NUMPY\001\000\166\000' >"$1"
-	printf "%-117s\n" "{'descr': '$2', 'fortran_order': False, 'shape': $3, }" >>"$1"
-	head -c "$4" /dev/zero >>"$1"
-}
-
 # top-k lines: INDEX<TAB>PROB (6 decimals), distinct indices, probabilities not increasing
 topk_ok() {
 	awk -F '\t' -v n="$2" '

@@ -6,10 +6,6 @@ M="$SHARE/models/example.onnx"
 IMG="$SHARE/images/sample.png"
 LABELS="$SHARE/labels.txt"
 
-same() {
-	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
-}
-
 # The example, on one host
 check 'example: partition | run | merge' 0 "adcnn-partition -m '$M' '$IMG' | adcnn-run | adcnn-merge -m '$M' --labels '$LABELS' -"
 expect_empty_err 'example: partition | run | merge'

@@ -7,10 +7,6 @@
 M="$SHARE/models/example.onnx"
 IMG="$SHARE/images/sample.png"
 
-same() {
-	if cmp -s "$2" "$3"; then pass; else fail "$1: '$2' and '$3' differ"; fi
-}
-
 # unpack BUNDLE DIR: extract BUNDLE into a new DIR
 unpack() {
 	rm -rf "$2" && mkdir -p "$2" && tar -xf "$1" -C "$2"
