@@ -138,17 +138,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	for (int i = optind; i < argc || (i == optind && optind == argc); i++) {
-		const char *in = i < argc ? argv[i] : "-";
-		int fd = cli_open_in(in, &code);
-		if (fd < 0)
+		if ((code = cli_read_bundle(ctx, i < argc ? argv[i] : "-", &b)) != EXIT_OK)
 			goto done;
-		st = adcnn_bundle_read(ctx, fd, strcmp(in, "-") == 0 ? "standard input" : in, &b);
-		if (fd != STDIN_FILENO)
-			close(fd);
-		if (st != ADCNN_OK) {
-			code = cli_fail(ctx, st);
-			goto done;
-		}
 	}
 	st = adcnn_merge(ctx, m, b, &mo, &stitched, &output, &softmax_end);
 	if (st != ADCNN_OK) {

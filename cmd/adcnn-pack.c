@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 		{"decompress", no_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const char *out = NULL, *in = "-";
-	int c, fd, code = EXIT_OK, decompress = 0;
+	int c, code = EXIT_OK, decompress = 0;
 	long v;
 	struct adcnn_pack_opts po;
 	char *end;
@@ -94,19 +94,14 @@ int main(int argc, char **argv)
 		cli_warn("out of memory");
 		return EXIT_FAIL;
 	}
-	fd = cli_open_in(in, &code);
-	if (fd < 0)
+	if ((code = cli_read_bundle(ctx, in, &b)) != EXIT_OK)
 		goto done;
-	st = adcnn_bundle_read(ctx, fd, strcmp(in, "-") == 0 ? "standard input" : in, &b);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (st == ADCNN_OK && adcnn_bundle_count(b) > 1) {
+	if (adcnn_bundle_count(b) > 1) {
 		cli_warn("the input holds %d bundles: pack them one at a time", adcnn_bundle_count(b));
 		code = EXIT_DATA;
 		goto done;
 	}
-	if (st == ADCNN_OK)
-		st = decompress ? adcnn_unpack(ctx, b) : adcnn_pack(ctx, b, &po);
+	st = decompress ? adcnn_unpack(ctx, b) : adcnn_pack(ctx, b, &po);
 	if (st == ADCNN_OK)
 		st = adcnn_bundle_write(ctx, b, o.fd);
 	if (st != ADCNN_OK) {

@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 	struct adcnn_run_opts ro = {0, NULL, 0};
 	const char *out = NULL, *in = "-";
 	long v;
-	int c, fd, code = EXIT_OK;
+	int c, code = EXIT_OK;
 	struct adcnn_ctx *ctx;
 	struct adcnn_bundle *tb = NULL, *rb = NULL;
 	struct cli_out o;
@@ -63,14 +63,9 @@ int main(int argc, char **argv)
 		cli_warn("out of memory");
 		return EXIT_FAIL;
 	}
-	fd = cli_open_in(in, &code);
-	if (fd < 0)
+	if ((code = cli_read_bundle(ctx, in, &tb)) != EXIT_OK)
 		goto done;
-	st = adcnn_bundle_read(ctx, fd, strcmp(in, "-") == 0 ? "standard input" : in, &tb);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (st == ADCNN_OK)
-		st = adcnn_run(ctx, tb, &ro, &rb);
+	st = adcnn_run(ctx, tb, &ro, &rb);
 	if (st == ADCNN_OK)
 		st = adcnn_bundle_write(ctx, rb, o.fd);
 	if (st != ADCNN_OK) {

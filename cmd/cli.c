@@ -96,6 +96,19 @@ int cli_open_in(const char *path, int *code)
 	return fd;
 }
 
+int cli_read_bundle(struct adcnn_ctx *ctx, const char *path, struct adcnn_bundle **b)
+{
+	int code = EXIT_OK, fd = cli_open_in(path, &code);
+	enum adcnn_status st;
+
+	if (fd < 0)
+		return code;
+	st = adcnn_bundle_read(ctx, fd, fd == STDIN_FILENO ? "standard input" : path, b);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return st == ADCNN_OK ? EXIT_OK : cli_fail(ctx, st);
+}
+
 int cli_out_open(struct cli_out *o, const char *path, bool binary)
 {
 	struct stat sb;

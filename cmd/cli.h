@@ -32,6 +32,9 @@ bool cli_parse_int(const char *s, long lo, long hi, long *out);
 /* an input file, or stdin for NULL and "-"; returns -1 after a message */
 int cli_open_in(const char *path, int *code);
 
+/* reads the bundle(s) in PATH (stdin for NULL and "-") into *b; an exit code */
+int cli_read_bundle(struct adcnn_ctx *ctx, const char *path, struct adcnn_bundle **b);
+
 /* an output: stdout for NULL and "-"; a regular file is written beside and renamed at commit */
 struct cli_out {
 	const char *path;
