@@ -28,7 +28,7 @@ static void help(void)
 	       "      --mean M[,M,M]   subtract M after scaling\n"
 	       "      --std S[,S,S]    divide by S after subtracting the mean\n"
 	       "  -n, --dry-run        print the plan, write nothing\n"
-	       "  -v, --verbose        print the plan on stderr\n"
+	       "  -v, --verbose        print the plan and each tile's FLOPs on stderr\n"
 	       "  -h, --help           show this help\n"
 	       "  -V, --version        show versions\n", usage);
 }
@@ -157,6 +157,8 @@ int main(int argc, char **argv)
 	}
 	if (dry || verbose)
 		adcnn_plan_print(plan, dry ? stdout : stderr);
+	if (verbose)
+		adcnn_plan_flops_print(plan, stderr);
 	if (dry)
 		goto done;
 	/* so that adcnn-run on this host finds the prefix without --embed-model */

@@ -90,6 +90,8 @@ void adcnn_plan_free(struct adcnn_plan *p);
 int adcnn_plan_tiles(const struct adcnn_plan *p);
 const char *adcnn_plan_tile_id(const struct adcnn_plan *p, int i);
 void adcnn_plan_print(const struct adcnn_plan *p, FILE *fp);
+/* FLOPs of every tile's prefix and of the unpartitioned prefix, and the difference */
+void adcnn_plan_flops_print(const struct adcnn_plan *p, FILE *fp);
 
 /* bundles */
 enum adcnn_status adcnn_partition(struct adcnn_ctx *ctx, const struct adcnn_model *m,

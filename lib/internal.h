@@ -170,6 +170,10 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,
                                  const struct adcnn_geom *geom);
 
+/* flops.c */
+uint64_t adcnn_graph_flops(const struct adcnn_graph *g, const bool *run_node, const int *chw,
+                           const struct adcnn_region *reg, int64_t batch);
+
 /* partition.c */
 struct adcnn_tile {
 	char id[24];
@@ -177,6 +181,7 @@ struct adcnn_tile {
 	int in[4];   /* r0 r1 c0 c1 */
 	int out[4];
 	int halo[4]; /* top bottom left right */
+	uint64_t flops; /* of running the prefix on the tile (planner only, not in bundles) */
 };
 
 struct adcnn_plan {
@@ -190,6 +195,7 @@ struct adcnn_plan {
 	bool *prefix;         /* per node of the full model */
 	struct adcnn_tile *tiles;
 	int ntiles;
+	uint64_t whole_flops; /* of running the prefix on the whole input */
 	char prefix_hash[ADCNN_HASH_HEX];
 	uint8_t *prefix_bytes;
 	size_t prefix_len;

@@ -342,6 +342,7 @@ enum adcnn_status adcnn_plan_new(struct adcnn_ctx *ctx, const struct adcnn_model
 			goto fail;
 		Ho = hw[3 * p->split + 1];
 		Wo = hw[3 * p->split + 2];
+		p->whole_flops = adcnn_graph_flops(g, p->prefix, hw, NULL, input->dims[0]);
 	} else if (p->rows != 1 || p->cols != 1) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "the input is not a 4-D image: only a 1x1 grid is possible");
 		goto fail;
@@ -387,7 +388,12 @@ enum adcnn_status adcnn_plan_new(struct adcnn_ctx *ctx, const struct adcnn_model
 				continue;
 			}
 			t->in[0] = irb[r]; t->in[1] = irb[r + 1]; t->in[2] = icb[c]; t->in[3] = icb[c + 1];
-			if (reg != NULL) {
+			if (reg == NULL) {
+				st = adcnn_value_dims(ctx, g, p->prefix, (int)input->dims[1], t->in[1] - t->in[0], t->in[3] - t->in[2], hw);
+				if (st != ADCNN_OK)
+					goto fail;
+				t->flops = adcnn_graph_flops(g, p->prefix, hw, NULL, input->dims[0]);
+			} else {
 				int core[4] = {t->in[0], t->in[1], t->in[2], t->in[3]};
 				st = adcnn_halo_regions(ctx, g, p->prefix, (int)input->dims[1], H, W, p->split, t->out, reg);
 				if (st != ADCNN_OK)
@@ -398,6 +404,10 @@ enum adcnn_status adcnn_plan_new(struct adcnn_ctx *ctx, const struct adcnn_model
 				t->halo[1] = t->in[1] - core[1] > 0 ? t->in[1] - core[1] : 0;
 				t->halo[2] = core[2] - t->in[2] > 0 ? core[2] - t->in[2] : 0;
 				t->halo[3] = t->in[3] - core[3] > 0 ? t->in[3] - core[3] : 0;
+				st = adcnn_value_dims(ctx, g, p->prefix, (int)input->dims[1], H, W, hw);
+				if (st != ADCNN_OK)
+					goto fail;
+				t->flops = adcnn_graph_flops(g, p->prefix, hw, reg, input->dims[0]);
 			}
 		}
 	st = adcnn_onnx_submodel(ctx, m, p->split_name, &p->prefix_bytes, &p->prefix_len);
@@ -426,6 +436,19 @@ void adcnn_plan_free(struct adcnn_plan *p)
 
 int adcnn_plan_tiles(const struct adcnn_plan *p) { return p->ntiles; }
 const char *adcnn_plan_tile_id(const struct adcnn_plan *p, int i) { return p->tiles[i].id; }
+
+void adcnn_plan_flops_print(const struct adcnn_plan *p, FILE *fp)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < p->ntiles; i++) {
+		fprintf(fp, "flops %s %llu\n", p->tiles[i].id, (unsigned long long)p->tiles[i].flops);
+		sum += p->tiles[i].flops;
+	}
+	fprintf(fp, "flops tiles %llu whole %llu overhead %.2f%%\n", (unsigned long long)sum,
+	        (unsigned long long)p->whole_flops,
+	        p->whole_flops ? 100.0 * ((double)sum - (double)p->whole_flops) / (double)p->whole_flops : 0.0);
+}
 
 void adcnn_plan_print(const struct adcnn_plan *p, FILE *fp)
 {

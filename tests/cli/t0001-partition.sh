@@ -225,4 +225,14 @@ head -c 5000 "$M" >"$TMP/trunc.onnx"
 check 'partition: truncated model' 65 "adcnn-partition -n -m '$TMP/trunc.onnx' '$IMG'"
 check 'partition: -o in a missing directory' 74 "adcnn-partition -m '$M' -o '$TMP/no/such/dir/a.adcnn' '$IMG'"
 expect_err "cannot write '$TMP/no/such/dir/a.adcnn'" 'partition: -o in a missing directory: message'
+# -v: each tile's FLOPs; fdsp tiles add up to the unpartitioned prefix, halo tiles to more
+for m in resnet vgg mobilenet squeezenet detector; do
+	check "partition -v $m fdsp 3x3" 0 "adcnn-partition -v -n -m '$DATA/models/$m/model.onnx' -g 3x3 '$DATA/models/$m/input.npy'"
+	expect_err '^flops tiles ([0-9]+) whole \1 overhead 0\.00%$' "partition -v $m fdsp 3x3: tiles add up to the whole"
+	if [ "$(grep -c '^flops r[0-9]c[0-9] [1-9][0-9]*$' "$TMP/err")" -eq 9 ]; then pass; else fail "partition -v $m: not 9 tile FLOP lines" "$(cat "$TMP/err")"; fi
+	check "partition -v $m halo 3x3" 0 "adcnn-partition -v -n --mode halo -m '$DATA/models/$m/model.onnx' -g 3x3 '$DATA/models/$m/input.npy'"
+	expect_err '^flops tiles [0-9]+ whole [0-9]+ overhead [1-9][0-9.]*%$' "partition -v $m halo 3x3: an overhead"
+done
+check 'partition -v halo 1x1: no overhead' 0 "adcnn-partition -v -n --mode halo -m '$DATA/models/vgg/model.onnx' -g 1x1 '$DATA/models/vgg/input.npy'"
+expect_err '^flops tiles 93192192 whole 93192192 overhead 0\.00%$' 'partition -v halo 1x1: the FLOPs of vgg'
 finish
