@@ -105,15 +105,18 @@ enum adcnn_status adcnn_bundle_write(struct adcnn_ctx *ctx, const struct adcnn_b
 void adcnn_bundle_free(struct adcnn_bundle *b);
 enum adcnn_kind adcnn_bundle_kind(const struct adcnn_bundle *b);
 int adcnn_bundle_count(const struct adcnn_bundle *b); /* MANIFESTs read */
+int adcnn_bundle_tiles(const struct adcnn_bundle *b);  /* tile members held */
 
 /* running: tile bundle in, result bundle out */
 struct adcnn_run_opts {
 	int threads;
 	const char *model_path; /* NULL: embedded or cached */
 	int verbose;
+	uint64_t flops;         /* out: the work done, for a node's speed */
+	double seconds;         /* out: wall time of running the tiles */
 };
 enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tiles,
-                            const struct adcnn_run_opts *opts, struct adcnn_bundle **out);
+                            struct adcnn_run_opts *opts, struct adcnn_bundle **out);
 
 /* packing */
 enum adcnn_clip { ADCNN_CLIP_AUTO = 0, ADCNN_CLIP_NONE = 1, ADCNN_CLIP_VALUE = 2, ADCNN_CLIP_PERCENTILE = 3 };

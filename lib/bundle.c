@@ -32,6 +32,16 @@ void adcnn_bundle_free(struct adcnn_bundle *b)
 enum adcnn_kind adcnn_bundle_kind(const struct adcnn_bundle *b) { return b->man.kind; }
 int adcnn_bundle_count(const struct adcnn_bundle *b) { return b->nbundles; }
 
+int adcnn_bundle_tiles(const struct adcnn_bundle *b)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->nmembers; i++)
+		if (strncmp(b->members[i].path, "tiles/", 6) == 0 || strncmp(b->members[i].path, "results/", 8) == 0)
+			n++;
+	return n;
+}
+
 /* takes ownership of data */
 enum adcnn_status adcnn_bundle_add(struct adcnn_ctx *ctx, struct adcnn_bundle *b, const char *path,
                                    uint8_t *data, size_t len)

@@ -91,6 +91,7 @@ struct job {
 	uint8_t **out;
 	size_t *outlen;
 	double *secs;
+	uint64_t *flops;
 	int next;
 	pthread_mutex_t lock;
 	enum adcnn_status st;
@@ -106,6 +107,7 @@ static enum adcnn_status run_tile(struct adcnn_ctx *ctx, struct job *j, int i)
 	struct adcnn_region *reg = NULL;
 	struct adcnn_exec_opts eo = {0};
 	enum adcnn_status st;
+	int *chw = NULL;
 
 	st = adcnn_tensor_decode(ctx, j->members[i]->data, j->members[i]->len, &x, NULL);
 	if (st != ADCNN_OK) {
@@ -142,6 +144,18 @@ static enum adcnn_status run_tile(struct adcnn_ctx *ctx, struct job *j, int i)
 		}
 		eo.region = reg;
 	}
+	if (x->rank == 4 && j->split != g->input) {
+		chw = malloc(sizeof(int) * 3 * ((size_t)g->nvalues + 1));
+		if (chw == NULL) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		st = reg ? adcnn_value_dims(ctx, g, NULL, (int)man->in_dims[1], (int)man->in_dims[2], (int)man->in_dims[3], chw)
+		         : adcnn_value_dims(ctx, g, NULL, (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], chw);
+		if (st != ADCNN_OK)
+			goto fail;
+		j->flops[i] = adcnn_graph_flops(g, NULL, chw, reg, x->dims[0]);
+	}
 	st = adcnn_graph_run(ctx, g, g->input, x, j->split, &eo, &y);
 	if (st != ADCNN_OK)
 		goto fail;
@@ -161,6 +175,7 @@ done:
 	adcnn_tensor_free(x);
 	adcnn_tensor_free(y);
 	free(reg);
+	free(chw);
 	return st;
 }
 
@@ -196,8 +211,9 @@ static void *worker(void *arg)
 }
 
 enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb,
-                            const struct adcnn_run_opts *opts, struct adcnn_bundle **out)
+                            struct adcnn_run_opts *opts, struct adcnn_bundle **out)
 {
+	struct timespec t0, t1;
 	const struct adcnn_manifest *man = &tb->man;
 	struct adcnn_model *pm = NULL;
 	struct adcnn_bundle *rb = NULL;
@@ -238,7 +254,8 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	j.out = calloc((size_t)tb->nmembers + 1, sizeof(*j.out));
 	j.outlen = calloc((size_t)tb->nmembers + 1, sizeof(*j.outlen));
 	j.secs = calloc((size_t)tb->nmembers + 1, sizeof(*j.secs));
-	if (j.members == NULL || j.tiles == NULL || j.out == NULL || j.outlen == NULL || j.secs == NULL) {
+	j.flops = calloc((size_t)tb->nmembers + 1, sizeof(*j.flops));
+	if (j.members == NULL || j.tiles == NULL || j.out == NULL || j.outlen == NULL || j.secs == NULL || j.flops == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		goto done;
 	}
@@ -265,6 +282,7 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		goto done;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 1; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, worker, &j) == 0)
 			started = i;
@@ -273,6 +291,11 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	worker(&j);
 	for (int i = 1; i <= started; i++)
 		pthread_join(th[i], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	opts->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	opts->flops = 0;
+	for (int i = 0; i < j.ntodo; i++)
+		opts->flops += j.flops[i];
 	if (j.st != ADCNN_OK) {
 		*ctx = j.err;
 		st = j.st;
@@ -280,7 +303,8 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	}
 	if (opts->verbose)
 		for (int i = 0; i < j.ntodo; i++)
-			fprintf(stderr, "tile %s: %.3f s\n", j.tiles[i]->id, j.secs[i]);
+			fprintf(stderr, "tile %s: %.3f s, %.3f GFLOP/s\n", j.tiles[i]->id, j.secs[i],
+			        j.secs[i] > 0 ? (double)j.flops[i] / j.secs[i] * 1e-9 : 0.0);
 	rb = adcnn_bundle_new();
 	if (rb == NULL || (st = adcnn_manifest_copy(ctx, &rb->man, man)) != ADCNN_OK) {
 		st = rb == NULL ? adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory") : st;
@@ -307,6 +331,7 @@ done:
 	free(j.out);
 	free(j.outlen);
 	free(j.secs);
+	free(j.flops);
 	free(th);
 	free(mbuf);
 	adcnn_model_free(pm);

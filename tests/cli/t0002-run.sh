@@ -129,4 +129,16 @@ check 'run: concatenated tile bundles of one job' 0 "cat '$TMP/fanA/r0c0.adcnn' 
 check 'run: concatenated tile bundles of two jobs' 65 "cat '$TMP/fanA/r0c0.adcnn' '$TMP/fanB/r1c1.adcnn' | adcnn-run -o '$TMP/mix.adcnn'"
 expect_err 'job' 'run: two jobs: message'
 expect_no_file "$TMP/mix.adcnn" 'run: two jobs'
+# --bench: this node's speed on the bundle; the work is the plan's FLOPs; no bundle written
+V="$DATA/models/vgg"
+adcnn-partition -m "$V/model.onnx" -g 2x2 -o "$TMP/vgg.adcnn" "$V/input.npy" || fail 'cannot partition vgg'
+check 'run --bench' 0 "adcnn-run --bench -j 1 '$TMP/vgg.adcnn'"
+expect_out_re '^tiles 4 threads 1 runs [0-9]+ seconds [0-9.]+ gflop 0\.093192 gflops [0-9.]+$' 'run --bench: the report'
+if [ "$(awk '{ print ($10 > 0.01) }' "$TMP/out")" = 1 ]; then pass; else fail 'run --bench: no speed' "$(cat "$TMP/out")"; fi
+check 'run --bench --mode halo' 0 "adcnn-partition -m '$V/model.onnx' -g 2x2 --mode halo '$V/input.npy' | adcnn-run --bench -j 2"
+expect_out_re '^tiles 4 threads 2 runs [0-9]+ seconds [0-9.]+ gflop 0\.154972 gflops [0-9.]+$' 'run --bench: halo tiles do more work'
+check 'run --bench -o' 64 "adcnn-run --bench -o '$TMP/x.adcnn' '$TMP/vgg.adcnn'"
+expect_no_file "$TMP/x.adcnn" 'run --bench -o'
+check 'run -v: per-tile speed' 0 "adcnn-run -v -o /dev/null '$TMP/vgg.adcnn'"
+expect_err '^tile r1c1: [0-9.]+ s, [0-9.]+ GFLOP/s$' 'run -v: per-tile speed'
 finish
