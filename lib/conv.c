@@ -46,6 +46,18 @@ int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begi
 	return out;
 }
 
+/* The output columns [lo, hi) whose input column ox*stride + base falls inside a tile row of
+ * width w; outside it the input is zero: the image's padding, or (halo tiles) columns the
+ * planner made sure no kept output reads. */
+static void valid_cols(int base, int stride, int w, int ow, int *lo, int *hi)
+{
+	int a = base >= 0 ? 0 : (-base + stride - 1) / stride;
+	int b = w - 1 - base < 0 ? 0 : (w - 1 - base) / stride + 1;
+
+	*lo = a < ow ? a : ow;
+	*hi = b < *lo ? *lo : b > ow ? ow : b;
+}
+
 /* Columns for output rows [y0, y1) of one group: col[(c*kh+i)*kw+j][(y-y0)*ow+x]. */
 static void im2col(const float *x, int C, int h, int w, const struct adcnn_node *n,
                    const struct adcnn_geom *g, int pt, int pl, int y0, int y1, int ow, float *col)
@@ -58,51 +70,80 @@ static void im2col(const float *x, int C, int h, int w, const struct adcnn_node 
 		for (int i = 0; i < kh; i++)
 			for (int j = 0; j < kw; j++) {
 				float *dst = col + ((size_t)(c * kh + i) * kw + j) * ncol;
+				int base = g->out_c0 * sw - pl + j * dw - g->in_c0, lo, hi;
+				valid_cols(base, sw, w, ow, &lo, &hi);
 				for (int y = y0; y < y1; y++) {
-					int fy = (g->out_r0 + y) * sh - pt + i * dh; /* full-tensor row */
-					int ty = fy - g->in_r0;
+					int ty = (g->out_r0 + y) * sh - pt + i * dh - g->in_r0;
 					float *d = dst + (size_t)(y - y0) * ow;
-					if (fy < 0 || fy >= g->in_H || ty < 0 || ty >= h) {
+					if (ty < 0 || ty >= h) {
 						memset(d, 0, sizeof(float) * (size_t)ow);
 						continue;
 					}
-					const float *src = x + ((size_t)c * h + ty) * w;
-					for (int xo = 0; xo < ow; xo++) {
-						int fx = (g->out_c0 + xo) * sw - pl + j * dw;
-						int tx = fx - g->in_c0;
-						d[xo] = (fx < 0 || fx >= g->in_W || tx < 0 || tx >= w) ? 0.0f : src[tx];
+					const float *src = x + ((size_t)c * h + ty) * w + base;
+					if (lo > 0)
+						memset(d, 0, sizeof(float) * (size_t)lo);
+					if (sw == 1) {
+						memcpy(d + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+					} else {
+						for (int xo = lo; xo < hi; xo++)
+							d[xo] = src[xo * sw];
 					}
+					if (hi < ow)
+						memset(d + hi, 0, sizeof(float) * (size_t)(ow - hi));
 				}
 			}
 }
 
+/* depthwise: one channel, a row of accumulators at a time; the inner loop runs over the
+ * output columns whose taps are inside the tile, without a test, so it vectorizes */
 static void depthwise(const float *x, int h, int w, const float *k, float bias,
                       const struct adcnn_node *n, const struct adcnn_geom *g, int pt, int pl,
                       int oh, int ow, float *y)
 {
-	int kh = n->kernel[0], kw = n->kernel[1];
+	int kh = n->kernel[0], kw = n->kernel[1], sw = n->stride[1];
 
-	for (int oy = 0; oy < oh; oy++)
-		for (int ox = 0; ox < ow; ox++) {
-			float acc = bias;
-			for (int i = 0; i < kh; i++) {
-				int fy = (g->out_r0 + oy) * n->stride[0] - pt + i * n->dil[0];
-				int ty = fy - g->in_r0;
-				if (fy < 0 || fy >= g->in_H || ty < 0 || ty >= h)
-					continue;
-				for (int j = 0; j < kw; j++) {
-					int fx = (g->out_c0 + ox) * n->stride[1] - pl + j * n->dil[1];
-					int tx = fx - g->in_c0;
-					if (fx < 0 || fx >= g->in_W || tx < 0 || tx >= w)
-						continue;
-					acc += k[i * kw + j] * x[(size_t)ty * w + tx];
-				}
+	for (int oy = 0; oy < oh; oy++) {
+		float *acc = y + (size_t)oy * ow;
+		for (int ox = 0; ox < ow; ox++)
+			acc[ox] = bias;
+		for (int i = 0; i < kh; i++) {
+			int ty = (g->out_r0 + oy) * n->stride[0] - pt + i * n->dil[0] - g->in_r0;
+			if (ty < 0 || ty >= h)
+				continue;
+			for (int j = 0; j < kw; j++) {
+				int base = g->out_c0 * sw - pl + j * n->dil[1] - g->in_c0, lo, hi;
+				const float *src = x + (size_t)ty * w + base;
+				float kv = k[i * kw + j];
+				valid_cols(base, sw, w, ow, &lo, &hi);
+				if (sw == 1)
+					for (int ox = lo; ox < hi; ox++)
+						acc[ox] += kv * src[ox];
+				else
+					for (int ox = lo; ox < hi; ox++)
+						acc[ox] += kv * src[ox * sw];
 			}
-			y[(size_t)oy * ow + ox] = acc;
 		}
+	}
 }
 
-#define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace per chunk */
+/* im2col workspace, kept per thread between layers: growing it once beats mapping and
+ * faulting in megabytes for every convolution */
+static _Thread_local float *work;
+static _Thread_local size_t work_len;
+
+static float *workspace(size_t n)
+{
+	if (n > work_len) {
+		float *p = realloc(work, sizeof(float) * n);
+		if (p == NULL)
+			return NULL;
+		work = p;
+		work_len = n;
+	}
+	return work;
+}
+
+#define COL_BUDGET ((size_t)1 << 20) /* floats of im2col workspace per chunk: 4 MiB */
 
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
@@ -158,7 +199,7 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	if (rows_per > (size_t)oh)
 		rows_per = (size_t)oh;
 	if (!direct) {
-		col = malloc(sizeof(float) * K * rows_per * (size_t)ow);
+		col = workspace(K * rows_per * (size_t)ow);
 		if (col == NULL) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
@@ -196,7 +237,6 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 			}
 		}
 	}
-	free(col);
 	*out = y;
 	return ADCNN_OK;
 }
