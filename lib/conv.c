@@ -126,6 +126,26 @@ static void depthwise(const float *x, int h, int w, const float *k, float bias,
 	}
 }
 
+/* BLIS threads for the GEMMs of the calling thread: more than one when a node has more
+ * cores than tiles to run (set by adcnn_run for each of its workers) */
+static _Thread_local int gemm_threads = 1;
+
+void adcnn_gemm_threads_set(int n)
+{
+	gemm_threads = n > 0 ? n : 1;
+}
+
+void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                 int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+	rntm_t rntm = BLIS_RNTM_INITIALIZER;
+
+	bli_rntm_set_num_threads(gemm_threads, &rntm);
+	bli_sgemm_ex(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+	             (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)a, (inc_t)lda, 1, (float *)b,
+	             (inc_t)ldb, 1, &beta, c, (inc_t)ldc, 1, NULL, &rntm);
+}
+
 /* im2col workspace, kept per thread between layers: growing it once beats mapping and
  * faulting in megabytes for every convolution */
 static _Thread_local float *work;
@@ -223,7 +243,6 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 				int y1 = y0 + (int)rows_per > oh ? oh : y0 + (int)rows_per;
 				size_t ncol = (size_t)(y1 - y0) * ow;
 				const float *bm;
-				float one = 1.0f;
 
 				if (direct) {
 					bm = xg;
@@ -231,9 +250,8 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 					im2col(xg, Cg, h, w, n, g, pt, pl, y0, y1, ow, col);
 					bm = col;
 				}
-				bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, Mg, (dim_t)ncol, (dim_t)K, &one,
-				          (float *)wg, (inc_t)K, 1, (float *)bm, (inc_t)ncol, 1, &one,
-				          yg + (size_t)y0 * ow, (inc_t)plane, 1);
+				adcnn_sgemm(false, false, Mg, (int64_t)ncol, (int64_t)K, 1.0f, wg, (int64_t)K, bm,
+				            (int64_t)ncol, 1.0f, yg + (size_t)y0 * ow, (int64_t)plane);
 			}
 		}
 	}

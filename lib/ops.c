@@ -1,7 +1,6 @@
 /* ops.c: every operator but Conv, on float32 (and int64 where shapes are computed). */
 #include "config.h"
 #include "internal.h"
-#include <blis.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -465,9 +464,8 @@ static enum adcnn_status gemm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 		if (K == 0) {
 			/* nothing to add */
 		} else {
-			bli_sgemm(n->trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
-			          n->trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, M, N, K, &alpha,
-			          a->d.f, a->dims[1], 1, b->d.f, b->dims[1], 1, &beta, y->d.f, N, 1);
+			adcnn_sgemm(n->trans_a, n->trans_b, M, N, K, alpha, a->d.f, a->dims[1], b->d.f,
+			            b->dims[1], beta, y->d.f, N);
 		}
 	}
 	*out = y;
@@ -485,7 +483,6 @@ static enum adcnn_status matmul(struct adcnn_ctx *ctx, const struct adcnn_node *
 	int64_t M, K, N;
 	struct adcnn_tensor *y;
 	enum adcnn_status st;
-	float one = 1.0f, zero = 0.0f;
 	bool va = false, vb = false;
 
 	if ((st = need_f32(ctx, n, a0)) != ADCNN_OK || (st = need_f32(ctx, n, b0)) != ADCNN_OK)
@@ -519,9 +516,8 @@ static enum adcnn_status matmul(struct adcnn_ctx *ctx, const struct adcnn_node *
 			offb += idx[i] * sb[i];
 		}
 		if (M > 0 && N > 0 && K > 0)
-			bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, M, N, K, &one,
-			          a.d.f + offa * (size_t)(M * K), K, 1, b.d.f + offb * (size_t)(K * N), N, 1,
-			          &zero, y->d.f + o * (size_t)(M * N), N, 1);
+			adcnn_sgemm(false, false, M, N, K, 1.0f, a.d.f + offa * (size_t)(M * K), K,
+			            b.d.f + offb * (size_t)(K * N), N, 0.0f, y->d.f + o * (size_t)(M * N), N);
 		for (int i = r - 1; i >= 0; i--) {
 			if (++idx[i] < (size_t)dims[i])
 				break;
