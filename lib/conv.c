@@ -163,7 +163,8 @@ static float *workspace(size_t n)
 	return work;
 }
 
-#define COL_BUDGET ((size_t)1 << 20) /* floats of im2col workspace per chunk: 4 MiB */
+#define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
+#define COL_WIDTH ((size_t)2048)
 
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
@@ -213,7 +214,11 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	K = (size_t)Cg * kh * kw;
 	bool direct = kh == 1 && kw == 1 && n->stride[0] == 1 && n->stride[1] == 1 && pt == 0 && pl == 0 &&
 	              g->in_r0 == g->out_r0 && g->in_c0 == g->out_c0 && oh == h && ow == w;
+	/* a chunk of at most COL_BUDGET floats and about COL_WIDTH columns: wider chunks gained
+	 * nothing in BLIS and lost the workspace from the cache (measured in CPU time) */
 	rows_per = direct ? (size_t)oh : COL_BUDGET / (K * (size_t)ow);
+	if (!direct && rows_per > COL_WIDTH / (size_t)ow)
+		rows_per = COL_WIDTH / (size_t)ow;
 	if (rows_per < 1)
 		rows_per = 1;
 	if (rows_per > (size_t)oh)
