@@ -1,0 +1,351 @@
+#!/bin/sh
+# The engine benchmark (make bench): adcnn against onnxruntime and PyTorch on torchvision's
+# ResNet-18, VGG-16 and MobileNetV2 (random weights, batch 1, 224x224), the spatial prefix and
+# the whole model, on 1 and 2 threads; then adcnn's own figures: peak memory against what a run
+# needs, tile-level scaling from 1 to 2 cores, FDSP's FLOPs against the unpartitioned prefix and
+# halo mode's overhead per grid, and VGG-16's 3x3 convolutions against BLIS sgemm alone.
+#
+# Environment:
+#   ADCNN_BENCH_DIR  work dir: models, onnxruntime-node (cached across runs); default /tmp/adcnn-bench
+#   R                rounds: every engine runs once per round, interleaved; medians over rounds (3)
+#   N                timed runs per engine per round, after W warm-up runs (10, 2); adcnn-run
+#                    --bench picks its own count (a second's worth, at least 3)
+#   THREADS          thread counts (1 2);  MODELS  (resnet18 vgg16 mobilenet_v2)
+#   GRIDS            grids of the FLOP check (2x2 3x3 4x4)
+#   ENGINE_BENCH     the engine-bench program (default $top_builddir/tests/bench/engine-bench)
+#   PYTHON           the Python with PyTorch (default /usr/bin/python3, Debian's)
+# Installs what it lacks and may: python3-torchvision, python3-onnx and time (apt-get, as
+# root), onnxruntime-node (npm, into the work dir, without its postinstall download).
+# A reference engine that cannot be had shows as n/a; so does anything of adcnn's that fails,
+# with the reason under "Failures".
+set -eu
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+PATH="$top_builddir:$PATH"
+HERE="$top_srcdir/tests/bench"
+EB=${ENGINE_BENCH:-$top_builddir/tests/bench/engine-bench}
+W=${ADCNN_BENCH_DIR:-/tmp/adcnn-bench}
+R=${R:-3}
+N=${N:-10}
+WU=${W_UP:-2}
+THREADS=${THREADS:-1 2}
+MODELS=${MODELS:-resnet18 vgg16 mobilenet_v2}
+GRIDS=${GRIDS:-2x2 3x3 4x4}
+PY=${PYTHON:-/usr/bin/python3}
+MD="$W/models"
+mkdir -p "$W"
+T=$(mktemp -d "$W/run.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+XDG_CACHE_HOME="$T/cache"
+NODE_PATH="$W/ort/node_modules"
+export XDG_CACHE_HOME NODE_PATH
+RES="$T/results"
+FAIL="$T/failures"
+: >"$RES"
+: >"$FAIL"
+
+note() { printf '%s\n' "$*" >&2; }
+failed() { # WHAT FILE: keep the first line of the error for the report
+	printf -- '- %s: %s\n' "$1" "$(grep -v '^\s*$' "$2" 2>/dev/null | tail -n 1)" >>"$FAIL"
+}
+
+# ---- what the benchmark needs
+apt_install() { # PACKAGE...
+	[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { note "engine.sh: missing $*, and no apt-get as root"; return 1; }
+	note "engine.sh: installing $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$W/apt.log" 2>&1 ||
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$W/apt.log" 2>&1; } ||
+		{ note "engine.sh: apt-get install $* failed (see $W/apt.log)"; return 1; }
+}
+[ -x /usr/bin/time ] || apt_install time || true
+$PY -c 'import torchvision' 2>/dev/null || apt_install python3-torchvision || true
+$PY -c 'import onnx' 2>/dev/null || apt_install python3-onnx || true
+HAVE_TORCH=0
+$PY -c 'import torch, torchvision, onnx' 2>/dev/null && HAVE_TORCH=1
+HAVE_ORT=0
+if command -v node >/dev/null; then
+	if ! node -e "require('onnxruntime-node')" 2>/dev/null && command -v npm >/dev/null; then
+		mkdir -p "$W/ort"
+		[ -f "$W/ort/package.json" ] || echo '{"private": true}' >"$W/ort/package.json"
+		note "engine.sh: npm install onnxruntime-node into $W/ort"
+		(cd "$W/ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node) >"$W/npm.log" 2>&1 ||
+			note "engine.sh: npm install onnxruntime-node failed (see $W/npm.log)"
+	fi
+	node -e "require('onnxruntime-node')" 2>/dev/null && HAVE_ORT=1
+fi
+HAVE_TIME=0
+[ -x /usr/bin/time ] && HAVE_TIME=1
+
+# ---- the models (cached in the work dir)
+if [ "$HAVE_TORCH" = 1 ]; then
+	$PY "$HERE/engine_models.py" export "$MD" >"$T/splits" 2>"$T/export.err" || { cat "$T/export.err" >&2; exit 1; }
+fi
+for m in $MODELS; do
+	if [ ! -f "$MD/$m/split.txt" ]; then
+		note "engine.sh: no model $m in $MD, and PyTorch cannot make it (python3-torchvision, python3-onnx)"
+		exit 1
+	fi
+done
+IN="$MD/input.npy"
+
+# ---- helpers
+field() { # KEY < "k v k v" line: the value after KEY
+	awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit }}'
+}
+json() { # KEY < JSON line
+	sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -n 1
+}
+put() { # MODEL PART THREADS WHAT VALUE
+	[ -n "$5" ] && echo "$1 $2 $3 $4 $5" >>"$RES"
+	return 0
+}
+med() { # MODEL PART THREADS WHAT: the median over the rounds, or n/a
+	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" '$1 == m && $2 == p && $3 == t && $4 == e {print $5}' "$RES" | sort -g |
+		awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+calc() { # FORMAT COND A B EXPR: printf FORMAT EXPR (of a and b) when COND holds; n/a if A or B is
+	case "$3$4" in *n/a*) echo n/a; return ;; esac
+	awk -v a="$3" -v b="$4" "BEGIN {if ($2) printf \"$1\", $5; else print \"n/a\"}"
+}
+ms() { case "$1" in n/a) echo n/a ;; *) awk -v s="$1" 'BEGIN {printf "%.1f", s * 1e3}' ;; esac; }
+timed() { # RSSFILE CMD...: run CMD under /usr/bin/time -f %M when there is one
+	f=$1
+	shift
+	if [ "$HAVE_TIME" = 1 ]; then
+		/usr/bin/time -f %M -o "$f" "$@"
+	else
+		: >"$f"
+		"$@"
+	fi
+}
+
+# ---- bundles: one tile (the prefix as a whole) and 2x2 (tile scaling)
+for m in $MODELS; do
+	for g in 1x1 2x2; do
+		adcnn-partition -m "$MD/$m/model.onnx" -g "$g" -o "$T/$m-$g.adcnn" "$IN" 2>"$T/err" ||
+			{ failed "adcnn-partition $m -g $g" "$T/err"; rm -f "$T/$m-$g.adcnn"; }
+	done
+done
+
+# ---- the interleaved rounds
+r=1
+while [ "$r" -le "$R" ]; do
+	note "engine.sh: round $r of $R"
+	for m in $MODELS; do
+		for t in $THREADS; do
+			# adcnn, prefix: adcnn-run --bench on the one-tile bundle
+			if [ -f "$T/$m-1x1.adcnn" ] && timed "$T/rss" adcnn-run --bench -j "$t" "$T/$m-1x1.adcnn" >"$T/out" 2>"$T/err"; then
+				put "$m" prefix "$t" adcnn "$(field seconds <"$T/out")"
+				put "$m" prefix "$t" gflops "$(field gflops <"$T/out")"
+				put "$m" prefix "$t" rss "$(tail -n 1 "$T/rss")"
+			elif [ -f "$T/$m-1x1.adcnn" ] && [ "$r" = 1 ]; then
+				failed "adcnn-run --bench -j $t ($m prefix)" "$T/err"
+			fi
+			# onnxruntime, prefix
+			if [ "$HAVE_ORT" = 1 ]; then
+				node "$HERE/engine_ort.js" "$MD/$m/prefix.onnx" "$IN" --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
+					put "$m" prefix "$t" ort "$(json median_s <"$T/out")" || cat "$T/err" >&2
+			fi
+			# PyTorch, prefix
+			if [ "$HAVE_TORCH" = 1 ]; then
+				$PY "$HERE/engine_models.py" time "$MD" "$m" --part prefix --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
+					put "$m" prefix "$t" torch "$(json median_s <"$T/out")" || cat "$T/err" >&2
+			fi
+			# adcnn, whole: the library's graph run (BLIS on T threads)
+			save=
+			[ "$r" = 1 ] && [ "$t" = 1 ] && save="-o $T/$m-adcnn-out.npy"
+			# shellcheck disable=SC2086
+			if [ -x "$EB" ] && timed "$T/rss" "$EB" -j "$t" -r "$N" -w "$WU" $save "$MD/$m/model.onnx" "$IN" >"$T/out" 2>"$T/err"; then
+				put "$m" whole "$t" adcnn "$(field seconds <"$T/out")"
+				put "$m" whole "$t" gflops "$(field gflops <"$T/out")"
+				put "$m" whole "$t" rss "$(tail -n 1 "$T/rss")"
+			elif [ "$r" = 1 ]; then
+				[ -x "$EB" ] || echo "engine-bench not built" >"$T/err"
+				failed "engine-bench -j $t ($m whole)" "$T/err"
+			fi
+			# onnxruntime, whole
+			save=
+			[ "$r" = 1 ] && [ "$t" = 1 ] && save="--save $T/$m-ort-out.npy"
+			if [ "$HAVE_ORT" = 1 ]; then
+				# shellcheck disable=SC2086
+				node "$HERE/engine_ort.js" "$MD/$m/model.onnx" "$IN" --threads "$t" --runs "$N" --warmup "$WU" $save >"$T/out" 2>"$T/err" &&
+					put "$m" whole "$t" ort "$(json median_s <"$T/out")" || cat "$T/err" >&2
+			fi
+			# PyTorch, whole
+			if [ "$HAVE_TORCH" = 1 ]; then
+				$PY "$HERE/engine_models.py" time "$MD" "$m" --part whole --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
+					put "$m" whole "$t" torch "$(json median_s <"$T/out")" || cat "$T/err" >&2
+			fi
+		done
+	done
+	# tile scaling: the 2x2 bundle on 1 and 2 threads
+	for m in $MODELS; do
+		[ -f "$T/$m-2x2.adcnn" ] || continue
+		for t in 1 2; do
+			if adcnn-run --bench -j "$t" "$T/$m-2x2.adcnn" >"$T/out" 2>"$T/err"; then
+				put "$m" tiles2x2 "$t" adcnn "$(field seconds <"$T/out")"
+			elif [ "$r" = 1 ]; then
+				failed "adcnn-run --bench -j $t ($m 2x2)" "$T/err"
+			fi
+		done
+	done
+	r=$((r + 1))
+done
+
+# ---- the report
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
+echo "# adcnn engine benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), ${cpu:-unknown CPU}"
+echo
+echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $R rounds, $N runs per engine per round (adcnn-run --bench: a second's worth)."
+printf 'adcnn %s, %s' "$(adcnn-run -V 2>/dev/null | head -n 1 | cut -d' ' -f2)" "$(adcnn-run -V 2>/dev/null | grep -m1 '^BLIS' || echo BLIS)"
+if [ "$HAVE_ORT" = 1 ]; then
+	printf ', onnxruntime-node %s' "$(node -p "require('onnxruntime-node').env.versions.common" 2>/dev/null || echo '?')"
+else
+	printf ', onnxruntime n/a'
+fi
+if [ "$HAVE_TORCH" = 1 ]; then
+	printf ', PyTorch %s' "$($PY -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+else
+	printf ', PyTorch n/a'
+fi
+echo
+echo
+echo "## Batch 1, 224x224: medians"
+echo
+echo "prefix: the spatial prefix (to the split tensor), adcnn as adcnn-run --bench -j T on a one-tile bundle (its time"
+echo "includes decoding the tile and encoding the result; -j runs tiles in parallel, so one tile gains only what adcnn-run"
+echo "does inside a tile); whole: the whole model, adcnn as engine-bench (adcnn_graph_run, BLIS on T threads)."
+echo "ORT: onnxruntime-node, intraOpNumThreads T; PyTorch: torch.set_num_threads(T). Peak RSS: of the adcnn process."
+echo
+echo "| model | part | threads | adcnn ms | ORT ms | PyTorch ms | adcnn/ORT | adcnn/PyTorch | adcnn GFLOP/s | adcnn peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for m in $MODELS; do
+	for p in prefix whole; do
+		for t in $THREADS; do
+			a=$(med "$m" $p "$t" adcnn)
+			o=$(med "$m" $p "$t" ort)
+			y=$(med "$m" $p "$t" torch)
+			gf=$(med "$m" $p "$t" gflops)
+			rss=$(med "$m" $p "$t" rss)
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$m" $p "$t" "$(ms "$a")" "$(ms "$o")" "$(ms "$y")" \
+				"$(calc %.2f 'b > 0' "$a" "$o" 'a / b')" "$(calc %.2f 'b > 0' "$a" "$y" 'a / b')" \
+				"$(calc %.1f 1 "$gf" 0 a)" "$(calc %.0f 1 "$rss" 0 'a / 1024')"
+		done
+	done
+done
+
+echo
+echo "## Outputs against PyTorch (whole model, same input)"
+echo
+echo "| model | adcnn max rel. error | adcnn top-1 | ORT max rel. error | ORT top-1 |"
+echo "|---|---|---|---|---|"
+cmpcol() { # REF GOT: "rel | top1"
+	if [ -f "$2" ] && [ "$HAVE_TORCH" = 1 ] && $PY "$HERE/engine_models.py" compare "$1" "$2" >"$T/cmp" 2>/dev/null; then
+		rel=$(json max_rel <"$T/cmp")
+		grep -q '"top1_agree": true' "$T/cmp" && top=same || top=differs
+		printf '%s | %s' "$(calc %.2e 1 "${rel:-n/a}" 0 a)" "$top"
+	else
+		printf 'n/a | n/a'
+	fi
+}
+for m in $MODELS; do
+	printf '| %s | %s | %s |\n' "$m" "$(cmpcol "$MD/$m/ref_out.npy" "$T/$m-adcnn-out.npy")" "$(cmpcol "$MD/$m/ref_out.npy" "$T/$m-ort-out.npy")"
+done
+echo
+echo "(relative error: max |adcnn - PyTorch| / max |PyTorch|)"
+
+echo
+echo "## Peak memory of adcnn-run on a one-tile bundle"
+echo
+echo "bound: weights of the prefix + its two largest activations + the largest im2col matrix, unchunked (K x Ho*Wo floats;"
+echo "engine-bench --mem); target for ResNet-18 <= 1.2x"
+echo
+echo "| model | weights MB | 2 largest activations MB | im2col MB | bound MB | adcnn-run -j 1 peak RSS MB | RSS / bound |"
+echo "|---|---|---|---|---|---|---|"
+for m in $MODELS; do
+	[ -f "$T/$m-1x1.adcnn" ] || continue
+	if [ -x "$EB" ] && "$EB" --mem "$MD/$m/prefix.onnx" "$IN" >"$T/mem" 2>"$T/err"; then
+		wb=$(field weights_bytes <"$T/mem") ab=$(field act2_bytes <"$T/mem") cb=$(field im2col_bytes <"$T/mem") bb=$(field bound_bytes <"$T/mem")
+	else
+		failed "engine-bench --mem $m" "$T/err"
+		wb=n/a ab=n/a cb=n/a bb=n/a
+	fi
+	rss=n/a
+	if [ "$HAVE_TIME" = 1 ] && timed "$T/rss" adcnn-run -j 1 "$T/$m-1x1.adcnn" >/dev/null 2>"$T/err"; then
+		rss=$(tail -n 1 "$T/rss")
+	fi
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$m" "$(calc %.1f 1 "$wb" 0 'a / 1048576')" "$(calc %.1f 1 "$ab" 0 'a / 1048576')" \
+		"$(calc %.1f 1 "$cb" 0 'a / 1048576')" "$(calc %.1f 1 "$bb" 0 'a / 1048576')" "$(calc %.1f 1 "$rss" 0 'a / 1024')" \
+		"$(calc %.2f 'b > 0' "$rss" "$bb" 'a * 1024 / b')"
+done
+
+echo
+echo "## Tile-level parallelism: a 2x2 bundle of the prefix, adcnn-run --bench (target >= 1.9x)"
+echo
+echo "| model | -j 1 ms | -j 2 ms | speedup |"
+echo "|---|---|---|---|"
+for m in $MODELS; do
+	a=$(med "$m" tiles2x2 1 adcnn)
+	b=$(med "$m" tiles2x2 2 adcnn)
+	printf '| %s | %s | %s | %s |\n' "$m" "$(ms "$a")" "$(ms "$b")" "$(calc %.2f 'b > 0' "$a" "$b" 'a / b')"
+done
+
+echo
+echo "## FLOPs of the partitioned prefix (adcnn-partition -v)"
+echo
+echo "fdsp: the tiles' FLOPs must add up to the unpartitioned prefix's; halo: its overhead."
+echo
+echo "| model | grid | prefix GFLOP | fdsp tiles GFLOP | fdsp redundant | halo tiles GFLOP | halo overhead |"
+echo "|---|---|---|---|---|---|---|"
+for m in $MODELS; do
+	for g in $GRIDS; do
+		fw=n/a ft=n/a ht=n/a ho=n/a
+		if adcnn-partition -v -n -m "$MD/$m/model.onnx" -g "$g" "$IN" >/dev/null 2>"$T/err"; then
+			l=$(grep '^flops tiles' "$T/err" || true)
+			ft=$(echo "$l" | field tiles) fw=$(echo "$l" | field whole)
+		else
+			failed "adcnn-partition -v -g $g ($m fdsp)" "$T/err"
+		fi
+		if adcnn-partition -v -n -m "$MD/$m/model.onnx" -g "$g" --mode halo "$IN" >/dev/null 2>"$T/err"; then
+			l=$(grep '^flops tiles' "$T/err" || true)
+			ht=$(echo "$l" | field tiles) ho=$(echo "$l" | field overhead)
+		else
+			failed "adcnn-partition -v -g $g ($m halo)" "$T/err"
+		fi
+		red=n/a
+		case "$ft$fw" in *n/a*|'') ;; *) red=$(awk -v a="$ft" -v b="$fw" 'BEGIN {d = a - b; if (d == 0) print "none"; else printf "%+.0f FLOP (%+.2f%%)", d, 100 * d / b}') ;; esac
+		printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$m" "$g" "$(calc %.3f 1 "${fw:-n/a}" 0 'a / 1e9')" \
+			"$(calc %.3f 1 "${ft:-n/a}" 0 'a / 1e9')" "$red" "$(calc %.3f 1 "${ht:-n/a}" 0 'a / 1e9')" "${ho:-n/a}"
+	done
+done
+
+echo
+echo "## VGG-16's 3x3 convolutions against BLIS sgemm (1 thread; target >= 85%)"
+echo
+case " $MODELS " in
+*" vgg16 "*)
+	if [ -x "$EB" ]; then
+		peak=$("$EB" --sgemm 1024 1024 1024 2>/dev/null | field gflops)
+		echo "BLIS sgemm alone, a square GEMM of 1024: ${peak:-n/a} GFLOP/s"
+		echo
+		"$EB" --conv -k 3 "$MD/vgg16/prefix.onnx" "$IN" >"$T/conv" 2>"$T/err" || failed "engine-bench --conv vgg16" "$T/err"
+		cat "$T/conv"
+		# the "all" row: | all | ... | GFLOP | ms | adcnn GFLOP/s | | sgemm GFLOP/s | adcnn/sgemm |
+		all=$(awk -F'|' '$2 ~ /^ all / {gsub(/ /, ""); print $10, $12, $13}' "$T/conv")
+		if [ -n "$all" ]; then
+			# shellcheck disable=SC2086
+			set -- $all
+			echo
+			echo "All 3x3 convs: adcnn $1 GFLOP/s, $(calc %.0f%% 'b > 0' "$1" "${peak:-n/a}" '100 * a / b') of the square GEMM's rate," \
+				"$(calc %.0f%% 1 "$3" 0 '100 * a') of sgemm's on the same shapes ($2 GFLOP/s)."
+		fi
+	else
+		echo "n/a (engine-bench not built)"
+	fi
+	;;
+*) echo "n/a (vgg16 not in MODELS)" ;;
+esac
+
+echo
+echo "## Failures"
+echo
+if [ -s "$FAIL" ]; then cat "$FAIL"; else echo "none"; fi
