@@ -58,9 +58,16 @@ enum adcnn_status adcnn_npy_write(struct adcnn_ctx *ctx, const struct adcnn_tens
 
 /* models */
 enum adcnn_status adcnn_model_load(struct adcnn_ctx *ctx, const char *path, struct adcnn_model **out);
+/* ADCNN_LOAD_RUN_ONLY: the model is run, never cut into a sub-model: its protobuf source is
+ * let go while loading, so it is held once in memory, not twice */
+#define ADCNN_LOAD_RUN_ONLY 1
+enum adcnn_status adcnn_model_load_ex(struct adcnn_ctx *ctx, const char *path, int flags,
+                                      struct adcnn_model **out);
 enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, size_t len,
                                        struct adcnn_model **out);
 void adcnn_model_free(struct adcnn_model *m);
+/* frees what only cutting out a prefix sub-model needs (adcnn_plan_new): the protobuf */
+void adcnn_model_drop_source(struct adcnn_model *m);
 const char *adcnn_model_hash(const struct adcnn_model *m); /* 64 hex digits */
 const char *adcnn_model_meta(const struct adcnn_model *m, const char *key);
 const char *adcnn_model_input_name(const struct adcnn_model *m);

@@ -267,6 +267,12 @@ static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_grap
 next:;
 	}
 	reindex(g);
+	/* the weights folding replaced: nothing reads them any more */
+	for (int v = 0; v < g->nvalues; v++)
+		if (g->values[v].init != NULL && g->values[v].nuse == 0) {
+			adcnn_tensor_free(g->values[v].init);
+			g->values[v].init = NULL;
+		}
 	return ADCNN_OK;
 }
 

@@ -128,8 +128,6 @@ struct adcnn_model {
 	struct adcnn_graph g;
 	char hash[ADCNN_HASH_HEX];
 	void *proto;          /* the unpacked Onnx__ModelProto, for sub-model extraction */
-	uint8_t *bytes;
-	size_t nbytes;
 	char **meta_keys, **meta_vals;
 	int nmeta;
 	int64_t in_dims[ADCNN_MAX_RANK];
@@ -137,6 +135,9 @@ struct adcnn_model {
 };
 
 /* onnx.c */
+/* takes buf over and frees it as soon as it is parsed; keeps no source (run only) */
+enum adcnn_status adcnn_model_load_owned(struct adcnn_ctx *ctx, uint8_t *buf, size_t len,
+                                         struct adcnn_model **out);
 enum adcnn_status adcnn_onnx_tensor_parse(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                           struct adcnn_tensor **out);
 enum adcnn_status adcnn_onnx_submodel(struct adcnn_ctx *ctx, const struct adcnn_model *m,

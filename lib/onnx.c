@@ -284,7 +284,7 @@ static int opset_of(const Onnx__ModelProto *mp)
 }
 
 static enum adcnn_status load_graph(struct adcnn_ctx *ctx, struct adcnn_model *m,
-                                    const Onnx__ModelProto *mp)
+                                    const Onnx__ModelProto *mp, bool keep_source)
 {
 	const Onnx__GraphProto *gp = mp->graph;
 	struct adcnn_graph *g = &m->g;
@@ -309,6 +309,12 @@ static enum adcnn_status load_graph(struct adcnn_ctx *ctx, struct adcnn_model *m
 		st = adcnn_onnx_tensor_from_proto(ctx, tp, &g->values[v].init);
 		if (st != ADCNN_OK)
 			return st;
+		if (!keep_source && tp->has_raw_data) {
+			/* converted: the protobuf's copy goes now, not after the last one */
+			free(tp->raw_data.data);
+			((Onnx__TensorProto *)tp)->raw_data.data = NULL;
+			((Onnx__TensorProto *)tp)->raw_data.len = 0;
+		}
 	}
 	for (size_t i = 0; i < gp->n_input; i++) {
 		const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -431,24 +437,24 @@ static enum adcnn_status load_graph(struct adcnn_ctx *ctx, struct adcnn_model *m
 	return adcnn_graph_finish(ctx, g);
 }
 
-enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, size_t len,
-                                       struct adcnn_model **out)
+/* own: buf is the caller's to give up, freed as soon as the protobuf is unpacked, so that a
+ * large model is not held three times over while it loads */
+static enum adcnn_status load(struct adcnn_ctx *ctx, void *buf, size_t len, bool own,
+                              bool keep_source, struct adcnn_model **out)
 {
 	struct adcnn_model *m = calloc(1, sizeof(*m));
 	Onnx__ModelProto *mp = NULL;
 	enum adcnn_status st;
 
-	if (m == NULL)
+	if (m == NULL) {
+		if (own)
+			free(buf);
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
-	m->bytes = malloc(len ? len : 1);
-	if (m->bytes == NULL) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
-		goto fail;
 	}
-	memcpy(m->bytes, buf, len);
-	m->nbytes = len;
 	adcnn_hash_hex(buf, len, m->hash);
 	mp = onnx__model_proto__unpack(NULL, len, buf);
+	if (own)
+		free(buf);
 	m->proto = mp;
 	if (mp == NULL || mp->graph == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "not an ONNX model");
@@ -462,13 +468,20 @@ enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, s
 			goto fail;
 		}
 		for (size_t i = 0; i < mp->n_metadata_props; i++) {
-			m->meta_keys[m->nmeta] = mp->metadata_props[i]->key ? mp->metadata_props[i]->key : "";
-			m->meta_vals[m->nmeta++] = mp->metadata_props[i]->value ? mp->metadata_props[i]->value : "";
+			const char *k = mp->metadata_props[i]->key, *v = mp->metadata_props[i]->value;
+			m->meta_keys[m->nmeta] = strdup(k ? k : "");
+			m->meta_vals[m->nmeta++] = strdup(v ? v : "");
+			if (m->meta_keys[m->nmeta - 1] == NULL || m->meta_vals[m->nmeta - 1] == NULL) {
+				st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+				goto fail;
+			}
 		}
 	}
-	st = load_graph(ctx, m, mp);
+	st = load_graph(ctx, m, mp, keep_source);
 	if (st != ADCNN_OK)
 		goto fail;
+	if (!keep_source)
+		adcnn_model_drop_source(m);
 	*out = m;
 	return ADCNN_OK;
 fail:
@@ -476,7 +489,25 @@ fail:
 	return st;
 }
 
+enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, size_t len,
+                                       struct adcnn_model **out)
+{
+	return load(ctx, (void *)buf, len, false, true, out);
+}
+
+enum adcnn_status adcnn_model_load_owned(struct adcnn_ctx *ctx, uint8_t *buf, size_t len,
+                                         struct adcnn_model **out)
+{
+	return load(ctx, buf, len, true, false, out);
+}
+
 enum adcnn_status adcnn_model_load(struct adcnn_ctx *ctx, const char *path, struct adcnn_model **out)
+{
+	return adcnn_model_load_ex(ctx, path, 0, out);
+}
+
+enum adcnn_status adcnn_model_load_ex(struct adcnn_ctx *ctx, const char *path, int flags,
+                                      struct adcnn_model **out)
 {
 	uint8_t *buf;
 	size_t len;
@@ -484,8 +515,7 @@ enum adcnn_status adcnn_model_load(struct adcnn_ctx *ctx, const char *path, stru
 
 	if (st != ADCNN_OK)
 		return st;
-	st = adcnn_model_load_mem(ctx, buf, len, out);
-	free(buf);
+	st = load(ctx, buf, len, true, !(flags & ADCNN_LOAD_RUN_ONLY), out);
 	if (st != ADCNN_OK) {
 		char msg[sizeof(ctx->msg)];
 		snprintf(msg, sizeof(msg), "%s", ctx->msg);
@@ -494,16 +524,27 @@ enum adcnn_status adcnn_model_load(struct adcnn_ctx *ctx, const char *path, stru
 	return st;
 }
 
+/* What only the extraction of a prefix sub-model needs: the protobuf, a second copy of
+ * every weight. */
+void adcnn_model_drop_source(struct adcnn_model *m)
+{
+	if (m->proto)
+		onnx__model_proto__free_unpacked(m->proto, NULL);
+	m->proto = NULL;
+}
+
 void adcnn_model_free(struct adcnn_model *m)
 {
 	if (m == NULL)
 		return;
 	adcnn_graph_release(&m->g);
-	if (m->proto)
-		onnx__model_proto__free_unpacked(m->proto, NULL);
+	adcnn_model_drop_source(m);
+	for (int i = 0; i < m->nmeta; i++) {
+		free(m->meta_keys[i]);
+		free(m->meta_vals[i]);
+	}
 	free(m->meta_keys);
 	free(m->meta_vals);
-	free(m->bytes);
 	free(m);
 }
 
@@ -529,18 +570,23 @@ enum adcnn_status adcnn_onnx_submodel(struct adcnn_ctx *ctx, const struct adcnn_
                                       const char *split, uint8_t **buf, size_t *len)
 {
 	const Onnx__ModelProto *mp = m->proto;
-	const Onnx__GraphProto *gp = mp->graph;
-	Onnx__ModelProto sub = *mp;
+	const Onnx__GraphProto *gp;
+	Onnx__ModelProto sub;
 	Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
 	Onnx__ValueInfoProto out = ONNX__VALUE_INFO_PROTO__INIT;
 	Onnx__ValueInfoProto *outp = &out;
 	Onnx__ValueInfoProto *inp = NULL;
-	bool *keep = calloc(gp->n_node + 1, 1);
-	bool *used = calloc(gp->n_initializer + 1, 1);
+	bool *keep = NULL, *used = NULL;
 	char **need = NULL;
 	size_t nneed = 0, capneed = 0;
 	enum adcnn_status st = ADCNN_OK;
 
+	if (mp == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "the model's source was dropped");
+	gp = mp->graph;
+	sub = *mp;
+	keep = calloc(gp->n_node + 1, 1);
+	used = calloc(gp->n_initializer + 1, 1);
 	if (keep == NULL || used == NULL)
 		goto nomem;
 	/* a worklist of tensor names, walked back from the split */

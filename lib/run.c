@@ -241,7 +241,8 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	st = prefix_bytes(ctx, tb, opts, &mbuf, &mlen);
 	if (st != ADCNN_OK)
 		goto done;
-	st = adcnn_model_load_mem(ctx, mbuf, mlen, &pm);
+	st = adcnn_model_load_owned(ctx, mbuf, mlen, &pm);
+	mbuf = NULL;
 	if (st != ADCNN_OK)
 		goto done;
 	j.man = man;

@@ -965,8 +965,6 @@ static void test_hash(void **state)
 	assert_true(is_hex64(adcnn_model_hash(m)));
 	adcnn_hash_hex(buf, len, hex);
 	assert_string_equal(adcnn_model_hash(m), hex);
-	assert_int_equal(m->nbytes, len);
-	assert_memory_equal(m->bytes, buf, len);
 	/* one byte of the producer's name changed: still a model, another hash */
 	p = NULL;
 	for (size_t i = 0; i + 15 <= len && p == NULL; i++)
