@@ -192,6 +192,10 @@ static enum adcnn_status scalar_input(struct adcnn_ctx *ctx, struct adcnn_graph 
 /* Conv -> BatchNormalization becomes one Conv with scaled weights and a shifted bias. */
 static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_graph *g)
 {
+	int *replaced = malloc(sizeof(int) * (6 * (size_t)g->nnodes + 1)), nreplaced = 0;
+
+	if (replaced == NULL)
+		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < g->nnodes; i++) {
 		struct adcnn_node *bn = &g->nodes[i], *cv;
 		struct adcnn_tensor *w, *b, *sc, *bi, *mean, *var, *nb;
@@ -225,6 +229,7 @@ static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_grap
 		if (w == NULL || nb == NULL) {
 			adcnn_tensor_free(w);
 			adcnn_tensor_free(nb);
+			free(replaced);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		}
 		b = cv->nin > 2 && cv->in[2] >= 0 ? g->values[cv->in[2]].init : NULL;
@@ -248,6 +253,7 @@ static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_grap
 			if (wv < 0 || bv < 0 || nin == NULL) {
 				adcnn_tensor_free(w);
 				adcnn_tensor_free(nb);
+				free(replaced);
 				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 			}
 			cv = &g->nodes[p];
@@ -257,6 +263,11 @@ static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_grap
 			g->values[wv].init = w;
 			g->values[bv].init = nb;
 			cv->in = nin;
+			for (int k = 1; k < cv->nin; k++)
+				if (cv->in[k] >= 0)
+					replaced[nreplaced++] = cv->in[k];
+			for (int k = 1; k < 5; k++)
+				replaced[nreplaced++] = bn->in[k];
 			cv->in[1] = wv;
 			cv->in[2] = bv;
 			cv->nin = 3;
@@ -267,12 +278,15 @@ static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_grap
 next:;
 	}
 	reindex(g);
-	/* the weights folding replaced: nothing reads them any more */
-	for (int v = 0; v < g->nvalues; v++)
-		if (g->values[v].init != NULL && g->values[v].nuse == 0) {
-			adcnn_tensor_free(g->values[v].init);
-			g->values[v].init = NULL;
+	/* the weights folding replaced, where nothing else reads them */
+	for (int k = 0; k < nreplaced; k++) {
+		struct adcnn_value *v = &g->values[replaced[k]];
+		if (v->init != NULL && v->nuse == 0 && v->producer < 0) {
+			adcnn_tensor_free(v->init);
+			v->init = NULL;
 		}
+	}
+	free(replaced);
 	return ADCNN_OK;
 }
 
