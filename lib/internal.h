@@ -135,9 +135,10 @@ struct adcnn_model {
 };
 
 /* onnx.c */
-/* takes buf over and frees it as soon as it is parsed; keeps no source (run only) */
+/* takes buf over and frees it as soon as it is parsed; keeps no source (run only); hash:
+ * the bytes' hash where the caller has checked it already, else NULL */
 enum adcnn_status adcnn_model_load_owned(struct adcnn_ctx *ctx, uint8_t *buf, size_t len,
-                                         struct adcnn_model **out);
+                                         const char *hash, struct adcnn_model **out);
 enum adcnn_status adcnn_onnx_tensor_parse(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                           struct adcnn_tensor **out);
 enum adcnn_status adcnn_onnx_submodel(struct adcnn_ctx *ctx, const struct adcnn_model *m,

@@ -440,7 +440,7 @@ static enum adcnn_status load_graph(struct adcnn_ctx *ctx, struct adcnn_model *m
 /* own: buf is the caller's to give up, freed as soon as the protobuf is unpacked, so that a
  * large model is not held three times over while it loads */
 static enum adcnn_status load(struct adcnn_ctx *ctx, void *buf, size_t len, bool own,
-                              bool keep_source, struct adcnn_model **out)
+                              bool keep_source, const char *hash, struct adcnn_model **out)
 {
 	struct adcnn_model *m = calloc(1, sizeof(*m));
 	Onnx__ModelProto *mp = NULL;
@@ -451,7 +451,10 @@ static enum adcnn_status load(struct adcnn_ctx *ctx, void *buf, size_t len, bool
 			free(buf);
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 	}
-	adcnn_hash_hex(buf, len, m->hash);
+	if (hash != NULL)
+		memcpy(m->hash, hash, ADCNN_HASH_HEX);
+	else
+		adcnn_hash_hex(buf, len, m->hash);
 	mp = onnx__model_proto__unpack(NULL, len, buf);
 	if (own)
 		free(buf);
@@ -492,13 +495,13 @@ fail:
 enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, size_t len,
                                        struct adcnn_model **out)
 {
-	return load(ctx, (void *)buf, len, false, true, out);
+	return load(ctx, (void *)buf, len, false, true, NULL, out);
 }
 
 enum adcnn_status adcnn_model_load_owned(struct adcnn_ctx *ctx, uint8_t *buf, size_t len,
-                                         struct adcnn_model **out)
+                                         const char *hash, struct adcnn_model **out)
 {
-	return load(ctx, buf, len, true, false, out);
+	return load(ctx, buf, len, true, false, hash, out);
 }
 
 enum adcnn_status adcnn_model_load(struct adcnn_ctx *ctx, const char *path, struct adcnn_model **out)
@@ -515,7 +518,7 @@ enum adcnn_status adcnn_model_load_ex(struct adcnn_ctx *ctx, const char *path, i
 
 	if (st != ADCNN_OK)
 		return st;
-	st = load(ctx, buf, len, true, !(flags & ADCNN_LOAD_RUN_ONLY), out);
+	st = load(ctx, buf, len, true, !(flags & ADCNN_LOAD_RUN_ONLY), NULL, out);
 	if (st != ADCNN_OK) {
 		char msg[sizeof(ctx->msg)];
 		snprintf(msg, sizeof(msg), "%s", ctx->msg);

@@ -241,7 +241,8 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	st = prefix_bytes(ctx, tb, opts, &mbuf, &mlen);
 	if (st != ADCNN_OK)
 		goto done;
-	st = adcnn_model_load_owned(ctx, mbuf, mlen, &pm);
+	/* prefix_bytes() checked the bytes against the MANIFEST's prefix hash */
+	st = adcnn_model_load_owned(ctx, mbuf, mlen, man->prefix, &pm);
 	mbuf = NULL;
 	if (st != ADCNN_OK)
 		goto done;
