@@ -1,5 +1,6 @@
-/* testutil: helpers for the shell tests: compare tensors, and turn the extra inputs of an
- * ONNX operator test into initializers. Exit 0 pass, 1 fail, 77 skip (reason on stdout). */
+/* testutil: helpers for the shell tests: compare tensors, slice a stacked .npy, and turn
+ * the extra inputs of an ONNX operator test into initializers. Exit 0 pass, 1 fail, 77 skip
+ * (reason on stdout). */
 #include "config.h"
 #include "internal.h"
 #include "onnx.pb-c.h"
@@ -206,6 +207,39 @@ static int inline_inputs(int argc, char **argv)
 	return 0;
 }
 
+/* slice IN.npy I OUT.npy: element I of the first dimension, the dimension kept (size 1) */
+static int slice(int argc, char **argv)
+{
+	struct adcnn_ctx *ctx = adcnn_ctx_new();
+	struct adcnn_tensor *t, *s;
+	int64_t dims[ADCNN_MAX_RANK];
+	long i;
+	size_t per;
+	FILE *fp;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: testutil slice IN.npy INDEX OUT.npy\n");
+		return 2;
+	}
+	t = load(ctx, argv[0]);
+	i = atol(argv[1]);
+	if (t->rank < 1 || i < 0 || i >= t->dims[0]) {
+		fprintf(stderr, "testutil: index %ld out of range\n", i);
+		return 2;
+	}
+	memcpy(dims, t->dims, sizeof(dims));
+	dims[0] = 1;
+	s = adcnn_tensor_new(t->rank, dims);
+	per = t->n / (size_t)t->dims[0];
+	memcpy(s->d.f, t->d.f + (size_t)i * per, per * 4);
+	fp = fopen(argv[2], "wb");
+	if (fp == NULL || adcnn_npy_write(ctx, s, fp) != ADCNN_OK || fclose(fp) != 0) {
+		fprintf(stderr, "testutil: cannot write '%s'\n", argv[2]);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* a test helper: what it allocates lives until it exits */
@@ -213,6 +247,8 @@ int main(int argc, char **argv)
 		return cmp(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "inline") == 0)
 		return inline_inputs(argc - 2, argv + 2);
-	fprintf(stderr, "usage: testutil cmp|inline ...\n");
+	if (argc >= 2 && strcmp(argv[1], "slice") == 0)
+		return slice(argc - 2, argv + 2);
+	fprintf(stderr, "usage: testutil cmp|inline|slice ...\n");
 	return 2;
 }
