@@ -85,7 +85,16 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 				}
 			}
 		}
-		st = adcnn_op_run(ctx, n, in, res, gp);
+		/* the first input, read by nothing after this node, may take the result in place */
+		if (gp == NULL && n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && n->in[0] != in_value &&
+		    g->values[n->in[0]].init == NULL && tmp[0] == NULL && uses[n->in[0]] == 1 &&
+		    (n->nin == 1 || n->in[1] != n->in[0]) && adcnn_op_inplace(n, in)) {
+			res[0] = val[n->in[0]];
+			val[n->in[0]] = NULL;
+			st = ADCNN_OK;
+		} else {
+			st = adcnn_op_run(ctx, n, in, res, gp);
+		}
 		for (int k = 0; k < n->nin; k++)
 			adcnn_tensor_free(tmp[k]);
 		if (st != ADCNN_OK)
