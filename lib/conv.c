@@ -151,6 +151,14 @@ void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 static _Thread_local float *work;
 static _Thread_local size_t work_len;
 
+/* for a thread about to end: its workspace would otherwise be lost with it */
+void adcnn_thread_release(void)
+{
+	free(work);
+	work = NULL;
+	work_len = 0;
+}
+
 static float *workspace(size_t n)
 {
 	if (n > work_len) {

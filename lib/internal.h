@@ -169,6 +169,7 @@ enum adcnn_status adcnn_op_run(struct adcnn_ctx *ctx, const struct adcnn_node *n
 /* output size and begin pads of a Conv or pool along one axis (0 rows, 1 columns) */
 int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begin, int *pad_end);
 void adcnn_gemm_threads_set(int n);
+void adcnn_thread_release(void);
 void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,

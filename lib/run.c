@@ -209,6 +209,7 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&j->lock);
 		}
 	}
+	adcnn_thread_release();
 	return NULL;
 }
 
