@@ -79,8 +79,6 @@ enum adcnn_op {
 	OP_UNSQUEEZE, OP_SQUEEZE, OP_CONSTANT, OP_CAST, OP__COUNT
 };
 
-enum adcnn_act { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_LEAKY };
-
 struct adcnn_node {
 	char *name;
 	enum adcnn_op op;
@@ -95,9 +93,6 @@ struct adcnn_node {
 	int64_t *axes;
 	int naxes;
 	bool legacy_softmax; /* opset < 13: coerce to 2-D at axis */
-	enum adcnn_act act;  /* activation fused into a Conv */
-	float act_a, act_b;
-	int onnx_index;      /* index of the NodeProto in the loaded graph */
 };
 
 struct adcnn_value {

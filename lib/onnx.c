@@ -366,7 +366,6 @@ static enum adcnn_status load_graph(struct adcnn_ctx *ctx, struct adcnn_model *m
 		g->nnodes++;
 		if (n->name == NULL)
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
-		n->onnx_index = (int)i;
 		for (k = 0; k < sizeof(op_table) / sizeof(op_table[0]); k++)
 			if (np->op_type && strcmp(np->op_type, op_table[k].name) == 0)
 				break;
