@@ -106,7 +106,7 @@ out:
 	return st;
 }
 
-static void reindex(struct adcnn_graph *g)
+void adcnn_graph_reindex(struct adcnn_graph *g)
 {
 	int j = 0;
 
@@ -170,7 +170,7 @@ static enum adcnn_status fold_constants(struct adcnn_ctx *ctx, struct adcnn_grap
 		}
 		drop_node(n);
 	}
-	reindex(g);
+	adcnn_graph_reindex(g);
 	return ADCNN_OK;
 }
 
@@ -277,7 +277,7 @@ static enum adcnn_status fold_batchnorm(struct adcnn_ctx *ctx, struct adcnn_grap
 		}
 next:;
 	}
-	reindex(g);
+	adcnn_graph_reindex(g);
 	/* the weights folding replaced, where nothing else reads them */
 	for (int k = 0; k < nreplaced; k++) {
 		struct adcnn_value *v = &g->values[replaced[k]];
@@ -296,7 +296,7 @@ enum adcnn_status adcnn_graph_finish(struct adcnn_ctx *ctx, struct adcnn_graph *
 
 	if (st != ADCNN_OK)
 		return st;
-	reindex(g);
+	adcnn_graph_reindex(g);
 	st = fold_constants(ctx, g);
 	if (st != ADCNN_OK)
 		return st;
@@ -307,6 +307,18 @@ enum adcnn_status adcnn_graph_finish(struct adcnn_ctx *ctx, struct adcnn_graph *
 			    (st = scalar_input(ctx, g, n, 2, &n->fmax)) != ADCNN_OK)
 				return st;
 		}
+	}
+	st = adcnn_graph_check(ctx, g);
+	if (st != ADCNN_OK)
+		return st;
+	return fold_batchnorm(ctx, g);
+}
+
+/* What the operators take for granted about their weights, checked once. */
+enum adcnn_status adcnn_graph_check(struct adcnn_ctx *ctx, struct adcnn_graph *g)
+{
+	for (int i = 0; i < g->nnodes; i++) {
+		struct adcnn_node *n = &g->nodes[i];
 		if ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_BATCHNORM)) {
 			for (int k = 1; k < n->nin; k++)
 				if (!is_const(g, n->in[k]))
@@ -324,11 +336,11 @@ enum adcnn_status adcnn_graph_finish(struct adcnn_ctx *ctx, struct adcnn_graph *
 				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): bad kernel size", n->name);
 			n->kernel[0] = (int)w->dims[2];
 			n->kernel[1] = (int)w->dims[3];
-			if (w->dims[0] % n->group != 0)
+			if (n->group < 1 || w->dims[0] % n->group != 0)
 				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): output channels not divisible by group", n->name);
 		}
 	}
-	return fold_batchnorm(ctx, g);
+	return ADCNN_OK;
 }
 
 /* Spatial operators commute with cutting the image into tiles: each output pixel depends on

@@ -116,6 +116,8 @@ struct adcnn_graph {
 int adcnn_graph_value(struct adcnn_graph *g, const char *name, bool create);
 void adcnn_graph_release(struct adcnn_graph *g);
 enum adcnn_status adcnn_graph_finish(struct adcnn_ctx *ctx, struct adcnn_graph *g);
+enum adcnn_status adcnn_graph_check(struct adcnn_ctx *ctx, struct adcnn_graph *g);
+void adcnn_graph_reindex(struct adcnn_graph *g);
 const char *adcnn_op_name(enum adcnn_op op);
 bool adcnn_op_spatial(const struct adcnn_graph *g, const struct adcnn_node *n);
 

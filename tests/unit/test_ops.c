@@ -87,7 +87,6 @@ static struct adcnn_node node(enum adcnn_op op, int nin)
 	n.stride[0] = n.stride[1] = 1;
 	n.dil[0] = n.dil[1] = 1;
 	n.group = 1;
-	n.onnx_index = -1;
 	return n;
 }
 
