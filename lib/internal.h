@@ -30,6 +30,7 @@ struct adcnn_tensor {
 		int64_t *i;
 		void *p;
 	} d;
+	bool borrowed; /* the data lives in a mapping the tensor does not own */
 };
 
 bool adcnn_dims_count(int rank, const int64_t *dims, size_t *n);
@@ -129,7 +130,13 @@ struct adcnn_model {
 	int nmeta;
 	int64_t in_dims[ADCNN_MAX_RANK];
 	int in_rank;
+	void *map;            /* the ready form this model's weights are in, or NULL */
+	size_t map_len;
 };
+
+/* ready.c */
+enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_model *m);
+enum adcnn_status adcnn_ready_load(struct adcnn_ctx *ctx, const char *hash, struct adcnn_model **out);
 
 /* onnx.c */
 /* takes buf over and frees it as soon as it is parsed; keeps no source (run only); hash:

@@ -5,6 +5,7 @@
 #include "onnx.pb-c.h"
 #include <math.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -541,6 +542,8 @@ void adcnn_model_free(struct adcnn_model *m)
 		return;
 	adcnn_graph_release(&m->g);
 	adcnn_model_drop_source(m);
+	if (m->map != NULL)
+		munmap(m->map, m->map_len);
 	for (int i = 0; i < m->nmeta; i++) {
 		free(m->meta_keys[i]);
 		free(m->meta_vals[i]);

@@ -239,14 +239,21 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 			                     tb->ids[k].kind != ADCNN_KIND_TILES ? "not a tile bundle" : "of another job");
 			goto done;
 		}
-	st = prefix_bytes(ctx, tb, opts, &mbuf, &mlen);
-	if (st != ADCNN_OK)
+	/* the ready form in the cache, mapped; else the ONNX, parsed, and its ready form stored */
+	st = adcnn_ready_load(ctx, man->prefix, &pm);
+	if (st != ADCNN_OK && st != ADCNN_ERR_MISSING && st != ADCNN_ERR_FORMAT)
 		goto done;
-	/* prefix_bytes() checked the bytes against the MANIFEST's prefix hash */
-	st = adcnn_model_load_owned(ctx, mbuf, mlen, man->prefix, &pm);
-	mbuf = NULL;
-	if (st != ADCNN_OK)
-		goto done;
+	if (st != ADCNN_OK) {
+		st = prefix_bytes(ctx, tb, opts, &mbuf, &mlen);
+		if (st != ADCNN_OK)
+			goto done;
+		/* prefix_bytes() checked the bytes against the MANIFEST's prefix hash */
+		st = adcnn_model_load_owned(ctx, mbuf, mlen, man->prefix, &pm);
+		mbuf = NULL;
+		if (st != ADCNN_OK)
+			goto done;
+		adcnn_ready_store(ctx, pm); /* a node that cannot cache still runs */
+	}
 	j.man = man;
 	j.pm = pm;
 	j.split = adcnn_graph_value(&pm->g, man->split_name, false);

@@ -53,7 +53,8 @@ void adcnn_tensor_free(struct adcnn_tensor *t)
 {
 	if (t == NULL)
 		return;
-	free(t->d.p);
+	if (!t->borrowed)
+		free(t->d.p);
 	free(t);
 }
 

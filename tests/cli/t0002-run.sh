@@ -141,4 +141,25 @@ check 'run --bench -o' 64 "adcnn-run --bench -o '$TMP/x.adcnn' '$TMP/vgg.adcnn'"
 expect_no_file "$TMP/x.adcnn" 'run --bench -o'
 check 'run -v: per-tile speed' 0 "adcnn-run -v -o /dev/null '$TMP/vgg.adcnn'"
 expect_err '^tile r1c1: [0-9.]+ s, [0-9.]+ GFLOP/s$' 'run -v: per-tile speed'
+# The ready form: the first run stores the parsed prefix beside the ONNX in the cache, the next
+# ones map it; the results are the same bytes. A corrupt or foreign ready form is replaced.
+R="$DATA/models/resnet"
+export XDG_CACHE_HOME="$TMP/ready"
+adcnn-partition -m "$R/model.onnx" -g 2x2 --mode halo -o "$TMP/rt.adcnn" "$R/input.npy" || fail 'cannot partition resnet'
+check 'run: first run' 0 "adcnn-run -o '$TMP/rr1.adcnn' '$TMP/rt.adcnn'"
+ready=$(ls "$TMP"/ready/adcnn/models/*.ready 2>/dev/null)
+if [ -n "$ready" ] && [ -s "$ready" ]; then pass; else fail 'run: no ready form in the cache'; fi
+check 'run: from the ready form' 0 "adcnn-run -o '$TMP/rr2.adcnn' '$TMP/rt.adcnn'"
+same 'run: the ready form gives the same results' "$TMP/rr2.adcnn" "$TMP/rr1.adcnn"
+for bad in garbage version truncated; do
+	case $bad in
+	garbage) head -c 4096 /dev/urandom >"$ready" ;;
+	version) printf 'ADCNNRDY\001\000\000\000\003\000\000\0000.0' >"$ready" ;;
+	truncated) adcnn-run -o /dev/null "$TMP/rt.adcnn" && head -c 20000 "$ready" >"$TMP/cut" && cp "$TMP/cut" "$ready" ;;
+	esac
+	check "run: a $bad ready form" 0 "adcnn-run -o '$TMP/rr3.adcnn' '$TMP/rt.adcnn'"
+	same "run: a $bad ready form: the same results" "$TMP/rr3.adcnn" "$TMP/rr1.adcnn"
+	check "run: after a $bad ready form" 0 "adcnn-run -o '$TMP/rr4.adcnn' '$TMP/rt.adcnn'"
+	same "run: after a $bad ready form: the same results" "$TMP/rr4.adcnn" "$TMP/rr1.adcnn"
+done
 finish
