@@ -246,7 +246,7 @@ def run_training(args, mode):
         if mode == 'finetune' and args.bn == 'frozen':
             freeze_bn(model)
         t0 = time.time()
-        tot_loss, tot_ok, seen = 0.0, 0, 0
+        tot_loss, tot_ok, seen, skipped = 0.0, 0, 0, 0
         for b in range(steps):
             idx = perm[b * args.bs:(b + 1) * args.bs]
             x = normalize(augment(xtr[idx], gen, args.pad), mean, std)
@@ -255,7 +255,14 @@ def run_training(args, mode):
             out = model.tail(fdsp_forward(model.features, x, g))
             loss = F.cross_entropy(out, y, label_smoothing=args.smooth)
             opt.zero_grad(set_to_none=True)
+            if not torch.isfinite(loss):
+                # a first FDSP run diverged to NaN within its first epoch: a bad batch
+                # is skipped, and gradients are clipped, rather than the run lost
+                skipped += 1
+                sched.step()
+                continue
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             opt.step()
             sched.step()
             tot_loss += loss.item() * len(y)
@@ -267,6 +274,8 @@ def run_training(args, mode):
         msg = 'epoch %d/%d train loss %.4f acc %.2f%% lr %.5f %.0fs' % (
             epoch + 1, args.epochs, tot_loss / seen, 100.0 * tot_ok / seen,
             sched.get_last_lr()[0], dt)
+        if skipped:
+            msg += ' skipped %d batches' % skipped
         t1 = time.time()
         acc = evaluate(model, xte, yte, mean, std, 1)
         msg += ' | test %.2f%%' % acc
@@ -402,6 +411,7 @@ def main():
         s.add_argument('--wd', type=float, default=wd)
         s.add_argument('--pad', type=int, default=4, help='random-crop padding')
         s.add_argument('--smooth', type=float, default=0.0, help='label smoothing')
+        s.add_argument('--clip', type=float, default=5.0, help='gradient norm clip')
         s.add_argument('--seed', type=int, default=1)
         s.add_argument('--max-batches', type=int, default=0,
                        help='stop each epoch after N batches (testing)')
