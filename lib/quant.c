@@ -84,7 +84,7 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 {
 	float mn = 0.0f, mx = 0.0f, amax, c;
 	size_t stride = n / SAMPLE_MAX + 1, ns = 0;
-	double hist[BINS] = {0};
+	uint32_t hist[BINS];
 	/* fewer bins for a small tensor: scoring the candidates must not cost more than the data */
 	int nb = n / 16 < 64 ? 64 : n / 16 > BINS ? BINS : (int)(n / 16);
 
@@ -102,10 +102,11 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 		c = fminf(amax, (float)o->clip_value);
 	} else if ((o->clip == ADCNN_CLIP_PERCENTILE || o->clip == ADCNN_CLIP_AUTO) && amax > 0.0f) {
 		float hs = (float)nb / amax;
+		memset(hist, 0, sizeof(uint32_t) * (size_t)nb);
 		for (size_t i = 0; i < n; i += stride) {
 			float a = fabsf(x[i]) * hs;
 			int b = a < (float)(nb - 1) ? (int)a : nb - 1;
-			hist[b] += 1.0;
+			hist[b]++;
 			ns++;
 		}
 		if (o->clip == ADCNN_CLIP_PERCENTILE) {
@@ -124,13 +125,13 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 				double step = (sign ? 2.0 * ck : ck) / levels, e = 0.0;
 				for (int b = 0; b < nb; b++) {
 					double v = ((double)b + 0.5) * amax / nb, d;
-					if (hist[b] == 0.0)
+					if (hist[b] == 0)
 						continue;
 					if (v > ck)
 						d = v - ck;
 					else
 						d = step / sqrt(12.0); /* uniform rounding error inside the range */
-					e += hist[b] * d * d;
+					e += (double)hist[b] * d * d;
 				}
 				if (e < best) {
 					best = e;
