@@ -1,8 +1,10 @@
-/* conv.c: 2-D convolution through BLIS sgemm (im2col; none for 1x1), a direct loop for
- * depthwise, and the window geometry that Conv and the pools share. */
+/* conv.c: 2-D convolution through BLIS sgemm (im2col; none for 1x1; Winograd for large 3x3
+ * stride-1 layers, winograd.c), a direct loop for depthwise, and the window geometry that
+ * Conv and the pools share. */
 #include "config.h"
 #include "internal.h"
 #include <blis.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +98,7 @@ static void im2col(const float *x, int C, int h, int w, const struct adcnn_node 
 
 /* depthwise: one channel, a row of accumulators at a time; the inner loop runs over the
  * output columns whose taps are inside the tile, without a test, so it vectorizes */
+ADCNN_VECTORIZE
 static void depthwise(const float *x, int h, int w, const float *k, float bias,
                       const struct adcnn_node *n, const struct adcnn_geom *g, int pt, int pl,
                       int oh, int ow, float *y)
@@ -159,7 +162,7 @@ void adcnn_thread_release(void)
 	work_len = 0;
 }
 
-static float *workspace(size_t n)
+float *adcnn_workspace(size_t n)
 {
 	if (n > work_len) {
 		float *p = realloc(work, sizeof(float) * n);
@@ -169,6 +172,32 @@ static float *workspace(size_t n)
 		work_len = n;
 	}
 	return work;
+}
+
+static int conv_algo = -1;
+static pthread_once_t conv_algo_once = PTHREAD_ONCE_INIT;
+
+static void conv_algo_env(void)
+{
+	const char *e = getenv("ADCNN_CONV");
+
+	if (conv_algo < 0)
+		conv_algo = e && strcmp(e, "im2col") == 0 ? 1 : e && strcmp(e, "winograd") == 0 ? 2 : 0;
+}
+
+void adcnn_conv_algo_set(int algo)
+{
+	pthread_once(&conv_algo_once, conv_algo_env);
+	conv_algo = algo;
+}
+
+static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh, int ow)
+{
+	pthread_once(&conv_algo_once, conv_algo_env);
+	if (conv_algo == 1 || G != 1 || n->kernel[0] != 3 || n->kernel[1] != 3 ||
+	    n->stride[0] != 1 || n->stride[1] != 1 || n->dil[0] != 1 || n->dil[1] != 1)
+		return false;
+	return conv_algo == 2 || adcnn_winograd_fits(C, M, oh, ow);
 }
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
@@ -219,6 +248,20 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 		*out = y;
 		return ADCNN_OK;
 	}
+	if (use_winograd(n, G, C, M, oh, ow)) {
+		float *work = adcnn_workspace(adcnn_winograd_workspace(C, M, oh, ow));
+		if (work == NULL) {
+			adcnn_tensor_free(y);
+			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+		}
+		for (int bn = 0; bn < N; bn++)
+			adcnn_winograd_conv(x->d.f + (size_t)bn * C * h * w, C, h, w, wt->d.f,
+			                    b ? b->d.f : NULL, M, g->out_r0 - pt - g->in_r0,
+			                    g->out_c0 - pl - g->in_c0, oh, ow,
+			                    y->d.f + (size_t)bn * M * oh * ow, work);
+		*out = y;
+		return ADCNN_OK;
+	}
 	K = (size_t)Cg * kh * kw;
 	bool direct = kh == 1 && kw == 1 && n->stride[0] == 1 && n->stride[1] == 1 && pt == 0 && pl == 0 &&
 	              g->in_r0 == g->out_r0 && g->in_c0 == g->out_c0 && oh == h && ow == w;
@@ -232,7 +275,7 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	if (rows_per > (size_t)oh)
 		rows_per = (size_t)oh;
 	if (!direct) {
-		col = workspace(K * rows_per * (size_t)ow);
+		col = adcnn_workspace(K * rows_per * (size_t)ow);
 		if (col == NULL) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);

@@ -180,6 +180,26 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *w,
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,
                                  const struct adcnn_geom *geom);
+/* the calling thread's scratch memory (im2col columns, Winograd transforms), grown as needed
+ * and kept until adcnn_thread_release */
+float *adcnn_workspace(size_t n);
+/* which convolution algorithm: 0 the fastest measured (default), 1 always im2col, 2 Winograd
+ * wherever it applies (tests); from ADCNN_CONV=auto|im2col|winograd where the tools start */
+void adcnn_conv_algo_set(int algo);
+
+/* winograd.c: 3x3 stride-1 convolution, F(4x4, 3x3) */
+bool adcnn_winograd_fits(int C, int M, int oh, int ow);
+size_t adcnn_winograd_workspace(int C, int M, int oh, int ow);
+void adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
+                         int M, int row0, int col0, int oh, int ow, float *y, float *work);
+
+/* loops worth compiling for each vector unit, chosen at run time (one binary for AVX2 and
+ * AVX-512 machines); elsewhere (ARM) the compiler's defaults */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define ADCNN_VECTORIZE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ADCNN_VECTORIZE
+#endif
 
 /* flops.c */
 uint64_t adcnn_graph_flops(const struct adcnn_graph *g, const bool *run_node, const int *chw,

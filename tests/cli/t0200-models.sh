@@ -21,4 +21,17 @@ for m in resnet vgg mobilenet squeezenet detector; do
 		done
 	done
 done
+# Winograd F(4x4, 3x3) wherever it applies (auto picks it only for larger layers than these)
+for m in resnet vgg squeezenet detector; do
+	d="$DATA/models/$m"
+	for g in 1 3; do
+		t="$m ${g}x$g halo, ADCNN_CONV=winograd"
+		if ! run 0 "adcnn-partition -m '$d/model.onnx' -g ${g}x$g --mode halo '$d/input.npy' | ADCNN_CONV=winograd adcnn-run -j 2 | ADCNN_CONV=winograd adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
+			printf '  in test: %s\n' "$t"
+			continue
+		fi
+		if msg=$(testutil cmp --rel 1e-4 "$TMP/st.npy" "$d/ref_split.npy"); then pass; else fail "$t: stitched: $msg"; fi
+		if msg=$(testutil cmp --rel 1e-4 "$TMP/out.npy" "$d/ref_out.npy"); then pass; else fail "$t: output: $msg"; fi
+	done
+done
 finish

@@ -1278,6 +1278,87 @@ static void test_halo_geometry(void **state)
 	adcnn_tensor_free(x);
 }
 
+/* ---- Winograd F(4x4, 3x3) (winograd.c), forced on every 3x3 stride-1 layer ---- */
+
+static void expect_near(const struct adcnn_tensor *a, const struct adcnn_tensor *b, const char *what)
+{
+	double top = 0;
+
+	assert_true(adcnn_tensor_same_shape(a, b));
+	for (size_t i = 0; i < b->n; i++)
+		top = fabs(b->d.f[i]) > top ? fabs(b->d.f[i]) : top;
+	for (size_t i = 0; i < a->n; i++)
+		if (fabs((double)a->d.f[i] - b->d.f[i]) > 1e-5 * (top > 1 ? top : 1))
+			fail_msg("%s: value %zu is %.9g, expected %.9g", what, i, a->d.f[i], b->d.f[i]);
+}
+
+/* sizes around the 4x4 blocks (partial blocks, inputs smaller than a block), channel counts
+ * around the transform's 16-channel steps, pads 0 and 1, and halo tiles: each output band run
+ * on a crop of its input (plus a margin), in the full tensor's coordinates */
+static void test_conv_winograd(void **state)
+{
+	static const int sizes[][2] = {{1, 1}, {3, 2}, {4, 4}, {5, 9}, {8, 7}, {13, 17}, {20, 12}};
+	static const int chans[][2] = {{1, 2}, {3, 5}, {17, 4}, {33, 19}};
+	char what[128];
+	(void)state;
+
+	adcnn_conv_algo_set(2);
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (size_t ci = 0; ci < sizeof(chans) / sizeof(chans[0]); ci++)
+			for (int pad = 0; pad < 2; pad++) {
+				int H = sizes[si][0], W = sizes[si][1], C = chans[ci][0], M = chans[ci][1];
+				int N = si == 3 ? 2 : 1, OH = H + 2 * pad - 2, OW = W + 2 * pad - 2;
+				unsigned seed = (unsigned)(si * 100 + ci * 10 + (size_t)pad);
+				struct adcnn_node n = node(OP_CONV, 3);
+				struct adcnn_tensor *x, *w, *b, *y, *r;
+
+				if (OH < 1 || OW < 1)
+					continue;
+				x = ints(4, (int64_t[]){N, C, H, W}, seed, -3, 3);
+				w = ints(4, (int64_t[]){M, C, 3, 3}, seed + 1, -2, 2);
+				b = ints(1, (int64_t[]){M}, seed + 2, -3, 3);
+				window(&n, 3, 3, 1, pad, pad, pad, pad);
+				y = conv(&n, x, w, b);
+				r = ref_conv(&n, x, w, b);
+				snprintf(what, sizeof(what), "%dx%dx%d -> %d, pad %d", C, H, W, M, pad);
+				expect_near(y, r, what);
+				for (int parts = 2; parts <= 3 && N == 1; parts++) {
+					int rb[4], cb[4];
+					adcnn_split_sizes(OH, parts, rb);
+					adcnn_split_sizes(OW, parts, cb);
+					for (int tr = 0; tr < parts; tr++)
+						for (int tc = 0; tc < parts; tc++) {
+							int i0 = rb[tr] - pad - 1, i1 = rb[tr + 1] - pad + 3;
+							int j0 = cb[tc] - pad, j1 = cb[tc + 1] - pad + 2;
+							struct adcnn_tensor *xc, *tile, *want;
+							struct adcnn_geom g;
+							if (rb[tr] == rb[tr + 1] || cb[tc] == cb[tc + 1])
+								continue;
+							i0 = i0 < 0 ? 0 : i0; /* a margin row above, none left */
+							j0 = j0 < 0 ? 0 : j0;
+							i1 = i1 > H ? H : i1;
+							j1 = j1 > W ? W : j1;
+							xc = crop(x, i0, i1, j0, j1);
+							g = (struct adcnn_geom){i0, j0, H, W, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1]};
+							assert_int_equal(adcnn_conv_run(ctx, &n, xc, w, b, &tile, &g), ADCNN_OK);
+							want = crop(r, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1]);
+							snprintf(what, sizeof(what), "%dx%dx%d -> %d, pad %d, tile %d,%d of %d",
+							         C, H, W, M, pad, tr, tc, parts);
+							expect_near(tile, want, what);
+							adcnn_tensor_free(tile);
+							adcnn_tensor_free(want);
+							adcnn_tensor_free(xc);
+						}
+				}
+				adcnn_tensor_free(x);
+				adcnn_tensor_free(w);
+				adcnn_tensor_free(b);
+				adcnn_tensor_free(y);
+				adcnn_tensor_free(r);
+			}
+	adcnn_conv_algo_set(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1300,6 +1381,7 @@ int main(void)
 		cmocka_unit_test(test_gather_unsqueeze),
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
+		cmocka_unit_test(test_conv_winograd),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,267 @@
+/* winograd.c: 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin and
+ * Gray's transforms): each 4x4 block of outputs costs 36 multiplications per input channel
+ * instead of 144, the multiplications done as 36 BLIS GEMMs over all channels and tiles.
+ *
+ * For a chunk of tile rows: V = B^T d B for every 6x6 input patch (channels x tiles per
+ * transform point), M = U V (one GEMM per point, U = G g G^T the transformed weights),
+ * y = A^T M A. The weights are transformed at every call into the same per-thread workspace
+ * im2col uses: nothing is kept with the model, so memory stays what the model needs; the
+ * cost (about 160 flops per 3x3 kernel) is why small outputs stay with im2col (see
+ * adcnn_winograd_fits). Inputs outside the tile are zero, exactly as for im2col. */
+#include "config.h"
+#include "internal.h"
+#include <string.h>
+
+/* the transforms are loops over tiles of unknown count: -O2's cheap cost model leaves them
+ * scalar */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
+#define A 6  /* transform size: 4 outputs + 3 taps - 1 */
+#define VL 16 /* input channels per weight-transform step */
+
+/* the budget for V and M of one chunk of tile rows, in floats (8 MiB) */
+#define WINO_BUDGET ((size_t)1 << 21)
+
+/* Where Winograd beats im2col + GEMM. Measured in CPU time on one core (AVX-512, BLIS):
+ * see doc/benchmarks.md. Few tiles leave the weight transform and BLIS's packing of the 36
+ * weight matrices unamortized; few channels make GEMMs too thin to gain. */
+bool adcnn_winograd_fits(int C, int M, int oh, int ow)
+{
+	long tiles = (long)((oh + 3) / 4) * ((ow + 3) / 4);
+
+	return C >= 16 && M >= 16 && tiles >= 36;
+}
+
+/* U[(a*6+b)][m][c] = (G g G^T)[a][b] for every kernel g = w[m][c], VL channels at a time */
+ADCNN_VECTORIZE
+static void weights_transform(const float *restrict w, int M, int C, float *restrict u)
+{
+	size_t plane = (size_t)M * C;
+
+	for (int m = 0; m < M; m++)
+		for (int c0 = 0; c0 < C; c0 += VL) {
+			int nv = C - c0 < VL ? C - c0 : VL;
+			float g[9][VL], t[A][3][VL];
+
+			for (int v = 0; v < nv; v++)
+				for (int k = 0; k < 9; k++)
+					g[k][v] = w[((size_t)m * C + c0 + v) * 9 + k];
+			for (int v = nv; v < VL; v++)
+				for (int k = 0; k < 9; k++)
+					g[k][v] = 0.0f;
+			/* t = G g: rows of the kernel combined */
+			for (int j = 0; j < 3; j++)
+				for (int v = 0; v < VL; v++) {
+					float g0 = g[j][v], g1 = g[3 + j][v], g2 = g[6 + j][v];
+					t[0][j][v] = g0 * 0.25f;
+					t[1][j][v] = -(g0 + g1 + g2) * (1.0f / 6);
+					t[2][j][v] = -(g0 - g1 + g2) * (1.0f / 6);
+					t[3][j][v] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);
+					t[4][j][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
+					t[5][j][v] = g2;
+				}
+			/* U = t G^T */
+			for (int a = 0; a < A; a++) {
+				float *d = u + (size_t)a * A * plane + (size_t)m * C + c0;
+				float r[A][VL];
+				for (int v = 0; v < VL; v++) {
+					float g0 = t[a][0][v], g1 = t[a][1][v], g2 = t[a][2][v];
+					r[0][v] = g0 * 0.25f;
+					r[1][v] = -(g0 + g1 + g2) * (1.0f / 6);
+					r[2][v] = -(g0 - g1 + g2) * (1.0f / 6);
+					r[3][v] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);
+					r[4][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
+					r[5][v] = g2;
+				}
+				for (int b = 0; b < A; b++)
+					memcpy(d + (size_t)b * plane, r[b], sizeof(float) * (size_t)nv);
+			}
+		}
+}
+
+/* B^T on six vectors of n values (one per row of the 6x6 block, or per column), into six;
+ * every pointer its own restrict one, or GCC gives up on the loop (its alias checks) */
+ADCNN_VECTORIZE
+static void bt6(const float *restrict s0, const float *restrict s1, const float *restrict s2,
+                const float *restrict s3, const float *restrict s4, const float *restrict s5,
+                float *restrict d0, float *restrict d1, float *restrict d2, float *restrict d3,
+                float *restrict d4, float *restrict d5, int n)
+{
+	for (int j = 0; j < n; j++) {
+		float a = s1[j] + s2[j], b = s1[j] - s2[j], c = s4[j] - s2[j], e = s3[j] - s1[j];
+		d0[j] = 4.0f * s0[j] - 5.0f * s2[j] + s4[j];
+		d1[j] = (s3[j] + s4[j]) - 4.0f * a;
+		d2[j] = (s4[j] - s3[j]) + 4.0f * b;
+		d3[j] = c + 2.0f * e;
+		d4[j] = c - 2.0f * e;
+		d5[j] = 4.0f * s1[j] - 5.0f * s3[j] + s5[j];
+	}
+}
+
+/* B^T down six rows spaced ld apart: s[k*ld + j] -> d[k*ld + j] */
+static void bt_rows(const float *s, float *d, size_t ld, int n)
+{
+	bt6(s, s + ld, s + 2 * ld, s + 3 * ld, s + 4 * ld, s + 5 * ld,
+	    d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, n);
+}
+
+/* B^T along a row of tiles: p holds four phases of tw+1 values (phase q, index j: column
+ * 4j+q); tile x takes p[0..3][x] and p[0..1][x+1]. Writes v[l*vs + x], l = 0..5. */
+static void bt_cols(const float *p, size_t ld, int tw, float *v, size_t vs)
+{
+	bt6(p, p + ld, p + 2 * ld, p + 3 * ld, p + 1, p + ld + 1,
+	    v, v + vs, v + 2 * vs, v + 3 * vs, v + 4 * vs, v + 5 * vs, tw);
+}
+
+/* A^T on six vectors of n values spaced ld apart, into four spaced od apart */
+ADCNN_VECTORIZE
+static void at_apply(const float *restrict s, size_t ld, int n, float *restrict d, size_t od)
+{
+	for (int x = 0; x < n; x++) {
+		float m0 = s[x], m1 = s[ld + x], m2 = s[2 * ld + x];
+		float m3 = s[3 * ld + x], m4 = s[4 * ld + x], m5 = s[5 * ld + x];
+		float a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+		d[x] = m0 + a + c;
+		d[od + x] = b + 2.0f * e;
+		d[2 * od + x] = a + 4.0f * c;
+		d[3 * od + x] = b + 8.0f * e + m5;
+	}
+}
+
+/* the four column phases of an input row, where all of 4j + col0 .. 4j + 3 + col0 are inside
+ * the row: a de-interleave the compiler vectorizes */
+ADCNN_VECTORIZE
+static void deinterleave4(const float *restrict s, float *restrict p0, float *restrict p1,
+                          float *restrict p2, float *restrict p3, int n)
+{
+	for (int j = 0; j < n; j++) {
+		p0[j] = s[4 * j];
+		p1[j] = s[4 * j + 1];
+		p2[j] = s[4 * j + 2];
+		p3[j] = s[4 * j + 3];
+	}
+}
+
+/* one input row (zero outside [0, h) x [0, w)) cut into four column phases of tw+1 values:
+ * p[q*ld + j] = x[r][4j + q + col0] */
+static void row_phases(const float *x, int h, int w, int r, int col0, int tw, float *p, size_t ld)
+{
+	int j0, j1;
+
+	if (r < 0 || r >= h) {
+		for (int q = 0; q < 4; q++)
+			memset(p + (size_t)q * ld, 0, sizeof(float) * (size_t)(tw + 1));
+		return;
+	}
+	const float *s = x + (size_t)r * w;
+	/* j in [j0, j1): 4j + col0 >= 0 and 4j + 3 + col0 < w */
+	j0 = col0 >= 0 ? 0 : (-col0 + 3) / 4;
+	j1 = w - 3 - col0 <= 0 ? 0 : (w - 3 - col0 + 3) / 4;
+	if (j1 > tw + 1)
+		j1 = tw + 1;
+	if (j0 > j1)
+		j0 = j1;
+	for (int q = 0; q < 4; q++) {
+		float *d = p + (size_t)q * ld;
+		for (int j = 0; j <= tw; j++) {
+			if (j == j0)
+				j = j1;
+			if (j > tw)
+				break;
+			int c = 4 * j + q + col0;
+			d[j] = c >= 0 && c < w ? s[c] : 0.0f;
+		}
+	}
+	if (j0 < j1)
+		deinterleave4(s + 4 * j0 + col0, p + j0, p + ld + j0, p + 2 * ld + j0, p + 3 * ld + j0,
+		              j1 - j0);
+}
+
+size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
+{
+	int th = (oh + 3) / 4, tw = (ow + 3) / 4;
+	size_t per_row = (size_t)A * A * ((size_t)C + M) * tw;
+	size_t rows = WINO_BUDGET / per_row;
+
+	if (rows < 1)
+		rows = 1;
+	if (rows > (size_t)th)
+		rows = (size_t)th;
+	return (size_t)A * A * M * C + rows * per_row + (size_t)2 * A * 4 * (tw + 1) +
+	       (size_t)A * 4 * tw + (size_t)4 * 4 * tw;
+}
+
+/* y[m][oy][ox] = bias[m] + sum over c, i, j of w[m][c][i][j] * x[c][oy + i + row0][ox + j + col0],
+ * x being zero outside its h x w; work: adcnn_winograd_workspace floats */
+void adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
+                         int M, int row0, int col0, int oh, int ow, float *y, float *work)
+{
+	int th = (oh + 3) / 4, tw = (ow + 3) / 4;
+	size_t per_row = (size_t)A * A * ((size_t)C + M) * tw;
+	size_t rows = WINO_BUDGET / per_row, plane = (size_t)oh * ow, ld = (size_t)tw + 1;
+
+	if (rows < 1)
+		rows = 1;
+	if (rows > (size_t)th)
+		rows = (size_t)th;
+	float *u = work;
+	float *v = u + (size_t)A * A * M * C;
+	float *mo = v + (size_t)A * A * C * rows * tw;
+	float *ph = mo + (size_t)A * A * M * rows * tw; /* 6 rows x 4 phases */
+	float *tr = ph + (size_t)A * 4 * ld;             /* the same after B^T down the columns */
+	float *hz = tr + (size_t)A * 4 * ld;             /* 6 x 4 x tw: A^T along the rows */
+	float *out = hz + (size_t)A * 4 * tw;            /* 4 x 4 x tw: the output tiles */
+
+	weights_transform(wt, M, C, u);
+	for (int ty0 = 0; ty0 < th; ty0 += (int)rows) {
+		int nty = th - ty0 < (int)rows ? th - ty0 : (int)rows;
+		size_t tc = (size_t)nty * tw; /* tiles in this chunk */
+
+		/* V[(k*6+l)][c][t] */
+		for (int c = 0; c < C; c++) {
+			const float *xc = x + (size_t)c * h * w;
+			for (int ty = 0; ty < nty; ty++) {
+				int r = (ty0 + ty) * 4 + row0;
+				for (int k = 0; k < A; k++)
+					row_phases(xc, h, w, r + k, col0, tw, ph + (size_t)k * 4 * ld, ld);
+				bt_rows(ph, tr, 4 * ld, (int)(4 * ld));
+				for (int k = 0; k < A; k++)
+					bt_cols(tr + (size_t)k * 4 * ld, ld, tw,
+					        v + ((size_t)k * A * C + c) * tc + (size_t)ty * tw, (size_t)C * tc);
+			}
+		}
+		for (int p = 0; p < A * A; p++)
+			adcnn_sgemm(false, false, M, (int64_t)tc, C, 1.0f, u + (size_t)p * M * C, C,
+			            v + (size_t)p * C * tc, (int64_t)tc, 0.0f, mo + (size_t)p * M * tc,
+			            (int64_t)tc);
+		/* y = A^T M A, plus the bias */
+		for (int m = 0; m < M; m++) {
+			float bv = bias ? bias[m] : 0.0f;
+			float *ym = y + (size_t)m * plane;
+			for (int ty = 0; ty < nty; ty++) {
+				const float *s = mo + (size_t)m * tc + (size_t)ty * tw;
+				int oy0 = (ty0 + ty) * 4;
+				/* along the rows of each 6x6 block: hz[k][j][x] */
+				for (int k = 0; k < A; k++)
+					at_apply(s + (size_t)k * A * M * tc, (size_t)M * tc, tw,
+					         hz + (size_t)k * 4 * tw, (size_t)tw);
+				/* down the columns: out[i][j][x] */
+				for (int j = 0; j < 4; j++)
+					at_apply(hz + (size_t)j * tw, (size_t)4 * tw, tw, out + (size_t)j * tw,
+					         (size_t)4 * tw);
+				for (int i = 0; i < 4 && oy0 + i < oh; i++) {
+					float *yr = ym + (size_t)(oy0 + i) * ow;
+					const float *o = out + (size_t)i * 4 * tw;
+					int full = ow / 4;
+					for (int x = 0; x < full; x++)
+						for (int j = 0; j < 4; j++)
+							yr[4 * x + j] = o[(size_t)j * tw + x] + bv;
+					for (int ox = full * 4; ox < ow; ox++)
+						yr[ox] = o[(size_t)(ox & 3) * tw + full] + bv;
+				}
+			}
+		}
+	}
+}
