@@ -51,7 +51,7 @@ int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begi
 /* The output columns [lo, hi) whose input column ox*stride + base falls inside a tile row of
  * width w; outside it the input is zero: the image's padding, or (halo tiles) columns the
  * planner made sure no kept output reads. */
-static void valid_cols(int base, int stride, int w, int ow, int *lo, int *hi)
+void adcnn_valid_cols(int base, int stride, int w, int ow, int *lo, int *hi)
 {
 	int a = base >= 0 ? 0 : (-base + stride - 1) / stride;
 	int b = w - 1 - base < 0 ? 0 : (w - 1 - base) / stride + 1;
@@ -73,7 +73,7 @@ static void im2col(const float *x, int C, int h, int w, const struct adcnn_node 
 			for (int j = 0; j < kw; j++) {
 				float *dst = col + ((size_t)(c * kh + i) * kw + j) * ncol;
 				int base = g->out_c0 * sw - pl + j * dw - g->in_c0, lo, hi;
-				valid_cols(base, sw, w, ow, &lo, &hi);
+				adcnn_valid_cols(base, sw, w, ow, &lo, &hi);
 				for (int y = y0; y < y1; y++) {
 					int ty = (g->out_r0 + y) * sh - pt + i * dh - g->in_r0;
 					float *d = dst + (size_t)(y - y0) * ow;
@@ -117,7 +117,7 @@ static void depthwise(const float *x, int h, int w, const float *k, float bias,
 				int base = g->out_c0 * sw - pl + j * n->dil[1] - g->in_c0, lo, hi;
 				const float *src = x + (size_t)ty * w + base;
 				float kv = k[i * kw + j];
-				valid_cols(base, sw, w, ow, &lo, &hi);
+				adcnn_valid_cols(base, sw, w, ow, &lo, &hi);
 				if (sw == 1)
 					for (int ox = lo; ox < hi; ox++)
 						acc[ox] += kv * src[ox];

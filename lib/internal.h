@@ -172,6 +172,8 @@ enum adcnn_status adcnn_op_run(struct adcnn_ctx *ctx, const struct adcnn_node *n
                                const struct adcnn_geom *geom);
 /* output size and begin pads of a Conv or pool along one axis (0 rows, 1 columns) */
 int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begin, int *pad_end);
+/* the output columns [lo, hi) of a window op whose input column ox*stride + base lies in [0, w) */
+void adcnn_valid_cols(int base, int stride, int w, int ow, int *lo, int *hi);
 void adcnn_gemm_threads_set(int n);
 void adcnn_thread_release(void);
 void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,

@@ -151,6 +151,34 @@ static enum adcnn_status batchnorm(struct adcnn_ctx *ctx, const struct adcnn_nod
 	return ADCNN_OK;
 }
 
+ADCNN_VECTORIZE
+static void row_max(float *restrict acc, const float *restrict src, int stride, int n)
+{
+	if (stride == 1)
+		for (int i = 0; i < n; i++)
+			acc[i] = src[i] > acc[i] ? src[i] : acc[i];
+	else if (stride == 2)
+		for (int i = 0; i < n; i++)
+			acc[i] = src[2 * i] > acc[i] ? src[2 * i] : acc[i];
+	else
+		for (int i = 0; i < n; i++)
+			acc[i] = src[(ptrdiff_t)i * stride] > acc[i] ? src[(ptrdiff_t)i * stride] : acc[i];
+}
+
+ADCNN_VECTORIZE
+static void row_add(float *restrict acc, const float *restrict src, int stride, int n)
+{
+	if (stride == 1)
+		for (int i = 0; i < n; i++)
+			acc[i] += src[i];
+	else if (stride == 2)
+		for (int i = 0; i < n; i++)
+			acc[i] += src[2 * i];
+	else
+		for (int i = 0; i < n; i++)
+			acc[i] += src[(ptrdiff_t)i * stride];
+}
+
 static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                               const struct adcnn_tensor *x, struct adcnn_tensor **out,
                               const struct adcnn_geom *geom)
@@ -182,45 +210,73 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 	y = adcnn_tensor_new(4, (int64_t[]){N, C, oh, ow});
 	if (y == NULL)
 		return NOMEM();
+	/* taps inside the tile (nv) and inside the padded input (np) per output row and column:
+	 * the window's validity is separable, so a window's counts are products */
+	int *cnt = malloc(sizeof(int) * 2 * ((size_t)oh + ow));
+	float *acc = malloc(sizeof(float) * (size_t)ow);
+	if (cnt == NULL || acc == NULL) {
+		free(cnt);
+		free(acc);
+		adcnn_tensor_free(y);
+		return NOMEM();
+	}
+	int *nvy = cnt, *npy = cnt + oh, *nvx = cnt + 2 * oh, *npx = cnt + 2 * oh + ow;
+	for (int axis = 0; axis < 2; axis++) {
+		int o = axis ? ow : oh, o0 = axis ? g->out_c0 : g->out_r0, s = n->stride[axis];
+		int pbeg = axis ? pl : pt, pend = axis ? pr : pb, full = axis ? g->in_W : g->in_H;
+		int t0 = axis ? g->in_c0 : g->in_r0, len = axis ? w : h;
+		int *nv = axis ? nvx : nvy, *np = axis ? npx : npy;
+		for (int k = 0; k < o; k++) {
+			nv[k] = np[k] = 0;
+			for (int i = 0; i < n->kernel[axis]; i++) {
+				int f = (o0 + k) * s - pbeg + i * n->dil[axis];
+				nv[k] += f >= 0 && f < full && f - t0 >= 0 && f - t0 < len;
+				np[k] += f >= -pbeg && f < full + pend;
+			}
+		}
+	}
 	for (int p = 0; p < N * C; p++) {
 		const float *a = x->d.f + (size_t)p * h * w;
 		float *r = y->d.f + (size_t)p * oh * ow;
 		for (int oy = 0; oy < oh; oy++) {
 			int fy0 = (g->out_r0 + oy) * n->stride[0] - pt;
-			for (int ox = 0; ox < ow; ox++) {
-				int fx0 = (g->out_c0 + ox) * n->stride[1] - pl;
-				float acc = is_max ? -FLT_MAX : 0.0f;
-				int cnt = 0, cnt_pad = 0;
-				bool any = false;
-				for (int i = 0; i < n->kernel[0]; i++) {
-					int fy = fy0 + i * n->dil[0], ty = fy - g->in_r0;
-					bool iny = fy >= 0 && fy < g->in_H && ty >= 0 && ty < h;
-					bool padded_y = fy >= -pt && fy < g->in_H + pb;
-					for (int j = 0; j < n->kernel[1]; j++) {
-						int fx = fx0 + j * n->dil[1], tx = fx - g->in_c0;
-						bool inx = fx >= 0 && fx < g->in_W && tx >= 0 && tx < w;
-						if (padded_y && fx >= -pl && fx < g->in_W + pr)
-							cnt_pad++;
-						if (!iny || !inx)
-							continue;
-						float v = a[(size_t)ty * w + tx];
-						any = true;
-						cnt++;
-						if (is_max)
-							acc = v > acc ? v : acc;
-						else
-							acc += v;
-					}
+			for (int ox = 0; ox < ow; ox++)
+				acc[ox] = is_max ? -FLT_MAX : 0.0f;
+			for (int i = 0; i < n->kernel[0]; i++) {
+				int fy = fy0 + i * n->dil[0], ty = fy - g->in_r0;
+				if (fy < 0 || fy >= g->in_H || ty < 0 || ty >= h)
+					continue;
+				for (int j = 0; j < n->kernel[1]; j++) {
+					/* the output columns whose tap j is inside the tile and the tensor */
+					int base = g->out_c0 * n->stride[1] - pl + j * n->dil[1];
+					int lo, hi, lo2, hi2;
+					adcnn_valid_cols(base - g->in_c0, n->stride[1], w, ow, &lo, &hi);
+					adcnn_valid_cols(base, n->stride[1], g->in_W, ow, &lo2, &hi2);
+					lo = lo2 > lo ? lo2 : lo;
+					hi = hi2 < hi ? hi2 : hi;
+					if (lo >= hi)
+						continue;
+					const float *src = a + (size_t)ty * w + (base - g->in_c0) + (ptrdiff_t)lo * n->stride[1];
+					if (is_max)
+						row_max(acc + lo, src, n->stride[1], hi - lo);
+					else
+						row_add(acc + lo, src, n->stride[1], hi - lo);
 				}
-				if (is_max)
-					r[(size_t)oy * ow + ox] = any ? acc : 0.0f;
-				else {
-					int div = n->count_include_pad ? cnt_pad : cnt;
-					r[(size_t)oy * ow + ox] = div ? acc / (float)div : 0.0f;
+			}
+			float *ro = r + (size_t)oy * ow;
+			for (int ox = 0; ox < ow; ox++) {
+				int nv = nvy[oy] * nvx[ox];
+				if (is_max) {
+					ro[ox] = nv ? acc[ox] : 0.0f;
+				} else {
+					int div = n->count_include_pad ? npy[oy] * npx[ox] : nv;
+					ro[ox] = div ? acc[ox] / (float)div : 0.0f;
 				}
 			}
 		}
 	}
+	free(cnt);
+	free(acc);
 	*out = y;
 	return ADCNN_OK;
 }
