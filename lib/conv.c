@@ -129,6 +129,76 @@ static void depthwise(const float *x, int h, int w, const float *k, float bias,
 	}
 }
 
+/* 3x3 depthwise, dilation 1, stride 1 or 2: one pass per output row over the columns whose
+ * nine taps are all inside the tile (r0..r2: the three input rows at the first such column's
+ * first tap, a zero row where the row is outside) */
+ADCNN_VECTORIZE
+static void dw3_row(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+                    const float *restrict k, float bias, int stride, float *restrict y, int n)
+{
+	float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
+	      k8 = k[8];
+
+	if (stride == 1)
+		for (int x = 0; x < n; x++)
+			y[x] = bias + k0 * r0[x] + k1 * r0[x + 1] + k2 * r0[x + 2] + k3 * r1[x] +
+			       k4 * r1[x + 1] + k5 * r1[x + 2] + k6 * r2[x] + k7 * r2[x + 1] + k8 * r2[x + 2];
+	else
+		for (int x = 0; x < n; x++)
+			y[x] = bias + k0 * r0[2 * x] + k1 * r0[2 * x + 1] + k2 * r0[2 * x + 2] +
+			       k3 * r1[2 * x] + k4 * r1[2 * x + 1] + k5 * r1[2 * x + 2] + k6 * r2[2 * x] +
+			       k7 * r2[2 * x + 1] + k8 * r2[2 * x + 2];
+}
+
+static bool depthwise3(const struct adcnn_node *n)
+{
+	return n->kernel[0] == 3 && n->kernel[1] == 3 && n->dil[0] == 1 && n->dil[1] == 1 &&
+	       n->stride[0] == n->stride[1] && (n->stride[0] == 1 || n->stride[0] == 2);
+}
+
+/* depthwise3's channel: zero: w zeros */
+static void depthwise_3x3(const float *x, int h, int w, const float *k, float bias,
+                          const struct adcnn_node *n, const struct adcnn_geom *g, int pt, int pl,
+                          int oh, int ow, float *y, const float *zero)
+{
+	int s = n->stride[0], base = g->out_c0 * s - pl - g->in_c0, lo = 0, hi = ow;
+
+	for (int j = 0; j < 3; j++) {
+		int l, e;
+		adcnn_valid_cols(base + j, s, w, ow, &l, &e);
+		lo = l > lo ? l : lo;
+		hi = e < hi ? e : hi;
+	}
+	if (hi < lo)
+		hi = lo;
+	for (int oy = 0; oy < oh; oy++) {
+		const float *r[3];
+		float *yr = y + (size_t)oy * ow;
+		for (int i = 0; i < 3; i++) {
+			int ty = (g->out_r0 + oy) * s - pt + i - g->in_r0;
+			r[i] = ty >= 0 && ty < h ? x + (size_t)ty * w : zero;
+		}
+		if (hi > lo)
+			dw3_row(r[0] + (base + lo * s), r[1] + (base + lo * s), r[2] + (base + lo * s), k, bias, s,
+			        yr + lo, hi - lo);
+		/* the columns with a tap outside the tile */
+		for (int ox = 0; ox < ow; ox++) {
+			if (ox == lo && hi > lo)
+				ox = hi;
+			if (ox >= ow)
+				break;
+			float acc = bias;
+			for (int i = 0; i < 3; i++)
+				for (int j = 0; j < 3; j++) {
+					int tx = base + ox * s + j;
+					if (tx >= 0 && tx < w)
+						acc += k[i * 3 + j] * r[i][tx];
+				}
+			yr[ox] = acc;
+		}
+	}
+}
+
 /* BLIS threads for the GEMMs of the calling thread: more than one when a node has more
  * cores than tiles to run (set by adcnn_run for each of its workers) */
 static _Thread_local int gemm_threads = 1;
@@ -239,6 +309,21 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	y = adcnn_tensor_new(4, (int64_t[]){N, M, oh, ow});
 	if (y == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+	if (Cg == 1 && Mg == 1 && depthwise3(n)) {
+		float *zero = adcnn_workspace((size_t)w);
+		if (zero == NULL) {
+			adcnn_tensor_free(y);
+			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+		}
+		memset(zero, 0, sizeof(float) * (size_t)w);
+		for (int bn = 0; bn < N; bn++)
+			for (int c = 0; c < C; c++)
+				depthwise_3x3(x->d.f + ((size_t)bn * C + c) * h * w, h, w, wt->d.f + (size_t)c * 9,
+				              b ? b->d.f[c] : 0.0f, n, g, pt, pl, oh, ow,
+				              y->d.f + ((size_t)bn * M + c) * oh * ow, zero);
+		*out = y;
+		return ADCNN_OK;
+	}
 	if (Cg == 1 && Mg == 1) {
 		for (int bn = 0; bn < N; bn++)
 			for (int c = 0; c < C; c++)

@@ -1246,6 +1246,8 @@ static void test_halo_geometry(void **state)
 		{3, 2, 2, 1, 0, 0, 1, 1, 1, 0},  /* asymmetric */
 		{3, 3, 2, 0, 0, 0, 0, 1, 1, 1},  /* SAME_UPPER */
 		{3, 3, 1, 1, 1, 1, 1, 1, 3, 0},  /* depthwise */
+		{3, 3, 2, 1, 1, 1, 1, 1, 3, 0},  /* depthwise stride 2 */
+		{3, 3, 2, 0, 0, 1, 1, 1, 3, 0},  /* depthwise stride 2, padded at the end only */
 		{5, 5, 2, 2, 2, 2, 2, 1, 3, 0},  /* depthwise 5x5 stride 2 */
 	};
 	struct adcnn_tensor *x = ints(4, (int64_t[]){1, 3, 11, 9}, 20, -3, 3);
@@ -1359,6 +1361,39 @@ static void test_conv_winograd(void **state)
 	adcnn_conv_algo_set(0);
 }
 
+/* the 3x3 depthwise kernel (stride 1 and 2, every pad, rows narrower than a vector and wider)
+ * against the reference */
+static void test_conv_depthwise_3x3(void **state)
+{
+	static const int sizes[][2] = {{1, 1}, {2, 3}, {5, 4}, {7, 7}, {9, 33}, {16, 21}};
+	char what[96];
+	(void)state;
+
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (int stride = 1; stride <= 2; stride++)
+			for (int pad = 0; pad < 4; pad++) {
+				int H = sizes[si][0], W = sizes[si][1], pb = pad & 1, pe = pad >> 1;
+				struct adcnn_node n = node(OP_CONV, 3);
+				struct adcnn_tensor *x, *w, *b, *y, *r;
+				if (H + pb + pe < 3 || W + pb + pe < 3)
+					continue;
+				x = ints(4, (int64_t[]){2, 3, H, W}, (unsigned)(si * 8 + (size_t)pad + 1), -3, 3);
+				w = ints(4, (int64_t[]){3, 1, 3, 3}, (unsigned)(si + 100), -2, 2);
+				b = ints(1, (int64_t[]){3}, (unsigned)(si + 200), -3, 3);
+				window(&n, 3, 3, stride, pb, pb, pe, pe);
+				n.group = 3;
+				y = conv(&n, x, w, b);
+				r = ref_conv(&n, x, w, b);
+				snprintf(what, sizeof(what), "%dx%d stride %d pads %d,%d", H, W, stride, pb, pe);
+				expect_near(y, r, what);
+				adcnn_tensor_free(x);
+				adcnn_tensor_free(w);
+				adcnn_tensor_free(b);
+				adcnn_tensor_free(y);
+				adcnn_tensor_free(r);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1382,6 +1417,7 @@ int main(void)
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test(test_conv_winograd),
+		cmocka_unit_test(test_conv_depthwise_3x3),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
