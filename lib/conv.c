@@ -156,46 +156,48 @@ static bool depthwise3(const struct adcnn_node *n)
 	       n->stride[0] == n->stride[1] && (n->stride[0] == 1 || n->stride[0] == 2);
 }
 
-/* depthwise3's channel: zero: w zeros */
-static void depthwise_3x3(const float *x, int h, int w, const float *k, float bias,
-                          const struct adcnn_node *n, const struct adcnn_geom *g, int pt, int pl,
-                          int oh, int ow, float *y, const float *zero)
-{
-	int s = n->stride[0], base = g->out_c0 * s - pl - g->in_c0, lo = 0, hi = ow;
+/* the padded plane depthwise_3x3 works on: the rows and columns its outputs read, zero
+ * outside the tile */
+struct dw_pad {
+	int r0, c0;  /* tile row and column of the plane's first row and column */
+	int ph, pw;  /* its size */
+};
 
-	for (int j = 0; j < 3; j++) {
-		int l, e;
-		adcnn_valid_cols(base + j, s, w, ow, &l, &e);
-		lo = l > lo ? l : lo;
-		hi = e < hi ? e : hi;
+static struct dw_pad dw_pad_plan(const struct adcnn_node *n, const struct adcnn_geom *g, int pt,
+                                 int pl, int oh, int ow)
+{
+	int s = n->stride[0];
+	struct dw_pad p;
+
+	p.r0 = g->out_r0 * s - pt - g->in_r0;
+	p.c0 = g->out_c0 * s - pl - g->in_c0;
+	p.ph = (oh - 1) * s + 3;
+	p.pw = (ow - 1) * s + 3;
+	return p;
+}
+
+/* depthwise3's channel, through a copy of its input padded with zeros (pad: ph x pw floats) */
+static void depthwise_3x3(const float *x, int h, int w, const float *k, float bias, int s,
+                          const struct dw_pad *p, int oh, int ow, float *y, float *pad)
+{
+	int lo = p->c0 < 0 ? -p->c0 : 0, hi = w - p->c0 < p->pw ? w - p->c0 : p->pw;
+
+	for (int r = 0; r < p->ph; r++) {
+		int ty = p->r0 + r;
+		float *d = pad + (size_t)r * p->pw;
+		if (ty < 0 || ty >= h || hi <= lo) {
+			memset(d, 0, sizeof(float) * (size_t)p->pw);
+			continue;
+		}
+		if (lo > 0)
+			memset(d, 0, sizeof(float) * (size_t)lo);
+		memcpy(d + lo, x + (size_t)ty * w + (p->c0 + lo), sizeof(float) * (size_t)(hi - lo));
+		if (hi < p->pw)
+			memset(d + hi, 0, sizeof(float) * (size_t)(p->pw - hi));
 	}
-	if (hi < lo)
-		hi = lo;
 	for (int oy = 0; oy < oh; oy++) {
-		const float *r[3];
-		float *yr = y + (size_t)oy * ow;
-		for (int i = 0; i < 3; i++) {
-			int ty = (g->out_r0 + oy) * s - pt + i - g->in_r0;
-			r[i] = ty >= 0 && ty < h ? x + (size_t)ty * w : zero;
-		}
-		if (hi > lo)
-			dw3_row(r[0] + (base + lo * s), r[1] + (base + lo * s), r[2] + (base + lo * s), k, bias, s,
-			        yr + lo, hi - lo);
-		/* the columns with a tap outside the tile */
-		for (int ox = 0; ox < ow; ox++) {
-			if (ox == lo && hi > lo)
-				ox = hi;
-			if (ox >= ow)
-				break;
-			float acc = bias;
-			for (int i = 0; i < 3; i++)
-				for (int j = 0; j < 3; j++) {
-					int tx = base + ox * s + j;
-					if (tx >= 0 && tx < w)
-						acc += k[i * 3 + j] * r[i][tx];
-				}
-			yr[ox] = acc;
-		}
+		const float *r = pad + (size_t)oy * s * p->pw;
+		dw3_row(r, r + p->pw, r + 2 * p->pw, k, bias, s, y + (size_t)oy * ow, ow);
 	}
 }
 
@@ -306,21 +308,21 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	ow = g->out_c1 - g->out_c0;
 	if (fh <= 0 || fw <= 0 || oh <= 0 || ow <= 0 || g->out_r1 > fh || g->out_c1 > fw)
 		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (Conv): input %dx%d too small for the kernel", n->name, h, w);
-	y = adcnn_tensor_new(4, (int64_t[]){N, M, oh, ow});
+	y = adcnn_tensor_new_uninit(4, (int64_t[]){N, M, oh, ow});
 	if (y == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 	if (Cg == 1 && Mg == 1 && depthwise3(n)) {
-		float *zero = adcnn_workspace((size_t)w);
-		if (zero == NULL) {
+		struct dw_pad p = dw_pad_plan(n, g, pt, pl, oh, ow);
+		float *pad = adcnn_workspace((size_t)p.ph * p.pw);
+		if (pad == NULL) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 		}
-		memset(zero, 0, sizeof(float) * (size_t)w);
 		for (int bn = 0; bn < N; bn++)
 			for (int c = 0; c < C; c++)
 				depthwise_3x3(x->d.f + ((size_t)bn * C + c) * h * w, h, w, wt->d.f + (size_t)c * 9,
-				              b ? b->d.f[c] : 0.0f, n, g, pt, pl, oh, ow,
-				              y->d.f + ((size_t)bn * M + c) * oh * ow, zero);
+				              b ? b->d.f[c] : 0.0f, n->stride[0], &p, oh, ow,
+				              y->d.f + ((size_t)bn * M + c) * oh * ow, pad);
 		*out = y;
 		return ADCNN_OK;
 	}

@@ -35,6 +35,8 @@ struct adcnn_tensor {
 
 bool adcnn_dims_count(int rank, const int64_t *dims, size_t *n);
 struct adcnn_tensor *adcnn_tensor_new_typed(enum adcnn_dtype dt, int rank, const int64_t *dims);
+/* float32, contents undefined: for ops that write every value */
+struct adcnn_tensor *adcnn_tensor_new_uninit(int rank, const int64_t *dims);
 struct adcnn_tensor *adcnn_tensor_clone(const struct adcnn_tensor *t);
 bool adcnn_tensor_same_shape(const struct adcnn_tensor *a, const struct adcnn_tensor *b);
 void adcnn_shape_str(int rank, const int64_t *dims, char *buf, size_t len);

@@ -38,7 +38,7 @@ static enum adcnn_status unary(struct adcnn_ctx *ctx, const struct adcnn_node *n
 	}
 	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
 		return st;
-	y = adcnn_tensor_new(x->rank, x->dims);
+	y = adcnn_tensor_new_uninit(x->rank, x->dims);
 	if (y == NULL)
 		return NOMEM();
 	const float *a = x->d.f;
@@ -207,7 +207,7 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 	ow = g->out_c1 - g->out_c0;
 	if (fh <= 0 || fw <= 0 || oh <= 0 || ow <= 0 || g->out_r1 > fh || g->out_c1 > fw)
 		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (%s): input %dx%d too small for the window", n->name, adcnn_op_name(n->op), h, w);
-	y = adcnn_tensor_new(4, (int64_t[]){N, C, oh, ow});
+	y = adcnn_tensor_new_uninit(4, (int64_t[]){N, C, oh, ow});
 	if (y == NULL)
 		return NOMEM();
 	/* taps inside the tile (nv) and inside the padded input (np) per output row and column:

@@ -22,7 +22,8 @@ bool adcnn_dims_count(int rank, const int64_t *dims, size_t *n)
 	return true;
 }
 
-struct adcnn_tensor *adcnn_tensor_new_typed(enum adcnn_dtype dt, int rank, const int64_t *dims)
+static struct adcnn_tensor *tensor_alloc(enum adcnn_dtype dt, int rank, const int64_t *dims,
+                                         bool zero)
 {
 	struct adcnn_tensor *t;
 	size_t n;
@@ -36,12 +37,27 @@ struct adcnn_tensor *adcnn_tensor_new_typed(enum adcnn_dtype dt, int rank, const
 	t->rank = rank;
 	memcpy(t->dims, dims, sizeof(*dims) * (size_t)rank);
 	t->n = n;
-	t->d.p = calloc(n ? n : 1, dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float));
+	if (zero)
+		t->d.p = calloc(n ? n : 1, dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float));
+	else
+		t->d.p = malloc((n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)));
 	if (t->d.p == NULL) {
 		free(t);
 		return NULL;
 	}
 	return t;
+}
+
+struct adcnn_tensor *adcnn_tensor_new_typed(enum adcnn_dtype dt, int rank, const int64_t *dims)
+{
+	return tensor_alloc(dt, rank, dims, true);
+}
+
+/* for an op that writes every value: calloc's clearing is a pass over memory for nothing
+ * where the allocator reuses freed memory */
+struct adcnn_tensor *adcnn_tensor_new_uninit(int rank, const int64_t *dims)
+{
+	return tensor_alloc(ADCNN_F32, rank, dims, false);
 }
 
 struct adcnn_tensor *adcnn_tensor_new(int rank, const int64_t *dims)
