@@ -4,10 +4,11 @@
  *
  * For a chunk of tile rows: V = B^T d B for every 6x6 input patch (channels x tiles per
  * transform point), M = U V (one GEMM per point, U = G g G^T the transformed weights),
- * y = A^T M A. The weights are transformed at every call into the same per-thread workspace
- * im2col uses: nothing is kept with the model, so memory stays what the model needs; the
- * cost (about 160 flops per 3x3 kernel) is why small outputs stay with im2col (see
- * adcnn_winograd_fits). Inputs outside the tile are zero, exactly as for im2col. */
+ * y = A^T M A. The weights are transformed at every call, a block of output channels at a
+ * time, into the same per-thread workspace im2col uses (at most about 16 MiB): nothing is
+ * kept with the model, so memory stays what the model needs; the cost (about 160 flops per
+ * 3x3 kernel, and 36 weight matrices for BLIS to pack) is why small outputs stay with im2col
+ * (see adcnn_winograd_fits). Inputs outside the tile are zero, exactly as for im2col. */
 #include "config.h"
 #include "internal.h"
 #include <string.h>
@@ -179,18 +180,41 @@ static void row_phases(const float *x, int h, int w, int r, int col0, int tw, fl
 		              j1 - j0);
 }
 
+/* how a layer is cut: output channels in blocks of mb (their transformed weights within the
+ * budget), tile rows in chunks of rows (V and M within it); the workspace's layout */
+struct plan {
+	int th, tw, mb, rows;
+	size_t u, v, mo, ph, tr, hz, out, total; /* offsets in floats */
+};
+
+static struct plan plan_for(int C, int M, int oh, int ow)
+{
+	struct plan p;
+	size_t mb = WINO_BUDGET / ((size_t)A * A * C), per_row, rows, ld;
+
+	p.th = (oh + 3) / 4;
+	p.tw = (ow + 3) / 4;
+	mb = mb < 1 ? 1 : mb > (size_t)M ? (size_t)M : mb;
+	per_row = (size_t)A * A * ((size_t)C + mb) * p.tw;
+	rows = WINO_BUDGET / per_row;
+	rows = rows < 1 ? 1 : rows > (size_t)p.th ? (size_t)p.th : rows;
+	p.mb = (int)mb;
+	p.rows = (int)rows;
+	ld = (size_t)p.tw + 1;
+	p.u = 0;
+	p.v = p.u + (size_t)A * A * mb * C;
+	p.mo = p.v + (size_t)A * A * C * rows * p.tw;
+	p.ph = p.mo + (size_t)A * A * mb * rows * p.tw; /* 6 rows x 4 phases */
+	p.tr = p.ph + (size_t)A * 4 * ld;              /* the same after B^T down the columns */
+	p.hz = p.tr + (size_t)A * 4 * ld;              /* 6 x 4 x tw: A^T along the rows */
+	p.out = p.hz + (size_t)A * 4 * p.tw;           /* 4 x 4 x tw: the output tiles */
+	p.total = p.out + (size_t)4 * 4 * p.tw;
+	return p;
+}
+
 size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
 {
-	int th = (oh + 3) / 4, tw = (ow + 3) / 4;
-	size_t per_row = (size_t)A * A * ((size_t)C + M) * tw;
-	size_t rows = WINO_BUDGET / per_row;
-
-	if (rows < 1)
-		rows = 1;
-	if (rows > (size_t)th)
-		rows = (size_t)th;
-	return (size_t)A * A * M * C + rows * per_row + (size_t)2 * A * 4 * (tw + 1) +
-	       (size_t)A * 4 * tw + (size_t)4 * 4 * tw;
+	return plan_for(C, M, oh, ow).total;
 }
 
 /* y[m][oy][ox] = bias[m] + sum over c, i, j of w[m][c][i][j] * x[c][oy + i + row0][ox + j + col0],
@@ -198,25 +222,14 @@ size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
 void adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
                          int M, int row0, int col0, int oh, int ow, float *y, float *work)
 {
-	int th = (oh + 3) / 4, tw = (ow + 3) / 4;
-	size_t per_row = (size_t)A * A * ((size_t)C + M) * tw;
-	size_t rows = WINO_BUDGET / per_row, plane = (size_t)oh * ow, ld = (size_t)tw + 1;
+	struct plan pl = plan_for(C, M, oh, ow);
+	int th = pl.th, tw = pl.tw, done = -1; /* done: the block whose weights u holds */
+	size_t plane = (size_t)oh * ow, ld = (size_t)tw + 1;
+	float *u = work + pl.u, *v = work + pl.v, *mo = work + pl.mo, *ph = work + pl.ph;
+	float *tr = work + pl.tr, *hz = work + pl.hz, *out = work + pl.out;
 
-	if (rows < 1)
-		rows = 1;
-	if (rows > (size_t)th)
-		rows = (size_t)th;
-	float *u = work;
-	float *v = u + (size_t)A * A * M * C;
-	float *mo = v + (size_t)A * A * C * rows * tw;
-	float *ph = mo + (size_t)A * A * M * rows * tw; /* 6 rows x 4 phases */
-	float *tr = ph + (size_t)A * 4 * ld;             /* the same after B^T down the columns */
-	float *hz = tr + (size_t)A * 4 * ld;             /* 6 x 4 x tw: A^T along the rows */
-	float *out = hz + (size_t)A * 4 * tw;            /* 4 x 4 x tw: the output tiles */
-
-	weights_transform(wt, M, C, u);
-	for (int ty0 = 0; ty0 < th; ty0 += (int)rows) {
-		int nty = th - ty0 < (int)rows ? th - ty0 : (int)rows;
+	for (int ty0 = 0; ty0 < th; ty0 += pl.rows) {
+		int nty = th - ty0 < pl.rows ? th - ty0 : pl.rows;
 		size_t tc = (size_t)nty * tw; /* tiles in this chunk */
 
 		/* V[(k*6+l)][c][t] */
@@ -232,34 +245,42 @@ void adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
 					        v + ((size_t)k * A * C + c) * tc + (size_t)ty * tw, (size_t)C * tc);
 			}
 		}
-		for (int p = 0; p < A * A; p++)
-			adcnn_sgemm(false, false, M, (int64_t)tc, C, 1.0f, u + (size_t)p * M * C, C,
-			            v + (size_t)p * C * tc, (int64_t)tc, 0.0f, mo + (size_t)p * M * tc,
-			            (int64_t)tc);
-		/* y = A^T M A, plus the bias */
-		for (int m = 0; m < M; m++) {
-			float bv = bias ? bias[m] : 0.0f;
-			float *ym = y + (size_t)m * plane;
-			for (int ty = 0; ty < nty; ty++) {
-				const float *s = mo + (size_t)m * tc + (size_t)ty * tw;
-				int oy0 = (ty0 + ty) * 4;
-				/* along the rows of each 6x6 block: hz[k][j][x] */
-				for (int k = 0; k < A; k++)
-					at_apply(s + (size_t)k * A * M * tc, (size_t)M * tc, tw,
-					         hz + (size_t)k * 4 * tw, (size_t)tw);
-				/* down the columns: out[i][j][x] */
-				for (int j = 0; j < 4; j++)
-					at_apply(hz + (size_t)j * tw, (size_t)4 * tw, tw, out + (size_t)j * tw,
-					         (size_t)4 * tw);
-				for (int i = 0; i < 4 && oy0 + i < oh; i++) {
-					float *yr = ym + (size_t)(oy0 + i) * ow;
-					const float *o = out + (size_t)i * 4 * tw;
-					int full = ow / 4;
-					for (int x = 0; x < full; x++)
-						for (int j = 0; j < 4; j++)
-							yr[4 * x + j] = o[(size_t)j * tw + x] + bv;
-					for (int ox = full * 4; ox < ow; ox++)
-						yr[ox] = o[(size_t)(ox & 3) * tw + full] + bv;
+		for (int m0 = 0; m0 < M; m0 += pl.mb) {
+			int nb = M - m0 < pl.mb ? M - m0 : pl.mb;
+			size_t pm = (size_t)nb * tc; /* floats per transform point in mo */
+			if (done != m0) {
+				weights_transform(wt + (size_t)m0 * C * 9, nb, C, u);
+				done = m0;
+			}
+			for (int p = 0; p < A * A; p++)
+				adcnn_sgemm(false, false, nb, (int64_t)tc, C, 1.0f, u + (size_t)p * nb * C, C,
+				            v + (size_t)p * C * tc, (int64_t)tc, 0.0f, mo + (size_t)p * pm,
+				            (int64_t)tc);
+			/* y = A^T M A, plus the bias */
+			for (int m = m0; m < m0 + nb; m++) {
+				float bv = bias ? bias[m] : 0.0f;
+				float *ym = y + (size_t)m * plane;
+				for (int ty = 0; ty < nty; ty++) {
+					const float *s = mo + (size_t)(m - m0) * tc + (size_t)ty * tw;
+					int oy0 = (ty0 + ty) * 4;
+					/* along the rows of each 6x6 block: hz[k][j][x] */
+					for (int k = 0; k < A; k++)
+						at_apply(s + (size_t)k * A * pm, pm, tw, hz + (size_t)k * 4 * tw,
+						         (size_t)tw);
+					/* down the columns: out[i][j][x] */
+					for (int j = 0; j < 4; j++)
+						at_apply(hz + (size_t)j * tw, (size_t)4 * tw, tw, out + (size_t)j * tw,
+						         (size_t)4 * tw);
+					for (int i = 0; i < 4 && oy0 + i < oh; i++) {
+						float *yr = ym + (size_t)(oy0 + i) * ow;
+						const float *o = out + (size_t)i * 4 * tw;
+						int full = ow / 4;
+						for (int x = 0; x < full; x++)
+							for (int j = 0; j < 4; j++)
+								yr[4 * x + j] = o[(size_t)j * tw + x] + bv;
+						for (int ox = full * 4; ox < ow; ox++)
+							yr[ox] = o[(size_t)(ox & 3) * tw + full] + bv;
+					}
 				}
 			}
 		}
