@@ -5,7 +5,7 @@
 #include "internal.h"
 /* the same tensor packs to the same bytes on every host: no fused multiply-add here, which
  * aarch64 compilers use by default and x86-64 ones do not */
-#pragma GCC optimize("fp-contract=off")
+#pragma GCC optimize("fp-contract=off", "vect-cost-model=dynamic")
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
@@ -74,7 +74,70 @@ static inline uint8_t quantize1(float x, float inv, float zp, float levels)
 	return (uint8_t)(int)(v + 0.5f);
 }
 
+ADCNN_VECTORIZE
+static void quantize(const float *restrict x, size_t n, float inv, float zp, float levels,
+                     uint8_t *restrict codes)
+{
+	for (size_t i = 0; i < n; i++)
+		codes[i] = quantize1(x[i], inv, zp, levels);
+}
+
+ADCNN_VECTORIZE
+static void dequantize(const uint8_t *restrict codes, size_t n, float zp, float scale,
+                       float *restrict out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = ((float)codes[i] - zp) * scale;
+}
+
+/* the least and greatest value and 0 (NaN ignored), in 16 lanes so that it vectorizes
+ * without reordering anything */
+ADCNN_VECTORIZE
+static void min_max(const float *restrict x, size_t n, float *mn, float *mx)
+{
+	float lo[16] = {0}, hi[16] = {0};
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int v = 0; v < 16; v++) {
+			lo[v] = x[i + v] < lo[v] ? x[i + v] : lo[v];
+			hi[v] = x[i + v] > hi[v] ? x[i + v] : hi[v];
+		}
+	for (; i < n; i++) {
+		lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+		hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+	}
+	for (int v = 0; v < 16; v++) {
+		*mn = lo[v] < *mn ? lo[v] : *mn;
+		*mx = hi[v] > *mx ? hi[v] : *mx;
+	}
+}
+
 #define BINS 1024
+
+/* counts of |x| * hs in nb bins (the last one open-ended), of every stride-th value; four
+ * partial histograms, so that runs of equal values (ReLU's zeros) do not wait on each other's
+ * increments. Returns how many values were counted. */
+static size_t histogram(const float *x, size_t n, size_t stride, float hs, int nb, uint32_t *hist)
+{
+	uint32_t part[4][BINS];
+	size_t ns = 0, i = 0;
+
+	for (int k = 0; k < 4; k++)
+		memset(part[k], 0, sizeof(part[k][0]) * (size_t)nb);
+	for (; i + 3 * stride < n; i += 4 * stride, ns += 4)
+		for (int k = 0; k < 4; k++) {
+			float a = fabsf(x[i + (size_t)k * stride]) * hs;
+			part[k][a < (float)(nb - 1) ? (int)a : nb - 1]++;
+		}
+	for (; i < n; i += stride, ns++) {
+		float a = fabsf(x[i]) * hs;
+		part[0][a < (float)(nb - 1) ? (int)a : nb - 1]++;
+	}
+	for (int b = 0; b < nb; b++)
+		hist[b] = part[0][b] + part[1][b] + part[2][b] + part[3][b];
+	return ns;
+}
 
 /* The clip: none keeps the whole range; a value or a percentile of |x| cuts it; auto picks,
  * among 16 candidates from the maximum down, the one with the least squared error, estimated
@@ -88,10 +151,7 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 	/* fewer bins for a small tensor: scoring the candidates must not cost more than the data */
 	int nb = n / 16 < 64 ? 64 : n / 16 > BINS ? BINS : (int)(n / 16);
 
-	for (size_t i = 0; i < n; i++) {
-		mn = x[i] < mn ? x[i] : mn;
-		mx = x[i] > mx ? x[i] : mx;
-	}
+	min_max(x, n, &mn, &mx);
 	if (!isfinite(mn))
 		mn = -FLT_MAX;
 	if (!isfinite(mx))
@@ -102,13 +162,7 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 		c = fminf(amax, (float)o->clip_value);
 	} else if ((o->clip == ADCNN_CLIP_PERCENTILE || o->clip == ADCNN_CLIP_AUTO) && amax > 0.0f) {
 		float hs = (float)nb / amax;
-		memset(hist, 0, sizeof(uint32_t) * (size_t)nb);
-		for (size_t i = 0; i < n; i += stride) {
-			float a = fabsf(x[i]) * hs;
-			int b = a < (float)(nb - 1) ? (int)a : nb - 1;
-			hist[b]++;
-			ns++;
-		}
+		ns = histogram(x, n, stride, hs, nb, hist);
 		if (o->clip == ADCNN_CLIP_PERCENTILE) {
 			double want = (double)ns * o->clip_value / 100.0, acc = 0.0;
 			int b = 0;
@@ -116,23 +170,28 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 				acc += hist[b];
 			c = amax * (float)(b + 1) / (float)nb;
 		} else {
-			double best = INFINITY;
+			/* the squared error of clipping at ck: values above it lose (v - ck), the others
+			 * the uniform rounding error, step^2/12; from suffix sums of the histogram (count,
+			 * sum of v, of v^2 above a bin), each candidate costs O(1) */
+			double best = INFINITY, s0[BINS + 1], s1[BINS + 1], s2[BINS + 1];
 			bool sign = mn < 0.0f;
-			int levels = (1 << o->bits) - 1;
+			int levels = (1 << o->bits) - 1, cut = nb;
+			s0[nb] = s1[nb] = s2[nb] = 0.0;
+			for (int b = nb - 1; b >= 0; b--) {
+				double v = ((double)b + 0.5) * amax / nb, hb = (double)hist[b];
+				s0[b] = s0[b + 1] + hb;
+				s1[b] = s1[b + 1] + hb * v;
+				s2[b] = s2[b + 1] + hb * v * v;
+			}
 			for (int k = 16; k >= 2; k--) {
 				float ck = amax * (float)k / 16.0f;
 				/* unsigned: [0, ck]; signed: [-ck, ck] (the worst case of the asymmetric range) */
-				double step = (sign ? 2.0 * ck : ck) / levels, e = 0.0;
-				for (int b = 0; b < nb; b++) {
-					double v = ((double)b + 0.5) * amax / nb, d;
-					if (hist[b] == 0)
-						continue;
-					if (v > ck)
-						d = v - ck;
-					else
-						d = step / sqrt(12.0); /* uniform rounding error inside the range */
-					e += (double)hist[b] * d * d;
-				}
+				double step = (sign ? 2.0 * ck : ck) / levels, e;
+				/* the first bin whose centre lies above ck */
+				while (cut > 0 && ((double)(cut - 1) + 0.5) * amax / nb > ck)
+					cut--;
+				e = s2[cut] - 2.0 * ck * s1[cut] + (double)ck * ck * s0[cut] +
+				    (s0[0] - s0[cut]) * step * step / 12.0;
 				if (e < best) {
 					best = e;
 					c = ck;
@@ -225,8 +284,7 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 	inv = 1.0f / q.scale;
 	zp = (float)q.zp;
 	levels = (float)((1 << q.bits) - 1);
-	for (size_t i = 0; i < n; i++)
-		codes[i] = quantize1(x[i], inv, zp, levels);
+	quantize(x, n, inv, zp, levels, codes);
 	raw = coded_len(o->coder, n, q.bits);
 	src = codes;
 	if (o->coder == ADCNN_CODER_PLANES) {
@@ -301,7 +359,6 @@ enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, si
 	uint8_t *codes = malloc(n ? n : 1), *dec = NULL;
 	uint32_t u = adcnn_le32dec(p + 4);
 	enum adcnn_status st = ADCNN_OK;
-	float lut[256];
 
 	memcpy(&scale, &u, 4);
 	if (!isfinite(scale))
@@ -320,10 +377,7 @@ enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, si
 	}
 	if (coder == ADCNN_CODER_PLANES)
 		from_planes(dec, n, bits, codes);
-	for (int c = 0; c < 256; c++)
-		lut[c] = ((float)c - zp) * scale;
-	for (size_t i = 0; i < n; i++)
-		out[i] = lut[codes[i]];
+	dequantize(codes, n, zp, scale, out);
 done:
 	if (dec != codes)
 		free(dec);
