@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: adcnn-merge -m MODEL [-k N] [--labels FILE] [--json] [--output FILE.npy]\n"
+	"usage: adcnn-merge -m MODEL [-k N] [--labels FILE] [--json] [-o FILE.npy]\n"
 	"                   [--stitched FILE.npy] [--allow-missing] [RESULT...|-]\n";
 
 static void help(void)
@@ -18,7 +18,7 @@ static void help(void)
 	       "  -k, --top N           print N classes (default 5)\n"
 	       "      --labels FILE     class names, one per line\n"
 	       "      --json            print JSON\n"
-	       "      --output FILE     write the output tensor as .npy ('-': stdout)\n"
+	       "  -o, --output FILE     write the output tensor as .npy ('-': stdout)\n"
 	       "      --stitched FILE   write the stitched split tensor as .npy\n"
 	       "      --allow-missing   fill missing tiles with zeros instead of failing\n"
 	       "  -h, --help            show this help\n"
@@ -82,11 +82,11 @@ static int write_npy(struct adcnn_ctx *ctx, const struct adcnn_tensor *t, const 
 
 int main(int argc, char **argv)
 {
-	enum { OPT_LABELS = 256, OPT_JSON, OPT_OUTPUT, OPT_STITCHED, OPT_ALLOW };
+	enum { OPT_LABELS = 256, OPT_JSON, OPT_STITCHED, OPT_ALLOW };
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'}, {"top", required_argument, NULL, 'k'},
 		{"labels", required_argument, NULL, OPT_LABELS}, {"json", no_argument, NULL, OPT_JSON},
-		{"output", required_argument, NULL, OPT_OUTPUT}, {"stitched", required_argument, NULL, OPT_STITCHED},
+		{"output", required_argument, NULL, 'o'}, {"stitched", required_argument, NULL, OPT_STITCHED},
 		{"allow-missing", no_argument, NULL, OPT_ALLOW}, {"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const char *model_path = NULL, *labels_path = NULL, *out_path = NULL, *st_path = NULL;
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 
 	memset(&mo, 0, sizeof(mo));
 	cli_init("adcnn-merge");
-	while ((c = getopt_long(argc, argv, "m:k:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:k:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model_path = optarg; break;
 		case 'k':
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LABELS: labels_path = optarg; break;
 		case OPT_JSON: json = 1; break;
-		case OPT_OUTPUT: out_path = optarg; break;
+		case 'o': out_path = optarg; break;
 		case OPT_STITCHED: st_path = optarg; break;
 		case OPT_ALLOW: mo.allow_missing = 1; break;
 		case 'h': help(); return EXIT_OK;

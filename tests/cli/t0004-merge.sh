@@ -80,6 +80,12 @@ expect_out_eq "6${TAB}0.587526
 check 'merge 1x1 --json -k 3 --labels' 0 "adcnn-partition -g 1x1 -m '$M' '$IMG' | adcnn-run | adcnn-merge -m '$M' --json --top 3 --labels '$LABELS' -"
 expect_out_eq '{"top":[{"index":6,"probability":0.587526,"label":"Shirt"},{"index":2,"probability":0.088341,"label":"Pullover"},{"index":3,"probability":0.061663,"label":"Dress"}]}' 'merge 1x1 --json'
 
+# -o is --output
+check 'merge -o' 0 "adcnn-merge -m '$M' -o '$TMP/o-short.npy' '$TMP/r.adcnn'"
+expect_out_eq '' 'merge -o: nothing on stdout'
+check 'merge --output' 0 "adcnn-merge -m '$M' --output '$TMP/o-long.npy' '$TMP/r.adcnn'"
+if [ -s "$TMP/o-short.npy" ] && cmp -s "$TMP/o-short.npy" "$TMP/o-long.npy"; then pass; else fail 'merge -o: not the file --output writes'; fi
+
 # The default 2x2 fdsp grid
 check 'merge' 0 "adcnn-merge -m '$M' '$TMP/r.adcnn'"
 expect_empty_err 'merge'
