@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 		code = EXIT_FAIL;
 		goto done;
 	}
-	if ((st = adcnn_model_load_ex(ctx, model_path, ADCNN_LOAD_RUN_ONLY, &m)) != ADCNN_OK) {
+	if ((st = adcnn_model_load_ex(ctx, model_path, ADCNN_LOAD_CACHED, &m)) != ADCNN_OK) {
 		code = cli_fail(ctx, st);
 		goto done;
 	}

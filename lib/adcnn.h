@@ -61,6 +61,9 @@ enum adcnn_status adcnn_model_load(struct adcnn_ctx *ctx, const char *path, stru
 /* ADCNN_LOAD_RUN_ONLY: the model is run, never cut into a sub-model: its protobuf source is
  * let go while loading, so it is held once in memory, not twice */
 #define ADCNN_LOAD_RUN_ONLY 1
+/* ADCNN_LOAD_CACHED (implies RUN_ONLY): through the node's cache: the model's ready form,
+ * mapped, when one is there (the file is only hashed), else parsed and its ready form stored */
+#define ADCNN_LOAD_CACHED 2
 enum adcnn_status adcnn_model_load_ex(struct adcnn_ctx *ctx, const char *path, int flags,
                                       struct adcnn_model **out);
 enum adcnn_status adcnn_model_load_mem(struct adcnn_ctx *ctx, const void *buf, size_t len,

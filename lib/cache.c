@@ -103,44 +103,73 @@ static int mkdirs(char *path)
 	return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Written to a temporary name and renamed, so concurrent runs on a node never see half a model. */
+/* Written to a temporary name and renamed, so concurrent runs on a node never see half a
+ * file: begin, write (any number of times), end. */
+enum adcnn_status adcnn_cache_begin(struct adcnn_ctx *ctx, const char *name, struct adcnn_cache_file *f)
+{
+	char dir[4096];
+	enum adcnn_status st = cache_dir(ctx, dir, sizeof(dir));
+
+	f->fd = -1;
+	f->st = st;
+	if (st != ADCNN_OK)
+		return st;
+	snprintf(f->full, sizeof(f->full), "%s/%s", dir, name);
+	if (mkdirs(dir) != 0)
+		return f->st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot create cache '%s': %s", dir, strerror(errno));
+	snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.XXXXXX", dir, name);
+	f->fd = mkstemp(f->tmp);
+	if (f->fd < 0)
+		return f->st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", dir, strerror(errno));
+	return ADCNN_OK;
+}
+
+void adcnn_cache_write(struct adcnn_ctx *ctx, struct adcnn_cache_file *f, const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (f->st == ADCNN_OK && off < len) {
+		ssize_t w = write(f->fd, (const uint8_t *)buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			f->st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", f->tmp, strerror(errno));
+		else
+			off += (size_t)w;
+	}
+}
+
+enum adcnn_status adcnn_cache_end(struct adcnn_ctx *ctx, struct adcnn_cache_file *f)
+{
+	if (f->fd < 0)
+		return f->st;
+	if (close(f->fd) != 0 && f->st == ADCNN_OK)
+		f->st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", f->tmp, strerror(errno));
+	f->fd = -1;
+	if (f->st == ADCNN_OK && rename(f->tmp, f->full) != 0)
+		f->st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", f->full, strerror(errno));
+	if (f->st != ADCNN_OK)
+		unlink(f->tmp);
+	return f->st;
+}
+
 enum adcnn_status adcnn_cache_store(struct adcnn_ctx *ctx, const char *hash, const uint8_t *buf,
                                     size_t len)
 {
-	char dir[4096], tmp[4200], full[4200];
+	char dir[4096], full[4200];
 	enum adcnn_status st = cache_dir(ctx, dir, sizeof(dir));
+	struct adcnn_cache_file f;
 	struct stat sb;
-	int fd;
-	size_t off = 0;
 
 	if (st != ADCNN_OK)
 		return st;
 	snprintf(full, sizeof(full), "%s/%s", dir, hash);
 	if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && (size_t)sb.st_size == len)
 		return ADCNN_OK;
-	if (mkdirs(dir) != 0)
-		return adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot create cache '%s': %s", dir, strerror(errno));
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, hash);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", dir, strerror(errno));
-	while (off < len) {
-		ssize_t w = write(fd, buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", dir, strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) != 0 && st == ADCNN_OK)
-		st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", dir, strerror(errno));
-	if (st == ADCNN_OK && rename(tmp, full) != 0)
-		st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write to cache '%s': %s", dir, strerror(errno));
-	if (st != ADCNN_OK)
-		unlink(tmp);
-	return st;
+	if (adcnn_cache_begin(ctx, hash, &f) != ADCNN_OK)
+		return f.st;
+	adcnn_cache_write(ctx, &f, buf, len);
+	return adcnn_cache_end(ctx, &f);
 }
 
 enum adcnn_status adcnn_prefix_cache_store(struct adcnn_ctx *ctx, const struct adcnn_model *m,

@@ -73,6 +73,8 @@ static inline void adcnn_le32enc(uint8_t *p, uint32_t v)
 /* hash.c */
 #define ADCNN_HASH_HEX 65
 void adcnn_hash_hex(const void *buf, size_t len, char hex[ADCNN_HASH_HEX]);
+/* of a file's bytes, read a piece at a time */
+enum adcnn_status adcnn_hash_file(struct adcnn_ctx *ctx, const char *path, char hex[ADCNN_HASH_HEX]);
 
 /* graph.c: the model after loading */
 enum adcnn_op {
@@ -139,6 +141,10 @@ struct adcnn_model {
 /* ready.c */
 enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_model *m);
 enum adcnn_status adcnn_ready_load(struct adcnn_ctx *ctx, const char *hash, struct adcnn_model **out);
+/* an ONNX file, through the cache: its ready form if there is one, else parsed (and its ready
+ * form stored for the next time) */
+enum adcnn_status adcnn_model_load_cached(struct adcnn_ctx *ctx, const char *path,
+                                          struct adcnn_model **out);
 
 /* onnx.c */
 /* takes buf over and frees it as soon as it is parsed; keeps no source (run only); hash:
@@ -297,6 +303,14 @@ char *adcnn_manifest_format(const struct adcnn_manifest *m, const struct adcnn_b
 struct adcnn_tensor *adcnn_tensor_crop(const struct adcnn_tensor *t, const int *reg);
 
 /* cache.c */
+struct adcnn_cache_file {
+	int fd;
+	enum adcnn_status st; /* the first error, kept until adcnn_cache_end */
+	char tmp[4200], full[4200];
+};
+enum adcnn_status adcnn_cache_begin(struct adcnn_ctx *ctx, const char *name, struct adcnn_cache_file *f);
+void adcnn_cache_write(struct adcnn_ctx *ctx, struct adcnn_cache_file *f, const void *buf, size_t len);
+enum adcnn_status adcnn_cache_end(struct adcnn_ctx *ctx, struct adcnn_cache_file *f);
 enum adcnn_status adcnn_cache_path(struct adcnn_ctx *ctx, const char *hash, char **path);
 enum adcnn_status adcnn_cache_store(struct adcnn_ctx *ctx, const char *hash, const uint8_t *buf,
                                     size_t len);

@@ -514,8 +514,11 @@ enum adcnn_status adcnn_model_load_ex(struct adcnn_ctx *ctx, const char *path, i
 {
 	uint8_t *buf;
 	size_t len;
-	enum adcnn_status st = adcnn_file_read(ctx, path, &buf, &len);
+	enum adcnn_status st;
 
+	if (flags & ADCNN_LOAD_CACHED)
+		return adcnn_model_load_cached(ctx, path, out);
+	st = adcnn_file_read(ctx, path, &buf, &len);
 	if (st != ADCNN_OK)
 		return st;
 	st = load(ctx, buf, len, true, !(flags & ADCNN_LOAD_RUN_ONLY), NULL, out);

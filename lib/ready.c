@@ -88,10 +88,13 @@ static enum adcnn_status ready_path(struct adcnn_ctx *ctx, const char *hash, cha
 enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_model *m)
 {
 	const struct adcnn_graph *g = &m->g;
-	struct wbuf meta = {0}, data = {0};
+	struct wbuf meta = {0};
 	enum adcnn_status st = ADCNN_OK;
-	uint8_t *file = NULL;
-	size_t head, total;
+	struct adcnn_cache_file f;
+	char name[ADCNN_HASH_HEX + 8];
+	static const uint8_t zeros[ALIGN];
+	size_t head, dlen = 0, at;
+	uint8_t tail[8];
 
 	if (!little_endian())
 		return ADCNN_OK;
@@ -114,10 +117,9 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 		put32(&meta, (uint32_t)t->rank);
 		for (int i = 0; i < t->rank; i++)
 			put64(&meta, (uint64_t)t->dims[i]);
-		while (data.len % ALIGN)
-			put(&data, "", 1);
-		put64(&meta, data.len);
-		put(&data, t->d.p, t->n * (t->dtype == ADCNN_I64 ? 8 : 4));
+		dlen = (dlen + ALIGN - 1) / ALIGN * ALIGN;
+		put64(&meta, dlen);
+		dlen += t->n * (t->dtype == ADCNN_I64 ? 8 : 4);
 	}
 	for (int i = 0; i < g->nnodes; i++) {
 		const struct adcnn_node *n = &g->nodes[i];
@@ -153,33 +155,40 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 		for (int k = 0; k < n->naxes; k++)
 			put64(&meta, (uint64_t)n->axes[k]);
 	}
-	if (meta.bad || data.bad) {
+	if (meta.bad) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		goto done;
 	}
-	/* the header's last field: where the weights start */
+	/* the header's last field: where the weights start; then the weights, written one
+	 * tensor at a time (a model's worth of memory is not needed twice to cache it) */
 	head = meta.len + 8;
 	head = (head + ALIGN - 1) / ALIGN * ALIGN;
-	total = head + data.len;
-	file = calloc(1, total ? total : 1);
-	if (file == NULL) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	snprintf(name, sizeof(name), "%s.ready", m->hash);
+	if (adcnn_cache_begin(ctx, name, &f) != ADCNN_OK) {
+		st = f.st;
 		goto done;
 	}
-	memcpy(file, meta.p, meta.len);
-	adcnn_le32enc(file + meta.len, (uint32_t)head);
-	adcnn_le32enc(file + meta.len + 4, (uint32_t)(head >> 32));
-	if (data.len)
-		memcpy(file + head, data.p, data.len);
-	{
-		char name[ADCNN_HASH_HEX + 8];
-		snprintf(name, sizeof(name), "%s.ready", m->hash);
-		st = adcnn_cache_store(ctx, name, file, total);
+	adcnn_cache_write(ctx, &f, meta.p, meta.len);
+	adcnn_le32enc(tail, (uint32_t)head);
+	adcnn_le32enc(tail + 4, (uint32_t)((uint64_t)head >> 32));
+	adcnn_cache_write(ctx, &f, tail, 8);
+	adcnn_cache_write(ctx, &f, zeros, head - meta.len - 8);
+	at = 0;
+	for (int v = 0; v < g->nvalues; v++) {
+		const struct adcnn_tensor *t = g->values[v].init;
+		size_t pad = (ALIGN - at % ALIGN) % ALIGN, len;
+		if (t == NULL)
+			continue;
+		len = t->n * (t->dtype == ADCNN_I64 ? 8 : 4);
+		adcnn_cache_write(ctx, &f, zeros, pad);
+		adcnn_cache_write(ctx, &f, t->d.p, len);
+		at += pad + len;
 	}
+	if (at != dlen && f.st == ADCNN_OK)
+		f.st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "ready form: %zu bytes of weights, not %zu", at, dlen);
+	st = adcnn_cache_end(ctx, &f);
 done:
 	free(meta.p);
-	free(data.p);
-	free(file);
 	return st;
 }
 
@@ -454,5 +463,27 @@ fail:
 		close(fd);
 	free(path);
 	free(ver);
+	return st;
+}
+
+enum adcnn_status adcnn_model_load_cached(struct adcnn_ctx *ctx, const char *path,
+                                          struct adcnn_model **out)
+{
+	char hash[ADCNN_HASH_HEX];
+	struct stat sb;
+	enum adcnn_status st;
+
+	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    adcnn_hash_file(ctx, path, hash) != ADCNN_OK)
+		return adcnn_model_load_ex(ctx, path, ADCNN_LOAD_RUN_ONLY, out);
+	st = adcnn_ready_load(ctx, hash, out);
+	if (st == ADCNN_OK || st == ADCNN_ERR_NOMEM)
+		return st;
+	st = adcnn_model_load_ex(ctx, path, ADCNN_LOAD_RUN_ONLY, out);
+	/* stored only if the file did not change while it was read twice */
+	if (st == ADCNN_OK && strcmp((*out)->hash, hash) == 0) {
+		struct adcnn_ctx quiet = {0};
+		adcnn_ready_store(&quiet, *out); /* a node that cannot cache still merges */
+	}
 	return st;
 }

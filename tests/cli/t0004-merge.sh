@@ -80,6 +80,23 @@ expect_out_eq "6${TAB}0.587526
 check 'merge 1x1 --json -k 3 --labels' 0 "adcnn-partition -g 1x1 -m '$M' '$IMG' | adcnn-run | adcnn-merge -m '$M' --json --top 3 --labels '$LABELS' -"
 expect_out_eq '{"top":[{"index":6,"probability":0.587526,"label":"Shirt"},{"index":2,"probability":0.088341,"label":"Pullover"},{"index":3,"probability":0.061663,"label":"Dress"}]}' 'merge 1x1 --json'
 
+# The model through the cache: the first merge stores the model's ready form, the next ones
+# map it; a corrupt one is made anew; the results are the same every time
+MH=$(b2sum -l 256 "$M" | cut -d ' ' -f 1)
+RF="$XDG_CACHE_HOME/adcnn/models/$MH.ready"
+rm -f "$RF"
+check 'merge: model parsed' 0 "adcnn-merge -m '$M' -o '$TMP/c1.npy' '$TMP/r.adcnn'"
+if [ -s "$RF" ]; then pass; else fail 'merge: no ready form of the model in the cache'; fi
+check 'merge: model from its ready form' 0 "adcnn-merge -m '$M' -o '$TMP/c2.npy' '$TMP/r.adcnn'"
+if cmp -s "$TMP/c1.npy" "$TMP/c2.npy"; then pass; else fail 'merge: the ready form gives another output'; fi
+cp "$RF" "$TMP/ready.good"
+printf 'garbage' | dd of="$RF" bs=1 seek=100 conv=notrunc 2>/dev/null
+check 'merge: a corrupt ready form' 0 "adcnn-merge -m '$M' -o '$TMP/c3.npy' '$TMP/r.adcnn'"
+if cmp -s "$TMP/c1.npy" "$TMP/c3.npy"; then pass; else fail 'merge: a corrupt ready form gives another output'; fi
+if cmp -s "$RF" "$TMP/ready.good"; then pass; else fail 'merge: the corrupt ready form was not made anew'; fi
+check 'merge: the ready form made anew' 0 "adcnn-merge -m '$M' -o '$TMP/c4.npy' '$TMP/r.adcnn'"
+if cmp -s "$TMP/c1.npy" "$TMP/c4.npy"; then pass; else fail 'merge: the remade ready form gives another output'; fi
+
 # -o is --output
 check 'merge -o' 0 "adcnn-merge -m '$M' -o '$TMP/o-short.npy' '$TMP/r.adcnn'"
 expect_out_eq '' 'merge -o: nothing on stdout'
