@@ -319,7 +319,7 @@ for m in $MODELS; do
 done
 
 echo
-echo "## VGG-16's 3x3 convolutions against BLIS sgemm (1 thread; target >= 85%)"
+echo "## VGG-16's 3x3 convolutions against BLIS sgemm (1 thread; target >= 85% for im2col)"
 echo
 case " $MODELS " in
 *" vgg16 "*)
@@ -327,17 +327,28 @@ case " $MODELS " in
 		peak=$("$EB" --sgemm 1024 1024 1024 2>/dev/null | field gflops)
 		echo "BLIS sgemm alone, a square GEMM of 1024: ${peak:-n/a} GFLOP/s"
 		echo
-		"$EB" --conv -k 3 "$MD/vgg16/prefix.onnx" "$IN" >"$T/conv" 2>"$T/err" || failed "engine-bench --conv vgg16" "$T/err"
-		cat "$T/conv"
-		# the "all" row: | all | ... | GFLOP | ms | adcnn GFLOP/s | | sgemm GFLOP/s | adcnn/sgemm |
-		all=$(awk -F'|' '$2 ~ /^ all / {gsub(/ /, ""); print $10, $12, $13}' "$T/conv")
-		if [ -n "$all" ]; then
-			# shellcheck disable=SC2086
-			set -- $all
+		for algo in im2col auto; do
+			if [ $algo = im2col ]; then
+				echo "### im2col + BLIS sgemm on every layer (ADCNN_CONV=im2col)"
+			else
+				echo "### adcnn's default (ADCNN_CONV=auto): Winograd F(4x4,3x3) where it is faster; GFLOP/s of"
+				echo "### the direct convolution's FLOPs, so above sgemm's where Winograd saves multiplications"
+			fi
 			echo
-			echo "All 3x3 convs: adcnn $1 GFLOP/s, $(calc %.0f%% 'b > 0' "$1" "${peak:-n/a}" '100 * a / b') of the square GEMM's rate," \
-				"$(calc %.0f%% 1 "$3" 0 '100 * a') of sgemm's on the same shapes ($2 GFLOP/s)."
-		fi
+			ADCNN_CONV=$algo "$EB" --conv -k 3 "$MD/vgg16/prefix.onnx" "$IN" >"$T/conv" 2>"$T/err" ||
+				failed "engine-bench --conv vgg16 ($algo)" "$T/err"
+			cat "$T/conv"
+			# the "all" row: | all | ... | GFLOP | ms | adcnn GFLOP/s | | sgemm GFLOP/s | adcnn/sgemm |
+			all=$(awk -F'|' '$2 ~ /^ all / {gsub(/ /, ""); print $10, $12, $13}' "$T/conv")
+			if [ -n "$all" ]; then
+				# shellcheck disable=SC2086
+				set -- $all
+				echo
+				echo "All 3x3 convs ($algo): adcnn $1 GFLOP/s, $(calc %.0f%% 'b > 0' "$1" "${peak:-n/a}" '100 * a / b') of the square GEMM's rate," \
+					"$(calc %.0f%% 1 "$3" 0 '100 * a') of sgemm's on the same shapes ($2 GFLOP/s)."
+			fi
+			echo
+		done
 	else
 		echo "n/a (engine-bench not built)"
 	fi
