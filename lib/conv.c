@@ -5,6 +5,7 @@
 #include "internal.h"
 #include <blis.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,21 +212,13 @@ static void depthwise_3x3(const float *x, int h, int w, const float *k, float bi
 	}
 }
 
-/* BLIS threads for the GEMMs of the calling thread: more than one when a node has more
- * cores than tiles to run (set by adcnn_run for each of its workers) */
-static _Thread_local int gemm_threads = 1;
-
-void adcnn_gemm_threads_set(int n)
-{
-	gemm_threads = n > 0 ? n : 1;
-}
-
+/* BLIS runs single-threaded: threads inside an operator are ours (parallel.c) */
 void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
 	rntm_t rntm = BLIS_RNTM_INITIALIZER;
 
-	bli_rntm_set_num_threads(gemm_threads, &rntm);
+	bli_rntm_set_num_threads(1, &rntm);
 	bli_sgemm_ex(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
 	             (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)a, (inc_t)lda, 1, (float *)b,
 	             (inc_t)ldb, 1, &beta, c, (inc_t)ldc, 1, NULL, &rntm);
@@ -235,6 +228,9 @@ void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
  * faulting in megabytes for every convolution */
 static _Thread_local float *work;
 static _Thread_local size_t work_len;
+/* a second per-thread buffer, for small scratch beside a workspace already in use */
+static _Thread_local float *scratch;
+static _Thread_local size_t scratch_len;
 
 /* for a thread about to end: its workspace would otherwise be lost with it */
 void adcnn_thread_release(void)
@@ -242,6 +238,9 @@ void adcnn_thread_release(void)
 	free(work);
 	work = NULL;
 	work_len = 0;
+	free(scratch);
+	scratch = NULL;
+	scratch_len = 0;
 }
 
 float *adcnn_workspace(size_t n)
@@ -282,8 +281,105 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
 	return conv_algo == 2 || adcnn_winograd_fits(C, M, oh, ow);
 }
 
+float *adcnn_scratch(size_t n)
+{
+	if (n > scratch_len) {
+		float *p = realloc(scratch, sizeof(float) * n);
+		if (p == NULL)
+			return NULL;
+		scratch = p;
+		scratch_len = n;
+	}
+	return scratch;
+}
+
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
 #define COL_WIDTH ((size_t)2048)
+
+/* one image's channel of a depthwise convolution, for adcnn_parallel */
+struct dw_job {
+	const struct adcnn_node *n;
+	const struct adcnn_geom *g;
+	const float *x, *w, *b;
+	float *y;
+	int C, h, w_, pt, pl, oh, ow;
+	struct dw_pad pad;
+	atomic_int nomem;
+};
+
+static void dw_plane(void *arg, int i)
+{
+	struct dw_job *j = arg;
+	int c = i % j->C;
+	const float *x = j->x + (size_t)i * j->h * j->w_;
+	float *y = j->y + (size_t)i * j->oh * j->ow;
+	float bias = j->b ? j->b[c] : 0.0f;
+
+	if (depthwise3(j->n)) {
+		float *pad = adcnn_workspace((size_t)j->pad.ph * j->pad.pw);
+		if (pad == NULL) {
+			atomic_store(&j->nomem, 1);
+			return;
+		}
+		depthwise_3x3(x, j->h, j->w_, j->w + (size_t)c * 9, bias, j->n->stride[0], &j->pad, j->oh,
+		              j->ow, y, pad);
+	} else {
+		depthwise(x, j->h, j->w_, j->w + (size_t)c * j->n->kernel[0] * j->n->kernel[1], bias, j->n,
+		          j->g, j->pt, j->pl, j->oh, j->ow, y);
+	}
+}
+
+/* the GEMM path: a piece is (image, group, chunk of output rows, part of the group's output
+ * channels): im2col of the chunk into the running thread's workspace, the bias, one GEMM */
+struct gemm_job {
+	const struct adcnn_node *n;
+	const struct adcnn_geom *g;
+	const float *x, *w, *b;
+	float *y;
+	int C, h, w_, M, G, Cg, Mg, pt, pl, oh, ow;
+	size_t K, rows_per;
+	bool direct;
+	int chunks, mparts;
+	atomic_int nomem;
+};
+
+static void gemm_piece(void *arg, int i)
+{
+	struct gemm_job *j = arg;
+	int mp = i % j->mparts, chunk = i / j->mparts % j->chunks, grp = i / j->mparts / j->chunks % j->G;
+	int bn = i / j->mparts / j->chunks / j->G;
+	int y0 = chunk * (int)j->rows_per, y1 = y0 + (int)j->rows_per > j->oh ? j->oh : y0 + (int)j->rows_per;
+	int m0 = (int)((long)j->Mg * mp / j->mparts), m1 = (int)((long)j->Mg * (mp + 1) / j->mparts);
+	size_t plane = (size_t)j->oh * j->ow, ncol = (size_t)(y1 - y0) * j->ow;
+	const float *xg = j->x + ((size_t)bn * j->C + (size_t)grp * j->Cg) * j->h * j->w_;
+	float *yg = j->y + ((size_t)bn * j->M + (size_t)grp * j->Mg) * plane;
+	const float *bm;
+	int64_t ldb;
+
+	if (m1 <= m0)
+		return;
+	for (int m = m0; m < m1; m++) {
+		float bv = j->b ? j->b[grp * j->Mg + m] : 0.0f, *d = yg + (size_t)m * plane + (size_t)y0 * j->ow;
+		for (size_t k = 0; k < ncol; k++)
+			d[k] = bv;
+	}
+	if (j->direct) {
+		bm = xg + (size_t)y0 * j->ow;
+		ldb = (int64_t)plane;
+	} else {
+		float *col = adcnn_workspace(j->K * ncol);
+		if (col == NULL) {
+			atomic_store(&j->nomem, 1);
+			return;
+		}
+		im2col(xg, j->Cg, j->h, j->w_, j->n, j->g, j->pt, j->pl, y0, y1, j->ow, col);
+		bm = col;
+		ldb = (int64_t)ncol;
+	}
+	adcnn_sgemm(false, false, m1 - m0, (int64_t)ncol, (int64_t)j->K, 1.0f,
+	            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, bm, ldb, 1.0f,
+	            yg + (size_t)m0 * plane + (size_t)y0 * j->ow, (int64_t)plane);
+}
 
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
@@ -294,7 +390,6 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	const struct adcnn_geom *g = geom;
 	int N, C, h, w, M, G, Cg, Mg, kh, kw, pt, pl, oh, ow, fh, fw;
 	struct adcnn_tensor *y = NULL;
-	float *col = NULL;
 	size_t K, rows_per;
 
 	if (x->rank != 4 || x->dtype != ADCNN_F32)
@@ -321,41 +416,29 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	y = adcnn_tensor_new_uninit(4, (int64_t[]){N, M, oh, ow});
 	if (y == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
-	if (Cg == 1 && Mg == 1 && depthwise3(n)) {
-		struct dw_pad p = dw_pad_plan(n, g, pt, pl, oh, ow);
-		float *pad = adcnn_workspace((size_t)p.ph * p.pw);
-		if (pad == NULL) {
+	if (Cg == 1 && Mg == 1) {
+		struct dw_job dj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, pt, pl, oh, ow,
+		                    dw_pad_plan(n, g, pt, pl, oh, ow), 0};
+		adcnn_parallel(N * C, dw_plane, &dj);
+		if (dj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 		}
-		for (int bn = 0; bn < N; bn++)
-			for (int c = 0; c < C; c++)
-				depthwise_3x3(x->d.f + ((size_t)bn * C + c) * h * w, h, w, wt->d.f + (size_t)c * 9,
-				              b ? b->d.f[c] : 0.0f, n->stride[0], &p, oh, ow,
-				              y->d.f + ((size_t)bn * M + c) * oh * ow, pad);
-		*out = y;
-		return ADCNN_OK;
-	}
-	if (Cg == 1 && Mg == 1) {
-		for (int bn = 0; bn < N; bn++)
-			for (int c = 0; c < C; c++)
-				depthwise(x->d.f + ((size_t)bn * C + c) * h * w, h, w, wt->d.f + (size_t)c * kh * kw,
-				          b ? b->d.f[c] : 0.0f, n, g, pt, pl, oh, ow,
-				          y->d.f + ((size_t)bn * M + c) * oh * ow);
 		*out = y;
 		return ADCNN_OK;
 	}
 	if (use_winograd(n, G, C, M, oh, ow)) {
 		float *work = adcnn_workspace(adcnn_winograd_workspace(C, M, oh, ow));
-		if (work == NULL) {
+		bool ok = work != NULL;
+		for (int bn = 0; ok && bn < N; bn++)
+			ok = adcnn_winograd_conv(x->d.f + (size_t)bn * C * h * w, C, h, w, wt->d.f,
+			                         b ? b->d.f : NULL, M, g->out_r0 - pt - g->in_r0,
+			                         g->out_c0 - pl - g->in_c0, oh, ow,
+			                         y->d.f + (size_t)bn * M * oh * ow, work);
+		if (!ok) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 		}
-		for (int bn = 0; bn < N; bn++)
-			adcnn_winograd_conv(x->d.f + (size_t)bn * C * h * w, C, h, w, wt->d.f,
-			                    b ? b->d.f : NULL, M, g->out_r0 - pt - g->in_r0,
-			                    g->out_c0 - pl - g->in_c0, oh, ow,
-			                    y->d.f + (size_t)bn * M * oh * ow, work);
 		*out = y;
 		return ADCNN_OK;
 	}
@@ -371,41 +454,21 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 		rows_per = 1;
 	if (rows_per > (size_t)oh)
 		rows_per = (size_t)oh;
-	if (!direct) {
-		col = adcnn_workspace(K * rows_per * (size_t)ow);
-		if (col == NULL) {
+	if (direct && adcnn_threads_get() > 1) /* a 1x1 layer's columns shared out */
+		rows_per = ((size_t)oh + 2 * (size_t)adcnn_threads_get() - 1) / (2 * (size_t)adcnn_threads_get());
+	{
+		int threads = adcnn_threads_get(), chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
+		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
+		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, 0};
+		/* with more threads than chunks, the output channels are shared out too */
+		if (threads > 1 && chunks * G * N < 2 * threads)
+			gj.mparts = (2 * threads + chunks * G * N - 1) / (chunks * G * N);
+		if (gj.mparts > Mg)
+			gj.mparts = Mg;
+		adcnn_parallel(N * G * chunks * gj.mparts, gemm_piece, &gj);
+		if (gj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
-		}
-	}
-	for (int bn = 0; bn < N; bn++) {
-		const float *xb = x->d.f + (size_t)bn * C * h * w;
-		float *yb = y->d.f + (size_t)bn * M * oh * ow;
-		size_t plane = (size_t)oh * ow;
-
-		for (int m = 0; m < M; m++) {
-			float bv = b ? b->d.f[m] : 0.0f;
-			for (size_t i = 0; i < plane; i++)
-				yb[(size_t)m * plane + i] = bv;
-		}
-		for (int grp = 0; grp < G; grp++) {
-			const float *xg = xb + (size_t)grp * Cg * h * w;
-			const float *wg = wt->d.f + (size_t)grp * Mg * K;
-			float *yg = yb + (size_t)grp * Mg * plane;
-			for (int y0 = 0; y0 < oh; y0 += (int)rows_per) {
-				int y1 = y0 + (int)rows_per > oh ? oh : y0 + (int)rows_per;
-				size_t ncol = (size_t)(y1 - y0) * ow;
-				const float *bm;
-
-				if (direct) {
-					bm = xg;
-				} else {
-					im2col(xg, Cg, h, w, n, g, pt, pl, y0, y1, ow, col);
-					bm = col;
-				}
-				adcnn_sgemm(false, false, Mg, (int64_t)ncol, (int64_t)K, 1.0f, wg, (int64_t)K, bm,
-				            (int64_t)ncol, 1.0f, yg + (size_t)y0 * ow, (int64_t)plane);
-			}
 		}
 	}
 	*out = y;

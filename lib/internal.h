@@ -182,7 +182,6 @@ enum adcnn_status adcnn_op_run(struct adcnn_ctx *ctx, const struct adcnn_node *n
 int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begin, int *pad_end);
 /* the output columns [lo, hi) of a window op whose input column ox*stride + base lies in [0, w) */
 void adcnn_valid_cols(int base, int stride, int w, int ow, int *lo, int *hi);
-void adcnn_gemm_threads_set(int n);
 void adcnn_thread_release(void);
 void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
@@ -193,6 +192,14 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 /* the calling thread's scratch memory (im2col columns, Winograd transforms), grown as needed
  * and kept until adcnn_thread_release */
 float *adcnn_workspace(size_t n);
+float *adcnn_scratch(size_t n);
+
+/* parallel.c: threads inside an operator */
+void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */
+int adcnn_threads_get(void);
+/* fn(arg, i) for every i in [0, n), on the calling thread and up to adcnn_threads_get() - 1
+ * helpers; returns when all are done */
+void adcnn_parallel(int n, void (*fn)(void *arg, int i), void *arg);
 /* which convolution algorithm: 0 the fastest measured (default), 1 always im2col, 2 Winograd
  * wherever it applies (tests); from ADCNN_CONV=auto|im2col|winograd where the tools start */
 void adcnn_conv_algo_set(int algo);
@@ -200,7 +207,8 @@ void adcnn_conv_algo_set(int algo);
 /* winograd.c: 3x3 stride-1 convolution, F(4x4, 3x3) */
 bool adcnn_winograd_fits(int C, int M, int oh, int ow);
 size_t adcnn_winograd_workspace(int C, int M, int oh, int ow);
-void adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
+/* false: out of memory (the scratch of a thread) */
+bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
                          int M, int row0, int col0, int oh, int ow, float *y, float *work);
 
 /* loops worth compiling for each vector unit, chosen at run time (one binary for AVX2 and

@@ -88,7 +88,7 @@ struct job {
 	int ntodo;
 	const struct adcnn_member **members;
 	const struct adcnn_tile **tiles;
-	int gemm_threads;
+	int op_threads; /* threads inside each tile's operators */
 	uint8_t **out;
 	size_t *outlen;
 	double *secs;
@@ -185,7 +185,7 @@ static void *worker(void *arg)
 	struct job *j = arg;
 	struct adcnn_ctx ctx = {0};
 
-	adcnn_gemm_threads_set(j->gemm_threads);
+	adcnn_threads_set(j->op_threads);
 	for (;;) {
 		int i;
 		struct timespec a, b;
@@ -287,10 +287,8 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 		goto done;
 	}
 	nthreads = opts->threads > 0 ? opts->threads : 1;
-	/* tiles in parallel; cores left over could go to the GEMMs inside each tile, but OpenMP's
-	 * spinning threads made a busy machine 8x slower where it was measured: off until
-	 * measured on a quiet one */
-	j.gemm_threads = 1;
+	/* tiles in parallel; threads left over go inside the tiles' operators (parallel.c) */
+	j.op_threads = nthreads > j.ntodo ? nthreads / j.ntodo : 1;
 	if (nthreads > j.ntodo)
 		nthreads = j.ntodo;
 	th = calloc((size_t)nthreads, sizeof(*th));

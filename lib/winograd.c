@@ -11,6 +11,7 @@
  * (see adcnn_winograd_fits). Inputs outside the tile are zero, exactly as for im2col. */
 #include "config.h"
 #include "internal.h"
+#include <stdatomic.h>
 #include <string.h>
 
 /* the transforms are loops over tiles of unknown count: -O2's cheap cost model leaves them
@@ -35,51 +36,51 @@ bool adcnn_winograd_fits(int C, int M, int oh, int ow)
 	return C >= 16 && M >= 16 && tiles >= 36;
 }
 
-/* U[(a*6+b)][m][c] = (G g G^T)[a][b] for every kernel g = w[m][c], VL channels at a time */
+/* U[(a*6+b)][m][c] = (G g G^T)[a][b] for the kernels g = w[m][c] of output channel m of a
+ * block of nb (u: the block's 36 planes of nb x C), VL input channels at a time */
 ADCNN_VECTORIZE
-static void weights_transform(const float *restrict w, int M, int C, float *restrict u)
+static void weights_transform(const float *restrict w, int nb, int C, int m, float *restrict u)
 {
-	size_t plane = (size_t)M * C;
+	size_t plane = (size_t)nb * C;
 
-	for (int m = 0; m < M; m++)
-		for (int c0 = 0; c0 < C; c0 += VL) {
-			int nv = C - c0 < VL ? C - c0 : VL;
-			float g[9][VL], t[A][3][VL];
+	for (int c0 = 0; c0 < C; c0 += VL) {
+		int nv = C - c0 < VL ? C - c0 : VL;
+		float g[9][VL], t[A][3][VL];
 
-			for (int v = 0; v < nv; v++)
-				for (int k = 0; k < 9; k++)
-					g[k][v] = w[((size_t)m * C + c0 + v) * 9 + k];
-			for (int v = nv; v < VL; v++)
-				for (int k = 0; k < 9; k++)
-					g[k][v] = 0.0f;
-			/* t = G g: rows of the kernel combined */
-			for (int j = 0; j < 3; j++)
-				for (int v = 0; v < VL; v++) {
-					float g0 = g[j][v], g1 = g[3 + j][v], g2 = g[6 + j][v];
-					t[0][j][v] = g0 * 0.25f;
-					t[1][j][v] = -(g0 + g1 + g2) * (1.0f / 6);
-					t[2][j][v] = -(g0 - g1 + g2) * (1.0f / 6);
-					t[3][j][v] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);
-					t[4][j][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
-					t[5][j][v] = g2;
-				}
-			/* U = t G^T */
-			for (int a = 0; a < A; a++) {
-				float *d = u + (size_t)a * A * plane + (size_t)m * C + c0;
-				float r[A][VL];
-				for (int v = 0; v < VL; v++) {
-					float g0 = t[a][0][v], g1 = t[a][1][v], g2 = t[a][2][v];
-					r[0][v] = g0 * 0.25f;
-					r[1][v] = -(g0 + g1 + g2) * (1.0f / 6);
-					r[2][v] = -(g0 - g1 + g2) * (1.0f / 6);
-					r[3][v] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);
-					r[4][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
-					r[5][v] = g2;
-				}
-				for (int b = 0; b < A; b++)
-					memcpy(d + (size_t)b * plane, r[b], sizeof(float) * (size_t)nv);
+		for (int v = 0; v < nv; v++)
+			for (int k = 0; k < 9; k++)
+				g[k][v] = w[((size_t)m * C + c0 + v) * 9 + k];
+		for (int v = nv; v < VL; v++)
+			for (int k = 0; k < 9; k++)
+				g[k][v] = 0.0f;
+		/* t = G g: rows of the kernel combined */
+		for (int j = 0; j < 3; j++)
+			for (int v = 0; v < VL; v++) {
+				float g0 = g[j][v], g1 = g[3 + j][v], g2 = g[6 + j][v];
+				t[0][j][v] = g0 * 0.25f;
+				t[1][j][v] = -(g0 + g1 + g2) * (1.0f / 6);
+				t[2][j][v] = -(g0 - g1 + g2) * (1.0f / 6);
+				t[3][j][v] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);
+				t[4][j][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
+				t[5][j][v] = g2;
 			}
+		/* U = t G^T */
+		for (int a = 0; a < A; a++) {
+			float *d = u + (size_t)a * A * plane + (size_t)m * C + c0;
+			float r[A][VL];
+			for (int v = 0; v < VL; v++) {
+				float g0 = t[a][0][v], g1 = t[a][1][v], g2 = t[a][2][v];
+				r[0][v] = g0 * 0.25f;
+				r[1][v] = -(g0 + g1 + g2) * (1.0f / 6);
+				r[2][v] = -(g0 - g1 + g2) * (1.0f / 6);
+				r[3][v] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);
+				r[4][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
+				r[5][v] = g2;
+			}
+			for (int b = 0; b < A; b++)
+				memcpy(d + (size_t)b * plane, r[b], sizeof(float) * (size_t)nv);
 		}
+	}
 }
 
 /* B^T on six vectors of n values (one per row of the 6x6 block, or per column), into six;
@@ -184,7 +185,8 @@ static void row_phases(const float *x, int h, int w, int r, int col0, int tw, fl
  * budget), tile rows in chunks of rows (V and M within it); the workspace's layout */
 struct plan {
 	int th, tw, mb, rows;
-	size_t u, v, mo, ph, tr, hz, out, total; /* offsets in floats */
+	size_t u, v, mo, total; /* offsets in floats in the caller's workspace */
+	size_t scratch;         /* floats of each thread's scratch: the phases and transforms */
 };
 
 static struct plan plan_for(int C, int M, int oh, int ow)
@@ -204,11 +206,11 @@ static struct plan plan_for(int C, int M, int oh, int ow)
 	p.u = 0;
 	p.v = p.u + (size_t)A * A * mb * C;
 	p.mo = p.v + (size_t)A * A * C * rows * p.tw;
-	p.ph = p.mo + (size_t)A * A * mb * rows * p.tw; /* 6 rows x 4 phases */
-	p.tr = p.ph + (size_t)A * 4 * ld;              /* the same after B^T down the columns */
-	p.hz = p.tr + (size_t)A * 4 * ld;              /* 6 x 4 x tw: A^T along the rows */
-	p.out = p.hz + (size_t)A * 4 * p.tw;           /* 4 x 4 x tw: the output tiles */
-	p.total = p.out + (size_t)4 * 4 * p.tw;
+	p.total = p.mo + (size_t)A * A * mb * rows * p.tw;
+	/* 6 rows x 4 phases, and the same after B^T down the columns; or 6 x 4 x tw after A^T
+	 * along the rows and 4 x 4 x tw of output tiles */
+	p.scratch = (size_t)2 * A * 4 * ld > (size_t)(A + 4) * 4 * p.tw ? (size_t)2 * A * 4 * ld
+	                                                                  : (size_t)(A + 4) * 4 * p.tw;
 	return p;
 }
 
@@ -217,72 +219,119 @@ size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
 	return plan_for(C, M, oh, ow).total;
 }
 
+/* the pieces of one chunk of tile rows, for adcnn_parallel */
+struct job {
+	const struct plan *pl;
+	const float *x, *wt, *bias;
+	float *y, *u, *v, *mo;
+	int C, h, w, M, row0, col0, oh, ow;
+	int ty0, nty, m0, nb;
+	size_t tc;
+	atomic_int nomem;
+};
+
+/* V[(k*6+l)][c][t] for input channel c */
+static void input_piece(void *arg, int c)
+{
+	struct job *j = arg;
+	int tw = j->pl->tw;
+	size_t ld = (size_t)tw + 1;
+	const float *xc = j->x + (size_t)c * j->h * j->w;
+	float *ph = adcnn_scratch(j->pl->scratch), *tr;
+
+	if (ph == NULL) {
+		atomic_store(&j->nomem, 1);
+		return;
+	}
+	tr = ph + (size_t)A * 4 * ld;
+	for (int ty = 0; ty < j->nty; ty++) {
+		int r = (j->ty0 + ty) * 4 + j->row0;
+		for (int k = 0; k < A; k++)
+			row_phases(xc, j->h, j->w, r + k, j->col0, tw, ph + (size_t)k * 4 * ld, ld);
+		bt_rows(ph, tr, 4 * ld, (int)(4 * ld));
+		for (int k = 0; k < A; k++)
+			bt_cols(tr + (size_t)k * 4 * ld, ld, tw,
+			        j->v + ((size_t)k * A * j->C + c) * j->tc + (size_t)ty * tw, (size_t)j->C * j->tc);
+	}
+}
+
+static void weights_piece(void *arg, int m)
+{
+	struct job *j = arg;
+
+	weights_transform(j->wt + (size_t)j->m0 * j->C * 9, j->nb, j->C, m, j->u);
+}
+
+/* M[p] = U[p] V[p] for one of the 36 points */
+static void gemm_piece(void *arg, int p)
+{
+	struct job *j = arg;
+
+	adcnn_sgemm(false, false, j->nb, (int64_t)j->tc, j->C, 1.0f, j->u + (size_t)p * j->nb * j->C,
+	            j->C, j->v + (size_t)p * j->C * j->tc, (int64_t)j->tc, 0.0f,
+	            j->mo + (size_t)p * j->nb * j->tc, (int64_t)j->tc);
+}
+
+/* y = A^T M A plus the bias, for output channel m0 + i */
+static void output_piece(void *arg, int i)
+{
+	struct job *j = arg;
+	int tw = j->pl->tw, m = j->m0 + i, ow = j->ow;
+	size_t pm = (size_t)j->nb * j->tc; /* floats per transform point in mo */
+	float bv = j->bias ? j->bias[m] : 0.0f, *ym = j->y + (size_t)m * j->oh * ow;
+	float *hz = adcnn_scratch(j->pl->scratch), *out;
+
+	if (hz == NULL) {
+		atomic_store(&j->nomem, 1);
+		return;
+	}
+	out = hz + (size_t)A * 4 * tw;
+	for (int ty = 0; ty < j->nty; ty++) {
+		const float *s = j->mo + (size_t)i * j->tc + (size_t)ty * tw;
+		int oy0 = (j->ty0 + ty) * 4;
+		/* along the rows of each 6x6 block: hz[k][jj][x] */
+		for (int k = 0; k < A; k++)
+			at_apply(s + (size_t)k * A * pm, pm, tw, hz + (size_t)k * 4 * tw, (size_t)tw);
+		/* down the columns: out[ii][jj][x] */
+		for (int jj = 0; jj < 4; jj++)
+			at_apply(hz + (size_t)jj * tw, (size_t)4 * tw, tw, out + (size_t)jj * tw, (size_t)4 * tw);
+		for (int ii = 0; ii < 4 && oy0 + ii < j->oh; ii++) {
+			float *yr = ym + (size_t)(oy0 + ii) * ow;
+			const float *o = out + (size_t)ii * 4 * tw;
+			int full = ow / 4;
+			for (int x = 0; x < full; x++)
+				for (int jj = 0; jj < 4; jj++)
+					yr[4 * x + jj] = o[(size_t)jj * tw + x] + bv;
+			for (int ox = full * 4; ox < ow; ox++)
+				yr[ox] = o[(size_t)(ox & 3) * tw + full] + bv;
+		}
+	}
+}
+
 /* y[m][oy][ox] = bias[m] + sum over c, i, j of w[m][c][i][j] * x[c][oy + i + row0][ox + j + col0],
- * x being zero outside its h x w; work: adcnn_winograd_workspace floats */
-void adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
+ * x being zero outside its h x w; work: adcnn_winograd_workspace floats. The pieces of each
+ * step run on adcnn_threads_get() threads. */
+bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
                          int M, int row0, int col0, int oh, int ow, float *y, float *work)
 {
 	struct plan pl = plan_for(C, M, oh, ow);
-	int th = pl.th, tw = pl.tw, done = -1; /* done: the block whose weights u holds */
-	size_t plane = (size_t)oh * ow, ld = (size_t)tw + 1;
-	float *u = work + pl.u, *v = work + pl.v, *mo = work + pl.mo, *ph = work + pl.ph;
-	float *tr = work + pl.tr, *hz = work + pl.hz, *out = work + pl.out;
+	int done = -1; /* the block whose weights u holds */
+	struct job j = {&pl, x, wt, bias, y, work + pl.u, work + pl.v, work + pl.mo,
+	                C, h, w, M, row0, col0, oh, ow, 0, 0, 0, 0, 0, 0};
 
-	for (int ty0 = 0; ty0 < th; ty0 += pl.rows) {
-		int nty = th - ty0 < pl.rows ? th - ty0 : pl.rows;
-		size_t tc = (size_t)nty * tw; /* tiles in this chunk */
-
-		/* V[(k*6+l)][c][t] */
-		for (int c = 0; c < C; c++) {
-			const float *xc = x + (size_t)c * h * w;
-			for (int ty = 0; ty < nty; ty++) {
-				int r = (ty0 + ty) * 4 + row0;
-				for (int k = 0; k < A; k++)
-					row_phases(xc, h, w, r + k, col0, tw, ph + (size_t)k * 4 * ld, ld);
-				bt_rows(ph, tr, 4 * ld, (int)(4 * ld));
-				for (int k = 0; k < A; k++)
-					bt_cols(tr + (size_t)k * 4 * ld, ld, tw,
-					        v + ((size_t)k * A * C + c) * tc + (size_t)ty * tw, (size_t)C * tc);
+	for (j.ty0 = 0; j.ty0 < pl.th; j.ty0 += pl.rows) {
+		j.nty = pl.th - j.ty0 < pl.rows ? pl.th - j.ty0 : pl.rows;
+		j.tc = (size_t)j.nty * pl.tw;
+		adcnn_parallel(C, input_piece, &j);
+		for (j.m0 = 0; j.m0 < M; j.m0 += pl.mb) {
+			j.nb = M - j.m0 < pl.mb ? M - j.m0 : pl.mb;
+			if (done != j.m0) {
+				adcnn_parallel(j.nb, weights_piece, &j);
+				done = j.m0;
 			}
-		}
-		for (int m0 = 0; m0 < M; m0 += pl.mb) {
-			int nb = M - m0 < pl.mb ? M - m0 : pl.mb;
-			size_t pm = (size_t)nb * tc; /* floats per transform point in mo */
-			if (done != m0) {
-				weights_transform(wt + (size_t)m0 * C * 9, nb, C, u);
-				done = m0;
-			}
-			for (int p = 0; p < A * A; p++)
-				adcnn_sgemm(false, false, nb, (int64_t)tc, C, 1.0f, u + (size_t)p * nb * C, C,
-				            v + (size_t)p * C * tc, (int64_t)tc, 0.0f, mo + (size_t)p * pm,
-				            (int64_t)tc);
-			/* y = A^T M A, plus the bias */
-			for (int m = m0; m < m0 + nb; m++) {
-				float bv = bias ? bias[m] : 0.0f;
-				float *ym = y + (size_t)m * plane;
-				for (int ty = 0; ty < nty; ty++) {
-					const float *s = mo + (size_t)(m - m0) * tc + (size_t)ty * tw;
-					int oy0 = (ty0 + ty) * 4;
-					/* along the rows of each 6x6 block: hz[k][j][x] */
-					for (int k = 0; k < A; k++)
-						at_apply(s + (size_t)k * A * pm, pm, tw, hz + (size_t)k * 4 * tw,
-						         (size_t)tw);
-					/* down the columns: out[i][j][x] */
-					for (int j = 0; j < 4; j++)
-						at_apply(hz + (size_t)j * tw, (size_t)4 * tw, tw, out + (size_t)j * tw,
-						         (size_t)4 * tw);
-					for (int i = 0; i < 4 && oy0 + i < oh; i++) {
-						float *yr = ym + (size_t)(oy0 + i) * ow;
-						const float *o = out + (size_t)i * 4 * tw;
-						int full = ow / 4;
-						for (int x = 0; x < full; x++)
-							for (int j = 0; j < 4; j++)
-								yr[4 * x + j] = o[(size_t)j * tw + x] + bv;
-						for (int ox = full * 4; ox < ow; ox++)
-							yr[ox] = o[(size_t)(ox & 3) * tw + full] + bv;
-					}
-				}
-			}
+			adcnn_parallel(A * A, gemm_piece, &j);
+			adcnn_parallel(j.nb, output_piece, &j);
 		}
 	}
+	return atomic_load(&j.nomem) == 0;
 }

@@ -20,8 +20,8 @@
  *       Ho*Wo floats of the largest non-1x1 Conv), and their bound weights + two largest +
  *       im2col: "weights_bytes W act2_bytes A live_peak_bytes L im2col_bytes I bound_bytes B"
  *
- * -j T sets BLIS's thread count (bli_thread_set_num_threads): the library runs a graph on one
- * thread and leaves any parallelism inside to BLIS. The times of --sgemm and --conv are the
+ * -j T: the threads of the graph's operators (adcnn_threads_set: convolutions share out their
+ * pieces; BLIS single-threaded in each), and BLIS's own for --sgemm. The times of --sgemm and --conv are the
  * median of at least 3 runs lasting -t seconds in all (default 0.3) after one warm-up.
  */
 #include "config.h"
@@ -402,6 +402,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bli_thread_set_num_threads(threads);
+	adcnn_threads_set(threads);
 	if (mode == OPT_SGEMM) {
 		if (argc - optind != 3) {
 			fputs(usage, stderr);

@@ -1394,6 +1394,52 @@ static void test_conv_depthwise_3x3(void **state)
 			}
 }
 
+/* threads inside an operator (parallel.c): the same values as one thread, for every path */
+static void test_conv_threads(void **state)
+{
+	static const struct {
+		int C, H, W, M, k, s, pad, group, algo;
+	} cfg[] = {
+		{17, 30, 29, 20, 3, 1, 1, 1, 2}, /* Winograd */
+		{17, 30, 29, 20, 3, 1, 1, 1, 1}, /* im2col, stride 1 */
+		{8, 13, 11, 6, 3, 2, 1, 1, 1},   /* im2col, stride 2 */
+		{16, 9, 9, 24, 1, 1, 0, 1, 0},   /* 1x1, no im2col */
+		{12, 10, 7, 12, 3, 1, 1, 12, 0}, /* depthwise */
+		{12, 10, 7, 12, 5, 2, 2, 12, 0}, /* depthwise 5x5 */
+		{12, 10, 7, 8, 3, 1, 1, 4, 0},   /* groups */
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+		struct adcnn_node n = node(OP_CONV, 3);
+		struct adcnn_tensor *x = ints(4, (int64_t[]){2, cfg[i].C, cfg[i].H, cfg[i].W}, 300 + (unsigned)i, -3, 3);
+		struct adcnn_tensor *w = ints(4, (int64_t[]){cfg[i].M, cfg[i].C / cfg[i].group, cfg[i].k, cfg[i].k}, 310 + (unsigned)i, -2, 2);
+		struct adcnn_tensor *b = ints(1, (int64_t[]){cfg[i].M}, 320 + (unsigned)i, -3, 3);
+		struct adcnn_tensor *one, *many, *r;
+		char what[64];
+
+		window(&n, cfg[i].k, cfg[i].k, cfg[i].s, cfg[i].pad, cfg[i].pad, cfg[i].pad, cfg[i].pad);
+		n.group = cfg[i].group;
+		adcnn_conv_algo_set(cfg[i].algo);
+		adcnn_threads_set(1);
+		one = conv(&n, x, w, b);
+		adcnn_threads_set(3);
+		many = conv(&n, x, w, b);
+		adcnn_threads_set(1);
+		r = ref_conv(&n, x, w, b);
+		snprintf(what, sizeof(what), "config %zu, 3 threads", i);
+		expect_near(many, one, what);
+		expect_near(many, r, what);
+		adcnn_tensor_free(x);
+		adcnn_tensor_free(w);
+		adcnn_tensor_free(b);
+		adcnn_tensor_free(one);
+		adcnn_tensor_free(many);
+		adcnn_tensor_free(r);
+	}
+	adcnn_conv_algo_set(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1418,6 +1464,7 @@ int main(void)
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test(test_conv_winograd),
 		cmocka_unit_test(test_conv_depthwise_3x3),
+		cmocka_unit_test(test_conv_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,115 @@
+/* parallel.c: threads inside one operator, for a tile that has more cores than company.
+ *
+ * adcnn-run runs tiles in parallel; when it has more threads than tiles, each tile's
+ * convolutions share out their independent pieces (GEMM chunks, Winograd's 36 products,
+ * channels) among the extra threads. The threads are ours (POSIX, blocked on a condition
+ * variable between jobs) and BLIS runs single-threaded in each: BLIS's OpenMP threads spin
+ * while they wait, which made a machine whose other cores were busy 8x slower where it was
+ * measured. A calling thread sets how many threads its operators may use
+ * (adcnn_threads_set); the helpers are made on first use, shared by the process, and one job
+ * runs at a time: a caller that finds them busy does its job alone. */
+#include "config.h"
+#include "internal.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+#define MAX_HELPERS 63
+
+static _Thread_local int op_threads = 1;
+
+void adcnn_threads_set(int n)
+{
+	op_threads = n < 1 ? 1 : n > MAX_HELPERS + 1 ? MAX_HELPERS + 1 : n;
+}
+
+int adcnn_threads_get(void)
+{
+	return op_threads;
+}
+
+static struct {
+	pthread_mutex_t lock;   /* guards everything below */
+	pthread_cond_t wake, done;
+	pthread_mutex_t busy;   /* held by the caller whose job the helpers run */
+	int nhelpers;
+	unsigned long gen;      /* job number: a helper runs each job once */
+	void (*fn)(void *, int);
+	void *arg;
+	int n, next, active, want;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL, NULL, 0, 0, 0, 0};
+
+/* take the next index of the current job; -1 when none is left */
+static int take(void)
+{
+	int i;
+
+	pthread_mutex_lock(&pool.lock);
+	i = pool.next < pool.n ? pool.next++ : -1;
+	pthread_mutex_unlock(&pool.lock);
+	return i;
+}
+
+static void *helper(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	unsigned long seen = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		while (pool.gen == seen || id >= pool.want)
+			pthread_cond_wait(&pool.wake, &pool.lock);
+		seen = pool.gen;
+		pool.active++;
+		pthread_mutex_unlock(&pool.lock);
+		for (int i; (i = take()) >= 0;)
+			pool.fn(pool.arg, i);
+		pthread_mutex_lock(&pool.lock);
+		if (--pool.active == 0)
+			pthread_cond_broadcast(&pool.done);
+	}
+	return NULL;
+}
+
+void adcnn_parallel(int n, void (*fn)(void *arg, int i), void *arg)
+{
+	int want = op_threads - 1 < n - 1 ? op_threads - 1 : n - 1;
+
+	if (want <= 0 || pthread_mutex_trylock(&pool.busy) != 0) {
+		for (int i = 0; i < n; i++)
+			fn(arg, i);
+		return;
+	}
+	pthread_mutex_lock(&pool.lock);
+	while (pool.nhelpers < want) {
+		pthread_t t;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &at, helper, (void *)(intptr_t)pool.nhelpers) != 0) {
+			pthread_attr_destroy(&at);
+			break;
+		}
+		pthread_attr_destroy(&at);
+		pool.nhelpers++;
+	}
+	pool.fn = fn;
+	pool.arg = arg;
+	pool.n = n;
+	pool.next = 0;
+	pool.want = want < pool.nhelpers ? want : pool.nhelpers;
+	pool.gen++;
+	pthread_cond_broadcast(&pool.wake);
+	pthread_mutex_unlock(&pool.lock);
+	for (int i; (i = take()) >= 0;)
+		fn(arg, i);
+	/* every index is taken; wait for the helpers still on theirs, and for any woken helper
+	 * to have seen this job, so that the next job cannot be mistaken for this one */
+	pthread_mutex_lock(&pool.lock);
+	while (pool.active > 0)
+		pthread_cond_wait(&pool.done, &pool.lock);
+	pool.n = 0;
+	pool.want = 0;
+	pthread_mutex_unlock(&pool.lock);
+	pthread_mutex_unlock(&pool.busy);
+}
