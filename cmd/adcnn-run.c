@@ -15,7 +15,7 @@ static void help(void)
 	printf("%s\n"
 	       "Run the prefix of the model on every tile of a tile bundle; write a result bundle.\n\n"
 	       "  -o, --output FILE    write the result bundle to FILE (default: stdout)\n"
-	       "  -j, --threads N      tiles run in parallel (default: online CPUs)\n"
+	       "  -j, --threads N      threads: tiles in parallel, the rest inside them (default: online CPUs)\n"
 	       "  -m, --model FILE     the model or its prefix, if not embedded or cached\n"
 	       "  -v, --verbose        per-tile times on stderr\n"
 	       "      --bench          run the tiles again and again for a second; print this\n"
