@@ -243,16 +243,22 @@ void adcnn_thread_release(void)
 	scratch_len = 0;
 }
 
-float *adcnn_workspace(size_t n)
+/* a buffer of at least n floats, grown (its contents lost) when too small */
+static float *grow(float **buf, size_t *len, size_t n)
 {
-	if (n > work_len) {
-		float *p = realloc(work, sizeof(float) * n);
+	if (n > *len) {
+		float *p = realloc(*buf, sizeof(float) * n);
 		if (p == NULL)
 			return NULL;
-		work = p;
-		work_len = n;
+		*buf = p;
+		*len = n;
 	}
-	return work;
+	return *buf;
+}
+
+float *adcnn_workspace(size_t n)
+{
+	return grow(&work, &work_len, n);
 }
 
 static int conv_algo = -1;
@@ -283,14 +289,7 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
 
 float *adcnn_scratch(size_t n)
 {
-	if (n > scratch_len) {
-		float *p = realloc(scratch, sizeof(float) * n);
-		if (p == NULL)
-			return NULL;
-		scratch = p;
-		scratch_len = n;
-	}
-	return scratch;
+	return grow(&scratch, &scratch_len, n);
 }
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
