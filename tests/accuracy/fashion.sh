@@ -2,7 +2,8 @@
 # The accuracy experiment (make accuracy): the adcnn tools themselves, not PyTorch, over
 # Fashion-MNIST's test set (Debian's dataset-fashion-mnist), for the models that
 # share/adcnn/train/train.py makes. Prints a Markdown table: top-1 accuracy unpartitioned,
-# fdsp 2x2/3x3/4x4 with the plain and the fine-tuned models, halo mode (which must equal
+# fdsp 2x2/3x3/4x4 with the plain and the fine-tuned models (fashion-fdsp, BatchNorm
+# statistics of the 2x2 grid; fashion-fdsp4x4, the same weights with those of 4x4), halo mode (which must equal
 # unpartitioned), fdsp with adcnn-pack at 2, 4 and 8 bits, and fdsp 4x4 with a tile missing.
 # Usage: fashion.sh [N]  (the first N test images; default all 10000). JOBS sets parallelism.
 set -eu
@@ -14,14 +15,14 @@ DS=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 MODELS="$top_srcdir/share/adcnn/models"
 PLAIN="$MODELS/fashion.onnx"
 FT="$MODELS/fashion-fdsp.onnx"
-FT2="$MODELS/fashion-fdsp2x2.onnx"
-for f in "$PLAIN" "$FT" "$FT2" "$DS/t10k-images-idx3-ubyte.gz"; do
+FT4="$MODELS/fashion-fdsp4x4.onnx"
+for f in "$PLAIN" "$FT" "$FT4" "$DS/t10k-images-idx3-ubyte.gz"; do
 	[ -f "$f" ] || { echo "fashion.sh: '$f' missing" >&2; exit 66; }
 done
 T=$(mktemp -d "${TMPDIR:-/tmp}/adcnn-accuracy.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 XDG_CACHE_HOME="$T/cache"
-export XDG_CACHE_HOME PLAIN FT FT2 T
+export XDG_CACHE_HOME PLAIN FT FT4 T
 
 # the test images as 28x28 PGM files, as a user would have them, and their labels
 /usr/bin/python3 - "$DS" "$T" "$N" <<'PY'
@@ -45,7 +46,7 @@ mkdir -p "$w"
 top() { cut -f1 | head -n 1; }
 for cfg in "plain 1x1 fdsp $PLAIN" "plain 2x2 fdsp $PLAIN" "plain 3x3 fdsp $PLAIN" "plain 4x4 fdsp $PLAIN" \
 	"plain 4x4 halo $PLAIN" "ft 1x1 fdsp $FT" "ft 2x2 fdsp $FT" "ft 3x3 fdsp $FT" "ft 4x4 fdsp $FT" \
-	"ft2x2 2x2 fdsp $FT2"; do
+	"ft4 1x1 fdsp $FT4" "ft4 2x2 fdsp $FT4" "ft4 3x3 fdsp $FT4" "ft4 4x4 fdsp $FT4"; do
 	set -- $cfg
 	r="$w/$1-$2-$3"
 	adcnn-partition -m "$4" -g "$2" --mode "$3" "$img" | adcnn-run -j 1 >"$r"
@@ -78,11 +79,12 @@ END {
 	printf "Fashion-MNIST test set, %d images, adcnn tools, %s\n\n", n, date
 	printf "| model | mode | grid | packing / tiles | top-1 |\n|---|---|---|---|---|\n"
 	m = split("plain/fdsp/1x1 plain/fdsp/2x2 plain/fdsp/3x3 plain/fdsp/4x4 plain/halo/4x4 " \
-	          "ft/fdsp/1x1 ft/fdsp/2x2 ft/fdsp/3x3 ft/fdsp/4x4 ft2x2/fdsp/2x2 " \
+	          "ft/fdsp/1x1 ft/fdsp/2x2 ft/fdsp/3x3 ft/fdsp/4x4 " \
+	          "ft4/fdsp/1x1 ft4/fdsp/2x2 ft4/fdsp/3x3 ft4/fdsp/4x4 " \
 	          "plain/fdsp/2x2/pack8 plain/fdsp/2x2/pack4 plain/fdsp/2x2/pack2 " \
 	          "ft/fdsp/2x2/pack8 ft/fdsp/2x2/pack4 ft/fdsp/2x2/pack2 " \
 	          "plain/fdsp/4x4/missing-r1c1 ft/fdsp/4x4/missing-r1c1", cfg, " ")
-	name["plain"] = "fashion (plain)"; name["ft"] = "fashion-fdsp (all grids)"; name["ft2x2"] = "fashion-fdsp2x2"
+	name["plain"] = "fashion (plain)"; name["ft"] = "fashion-fdsp"; name["ft4"] = "fashion-fdsp4x4"
 	for (i = 1; i <= m; i++) {
 		c = cfg[i]
 		split(c, p, "/")

@@ -9,6 +9,8 @@ Run with Debian's PyTorch:  /usr/bin/python3 share/adcnn/train/train.py CMD ...
   bench     time N training batches (plain or FDSP) to size a run
   plain     train from scratch (fixed seeds; resumes from its checkpoint)
   finetune  FDSP fine-tuning from the plain model, grid drawn per batch
+  recalib   measure a model's BatchNorm statistics anew over FDSP batches
+            of the given grids (after fine-tuning with --bn train)
   eval      test-set accuracy unpartitioned and with fdsp 2x2, 3x3, 4x4
   export    write an ONNX model with adcnn's preprocessing metadata
   samples   write test images as 28x28 PNG and the tensors the model gets
@@ -296,6 +298,45 @@ def run_training(args, mode):
     log('done: %s' % ckpt_path(args.work, args.name, 'final'))
 
 
+@torch.no_grad()
+def recalibrate_bn(model, xtr, mean, std, grids, batches, bs, seed):
+    """BatchNorm statistics measured anew: reset, then averaged (not a moving
+    average) over `batches` training batches in FDSP, the grids taken in turn, so
+    that they weigh every grid alike rather than the last few batches seen."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    gen = torch.Generator().manual_seed(seed)
+    for b in range(batches):
+        idx = torch.randint(0, len(xtr), (bs,), generator=gen)
+        x = normalize(xtr[idx], mean, std)
+        model.tail(fdsp_forward(model.features, x, grids[b % len(grids)]))
+    for m in bns:
+        m.momentum = 0.1
+    model.eval()
+
+
+def cmd_recalib(args):
+    global LOG
+    LOG = os.path.join(args.work, os.path.basename(args.out) + '.log')
+    xtr, ytr, xte, yte = [torch.from_numpy(a) for a in load_data(args.work)]
+    ck = torch.load(args.ckpt)
+    model = build(ck['arch'])
+    model.load_state_dict(ck['model'])
+    grids = [int(g) for g in args.grids.split(',')]
+    seed_all(args.seed)
+    recalibrate_bn(model, xtr, ck['mean'], ck['std'], grids, args.batches, args.bs, args.seed)
+    accs = [evaluate(model, xte, yte, ck['mean'], ck['std'], g) for g in (1, 2, 3, 4)]
+    log('recalib %s grids=%s batches=%d: test %.2f%% fdsp2x2 %.2f%% fdsp3x3 %.2f%% fdsp4x4 %.2f%%'
+        % (args.ckpt, grids, args.batches, *accs))
+    out = {k: ck[k] for k in ('model', 'arch', 'mean', 'std', 'grids', 'mode')}
+    out['model'] = model.state_dict()
+    out['bn_grids'] = grids
+    save_atomic(out, args.out)
+
+
 def cmd_bench(args):
     torch.set_num_threads(args.threads)
     xtr, ytr, _, _ = [torch.from_numpy(a) for a in load_data(args.work)]
@@ -437,6 +478,13 @@ def main():
     s.add_argument('--bn', choices=('frozen', 'train'), default='frozen',
                    help='BatchNorm during fine-tuning: frozen statistics '
                         '(what adcnn runs) or batch statistics')
+    s = sub.add_parser('recalib')
+    s.add_argument('ckpt')
+    s.add_argument('out')
+    s.add_argument('--grids', default='1,2,3,4', help='grids the statistics are measured on')
+    s.add_argument('--batches', type=int, default=240)
+    s.add_argument('--bs', type=int, default=256)
+    s.add_argument('--seed', type=int, default=1)
     s = sub.add_parser('eval')
     s.add_argument('ckpt', nargs='+')
     s.add_argument('--out')
@@ -458,6 +506,8 @@ def main():
         cmd_bench(args)
     elif args.cmd in ('plain', 'finetune'):
         run_training(args, args.cmd)
+    elif args.cmd == 'recalib':
+        cmd_recalib(args)
     elif args.cmd == 'eval':
         cmd_eval(args)
     elif args.cmd == 'export':
