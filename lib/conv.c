@@ -295,6 +295,37 @@ float *adcnn_scratch(size_t n)
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
 #define COL_WIDTH ((size_t)2048)
 
+bool adcnn_act_fusable(const struct adcnn_node *n, struct adcnn_act *act)
+{
+	if (n->op == OP_RELU) {
+		*act = (struct adcnn_act){OP_RELU, 0.0f, 0.0f};
+		return true;
+	}
+	if (n->op == OP_CLIP) {
+		*act = (struct adcnn_act){OP_CLIP, n->fmin, n->fmax};
+		return true;
+	}
+	return false;
+}
+
+/* exactly what ops.c's Relu and Clip compute (NaN: 0 for Relu, kept by Clip) */
+ADCNN_VECTORIZE
+void adcnn_act_apply(const struct adcnn_act *act, float *restrict p, size_t n)
+{
+	if (act == NULL)
+		return;
+	if (act->op == OP_RELU) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+	} else {
+		float lo = act->lo, hi = act->hi;
+		for (size_t i = 0; i < n; i++) {
+			float v = p[i] < lo ? lo : p[i];
+			p[i] = v > hi ? hi : v;
+		}
+	}
+}
+
 /* one image's channel of a depthwise convolution, for adcnn_parallel */
 struct dw_job {
 	const struct adcnn_node *n;
@@ -303,6 +334,7 @@ struct dw_job {
 	float *y;
 	int C, h, w_, pt, pl, oh, ow;
 	struct dw_pad pad;
+	const struct adcnn_act *act;
 	atomic_int nomem;
 };
 
@@ -326,6 +358,7 @@ static void dw_plane(void *arg, int i)
 		depthwise(x, j->h, j->w_, j->w + (size_t)c * j->n->kernel[0] * j->n->kernel[1], bias, j->n,
 		          j->g, j->pt, j->pl, j->oh, j->ow, y);
 	}
+	adcnn_act_apply(j->act, y, (size_t)j->oh * j->ow);
 }
 
 /* the GEMM path: a piece is (image, group, chunk of output rows, part of the group's output
@@ -339,6 +372,7 @@ struct gemm_job {
 	size_t K, rows_per;
 	bool direct;
 	int chunks, mparts;
+	const struct adcnn_act *act;
 	atomic_int nomem;
 };
 
@@ -378,12 +412,23 @@ static void gemm_piece(void *arg, int i)
 	adcnn_sgemm(false, false, m1 - m0, (int64_t)ncol, (int64_t)j->K, 1.0f,
 	            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, bm, ldb, 1.0f,
 	            yg + (size_t)m0 * plane + (size_t)y0 * j->ow, (int64_t)plane);
+	if (j->act != NULL)
+		for (int m = m0; m < m1; m++)
+			adcnn_act_apply(j->act, yg + (size_t)m * plane + (size_t)y0 * j->ow, ncol);
 }
 
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,
                                  const struct adcnn_geom *geom)
+{
+	return adcnn_conv_run_act(ctx, n, x, wt, b, out, geom, NULL);
+}
+
+enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                     const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
+                                     const struct adcnn_tensor *b, struct adcnn_tensor **out,
+                                     const struct adcnn_geom *geom, const struct adcnn_act *act)
 {
 	struct adcnn_geom plain;
 	const struct adcnn_geom *g = geom;
@@ -417,7 +462,7 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 	if (Cg == 1 && Mg == 1) {
 		struct dw_job dj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, pt, pl, oh, ow,
-		                    dw_pad_plan(n, g, pt, pl, oh, ow), 0};
+		                    dw_pad_plan(n, g, pt, pl, oh, ow), act, 0};
 		adcnn_parallel(N * C, dw_plane, &dj);
 		if (dj.nomem) {
 			adcnn_tensor_free(y);
@@ -433,7 +478,7 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 			ok = adcnn_winograd_conv(x->d.f + (size_t)bn * C * h * w, C, h, w, wt->d.f,
 			                         b ? b->d.f : NULL, M, g->out_r0 - pt - g->in_r0,
 			                         g->out_c0 - pl - g->in_c0, oh, ow,
-			                         y->d.f + (size_t)bn * M * oh * ow, work);
+			                         y->d.f + (size_t)bn * M * oh * ow, work, act);
 		if (!ok) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
@@ -458,7 +503,7 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
 	{
 		int threads = adcnn_threads_get(), chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
-		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, 0};
+		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0};
 		/* with more threads than chunks, the output channels are shared out too */
 		if (threads > 1 && chunks * G * N < 2 * threads)
 			gj.mparts = (2 * threads + chunks * G * N - 1) / (chunks * G * N);

@@ -33,19 +33,25 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 {
 	struct adcnn_tensor **val = calloc((size_t)g->nvalues + 1, sizeof(*val));
 	int *uses = calloc((size_t)g->nvalues + 1, sizeof(int));
+	/* per value: the node reading it (the last one; the only one where uses is 1), and
+	 * whether a Conv applied that node's activation already (see below) */
+	int *reader = malloc(sizeof(int) * ((size_t)g->nvalues + 1));
+	bool *activated = calloc((size_t)g->nvalues + 1, sizeof(bool));
 	const bool *run = opts ? opts->run_node : NULL;
 	const struct adcnn_region *reg = opts ? opts->region : NULL;
 	enum adcnn_status st = ADCNN_OK;
 
-	if (val == NULL || uses == NULL) {
+	if (val == NULL || uses == NULL || reader == NULL || activated == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		goto done;
 	}
 	for (int i = 0; i < g->nnodes; i++)
 		if (run == NULL || run[i])
 			for (int k = 0; k < g->nodes[i].nin; k++)
-				if (g->nodes[i].in[k] >= 0)
+				if (g->nodes[i].in[k] >= 0) {
 					uses[g->nodes[i].in[k]]++;
+					reader[g->nodes[i].in[k]] = i;
+				}
 	uses[out_value]++;
 	val[in_value] = input;
 	for (int i = 0; i < g->nnodes; i++) {
@@ -85,8 +91,24 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 				}
 			}
 		}
-		/* the first input, read by nothing after this node, may take the result in place */
-		if (gp == NULL && n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && n->in[0] != in_value &&
+		/* a Conv whose output only a Relu or Clip reads applies it in its output pass; the
+		 * activation node then passes its input on (or, where it cannot take it over,
+		 * applies itself again: both are idempotent) */
+		struct adcnn_act act;
+		bool fuse = n->op == OP_CONV && n->nout == 1 && n->out[0] >= 0 && uses[n->out[0]] == 1 &&
+		            n->out[0] != out_value && n->nin >= 2 && in[0]->dtype == ADCNN_F32 &&
+		            adcnn_act_fusable(&g->nodes[reader[n->out[0]]], &act) &&
+		            g->nodes[reader[n->out[0]]].in[0] == n->out[0];
+		if (fuse) {
+			st = adcnn_conv_run_act(ctx, n, in[0], in[1], n->nin > 2 ? in[2] : NULL, res, gp, &act);
+			if (st == ADCNN_OK)
+				activated[n->out[0]] = true;
+		} else if (n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && activated[n->in[0]] &&
+		           tmp[0] == NULL && uses[n->in[0]] == 1 && n->in[0] != in_value) {
+			res[0] = val[n->in[0]];
+			val[n->in[0]] = NULL;
+			st = ADCNN_OK;
+		} else if (gp == NULL && n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && n->in[0] != in_value &&
 		    g->values[n->in[0]].init == NULL && tmp[0] == NULL && uses[n->in[0]] == 1 &&
 		    (n->nin == 1 || n->in[1] != n->in[0]) && adcnn_op_inplace(n, in)) {
 			res[0] = val[n->in[0]];
@@ -133,5 +155,7 @@ done:
 				adcnn_tensor_free(val[v]);
 	free(val);
 	free(uses);
+	free(reader);
+	free(activated);
 	return st;
 }

@@ -189,6 +189,18 @@ enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node 
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *w,
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,
                                  const struct adcnn_geom *geom);
+/* an activation a Conv applies in its output pass (Relu, or Clip to [lo, hi]), the next
+ * node's work done while the output is still in cache */
+struct adcnn_act {
+	enum adcnn_op op; /* OP_RELU or OP_CLIP */
+	float lo, hi;
+};
+bool adcnn_act_fusable(const struct adcnn_node *n, struct adcnn_act *act);
+enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                                     const struct adcnn_tensor *x, const struct adcnn_tensor *w,
+                                     const struct adcnn_tensor *b, struct adcnn_tensor **out,
+                                     const struct adcnn_geom *geom, const struct adcnn_act *act);
+void adcnn_act_apply(const struct adcnn_act *act, float *p, size_t n);
 /* the calling thread's scratch memory (im2col columns, Winograd transforms), grown as needed
  * and kept until adcnn_thread_release */
 float *adcnn_workspace(size_t n);
@@ -209,7 +221,8 @@ bool adcnn_winograd_fits(int C, int M, int oh, int ow);
 size_t adcnn_winograd_workspace(int C, int M, int oh, int ow);
 /* false: out of memory (the scratch of a thread) */
 bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
-                         int M, int row0, int col0, int oh, int ow, float *y, float *work);
+                         int M, int row0, int col0, int oh, int ow, float *y, float *work,
+                         const struct adcnn_act *act);
 
 /* loops worth compiling for each vector unit, chosen at run time (one binary for AVX2 and
  * AVX-512 machines); elsewhere (ARM) the compiler's defaults */

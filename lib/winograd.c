@@ -227,6 +227,7 @@ struct job {
 	int C, h, w, M, row0, col0, oh, ow;
 	int ty0, nty, m0, nb;
 	size_t tc;
+	const struct adcnn_act *act;
 	atomic_int nomem;
 };
 
@@ -304,6 +305,7 @@ static void output_piece(void *arg, int i)
 					yr[4 * x + jj] = o[(size_t)jj * tw + x] + bv;
 			for (int ox = full * 4; ox < ow; ox++)
 				yr[ox] = o[(size_t)(ox & 3) * tw + full] + bv;
+			adcnn_act_apply(j->act, yr, (size_t)ow);
 		}
 	}
 }
@@ -312,12 +314,13 @@ static void output_piece(void *arg, int i)
  * x being zero outside its h x w; work: adcnn_winograd_workspace floats. The pieces of each
  * step run on adcnn_threads_get() threads. */
 bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
-                         int M, int row0, int col0, int oh, int ow, float *y, float *work)
+                         int M, int row0, int col0, int oh, int ow, float *y, float *work,
+                         const struct adcnn_act *act)
 {
 	struct plan pl = plan_for(C, M, oh, ow);
 	int done = -1; /* the block whose weights u holds */
 	struct job j = {&pl, x, wt, bias, y, work + pl.u, work + pl.v, work + pl.mo,
-	                C, h, w, M, row0, col0, oh, ow, 0, 0, 0, 0, 0, 0};
+	                C, h, w, M, row0, col0, oh, ow, 0, 0, 0, 0, 0, act, 0};
 
 	for (j.ty0 = 0; j.ty0 < pl.th; j.ty0 += pl.rows) {
 		j.nty = pl.th - j.ty0 < pl.rows ? pl.th - j.ty0 : pl.rows;

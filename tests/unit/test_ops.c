@@ -1430,6 +1430,22 @@ static void test_conv_threads(void **state)
 		snprintf(what, sizeof(what), "config %zu, 3 threads", i);
 		expect_near(many, one, what);
 		expect_near(many, r, what);
+		/* the activation in the output pass: the values of the Conv, then Relu or Clip */
+		for (int a = 0; a < 2; a++) {
+			struct adcnn_act act = {a ? OP_CLIP : OP_RELU, -1.5f, 2.5f};
+			struct adcnn_tensor *fused = NULL, *want = adcnn_tensor_clone(one);
+			adcnn_threads_set(a ? 2 : 1);
+			assert_int_equal(adcnn_conv_run_act(ctx, &n, x, w, b, &fused, NULL, &act), ADCNN_OK);
+			adcnn_threads_set(1);
+			for (size_t k = 0; k < want->n; k++) {
+				float v = want->d.f[k];
+				want->d.f[k] = a ? (v < -1.5f ? -1.5f : v > 2.5f ? 2.5f : v) : (v > 0.0f ? v : 0.0f);
+			}
+			snprintf(what, sizeof(what), "config %zu, %s fused", i, a ? "Clip" : "Relu");
+			expect_near(fused, want, what);
+			adcnn_tensor_free(fused);
+			adcnn_tensor_free(want);
+		}
 		adcnn_tensor_free(x);
 		adcnn_tensor_free(w);
 		adcnn_tensor_free(b);
