@@ -35,7 +35,8 @@ static struct adcnn_tensor *tensor_alloc(enum adcnn_dtype dt, int rank, const in
 		return NULL;
 	t->dtype = dt;
 	t->rank = rank;
-	memcpy(t->dims, dims, sizeof(*dims) * (size_t)rank);
+	if (rank > 0)
+		memcpy(t->dims, dims, sizeof(*dims) * (size_t)rank);
 	t->n = n;
 	if (zero)
 		t->d.p = calloc(n ? n : 1, dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float));
