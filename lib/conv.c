@@ -247,7 +247,7 @@ void adcnn_thread_release(void)
 static float *grow(float **buf, size_t *len, size_t n)
 {
 	if (n > *len) {
-		float *p = realloc(*buf, sizeof(float) * n);
+		float *p = realloc(*buf, sizeof(float) * n + ADCNN_SLACK);
 		if (p == NULL)
 			return NULL;
 		*buf = p;

@@ -8,6 +8,7 @@
 
 #define ADCNN_MAX_RANK 8
 #define ADCNN_MAX_ELEMS ((size_t)1 << 31) /* 8 GiB of float32: beyond any edge node */
+#define ADCNN_SLACK 64 /* bytes allocated past every buffer BLIS reads (see tensor.c) */
 
 struct adcnn_ctx {
 	enum adcnn_status status;

@@ -92,7 +92,7 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 	enum adcnn_status st = ADCNN_OK;
 	struct adcnn_cache_file f;
 	char name[ADCNN_HASH_HEX + 8];
-	static const uint8_t zeros[ALIGN];
+	static const uint8_t zeros[ALIGN > ADCNN_SLACK ? ALIGN : ADCNN_SLACK];
 	size_t head, dlen = 0, at;
 	uint8_t tail[8];
 
@@ -186,6 +186,7 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 	}
 	if (at != dlen && f.st == ADCNN_OK)
 		f.st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "ready form: %zu bytes of weights, not %zu", at, dlen);
+	adcnn_cache_write(ctx, &f, zeros, ADCNN_SLACK); /* the slack BLIS may read past the last */
 	st = adcnn_cache_end(ctx, &f);
 done:
 	free(meta.p);

@@ -38,10 +38,13 @@ static struct adcnn_tensor *tensor_alloc(enum adcnn_dtype dt, int rank, const in
 	if (rank > 0)
 		memcpy(t->dims, dims, sizeof(*dims) * (size_t)rank);
 	t->n = n;
+	/* SLACK bytes more than the data: BLIS's sgemm was seen (valgrind) reading one float past
+	 * the end of a matrix; where the end of an allocation is the end of a mapping, that
+	 * read would be a crash */
 	if (zero)
-		t->d.p = calloc(n ? n : 1, dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float));
+		t->d.p = calloc(1, (n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)) + ADCNN_SLACK);
 	else
-		t->d.p = malloc((n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)));
+		t->d.p = malloc((n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)) + ADCNN_SLACK);
 	if (t->d.p == NULL) {
 		free(t);
 		return NULL;
