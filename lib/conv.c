@@ -326,6 +326,15 @@ void adcnn_act_apply(const struct adcnn_act *act, float *restrict p, size_t n)
 	}
 }
 
+/* the threads worth sharing a GEMM-path layer among: one for a small layer (under about
+ * 4 MFLOP, a few tens of microseconds, where waking helpers costs more than it saves) */
+static int work_threads(int N, int M, size_t K, int oh, int ow)
+{
+	double flops = 2.0 * N * M * (double)K * oh * ow;
+
+	return flops < 4e6 ? 1 : adcnn_threads_get();
+}
+
 /* one image's channel of a depthwise convolution, for adcnn_parallel */
 struct dw_job {
 	const struct adcnn_node *n;
@@ -463,7 +472,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 	if (Cg == 1 && Mg == 1) {
 		struct dw_job dj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, pt, pl, oh, ow,
 		                    dw_pad_plan(n, g, pt, pl, oh, ow), act, 0};
-		adcnn_parallel(N * C, dw_plane, &dj);
+		adcnn_parallel_n(work_threads(N, C, (size_t)kh * kw, oh, ow), N * C, dw_plane, &dj);
 		if (dj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
@@ -498,10 +507,10 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		rows_per = 1;
 	if (rows_per > (size_t)oh)
 		rows_per = (size_t)oh;
-	if (direct && adcnn_threads_get() > 1) /* a 1x1 layer's columns shared out */
+	if (direct && work_threads(N, M, K, oh, ow) > 1) /* a 1x1 layer's columns shared out */
 		rows_per = ((size_t)oh + 2 * (size_t)adcnn_threads_get() - 1) / (2 * (size_t)adcnn_threads_get());
 	{
-		int threads = adcnn_threads_get(), chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
+		int threads = work_threads(N, M, K, oh, ow), chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0};
 		/* with more threads than chunks, the output channels are shared out too */
@@ -509,7 +518,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			gj.mparts = (2 * threads + chunks * G * N - 1) / (chunks * G * N);
 		if (gj.mparts > Mg)
 			gj.mparts = Mg;
-		adcnn_parallel(N * G * chunks * gj.mparts, gemm_piece, &gj);
+		adcnn_parallel_n(threads, N * G * chunks * gj.mparts, gemm_piece, &gj);
 		if (gj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);

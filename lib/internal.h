@@ -213,6 +213,8 @@ int adcnn_threads_get(void);
 /* fn(arg, i) for every i in [0, n), on the calling thread and up to adcnn_threads_get() - 1
  * helpers; returns when all are done */
 void adcnn_parallel(int n, void (*fn)(void *arg, int i), void *arg);
+/* the same on at most threads threads (fewer where the work is too small to share) */
+void adcnn_parallel_n(int threads, int n, void (*fn)(void *arg, int i), void *arg);
 /* which convolution algorithm: 0 the fastest measured (default), 1 always im2col, 2 Winograd
  * wherever it applies (tests); from ADCNN_CONV=auto|im2col|winograd where the tools start */
 void adcnn_conv_algo_set(int algo);
