@@ -209,6 +209,14 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&j->lock);
 		}
 	}
+	return NULL;
+}
+
+/* a thread of adcnn_run's own: its scratch memory goes with it. The calling thread keeps
+ * its own for the next run (what --bench measures is then a run, not page faults). */
+static void *helper_thread(void *arg)
+{
+	worker(arg);
 	adcnn_thread_release();
 	return NULL;
 }
@@ -298,7 +306,7 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 1; i < nthreads; i++)
-		if (pthread_create(&th[i], NULL, worker, &j) == 0)
+		if (pthread_create(&th[i], NULL, helper_thread, &j) == 0)
 			started = i;
 		else
 			break;
