@@ -507,7 +507,8 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		rows_per = 1;
 	if (rows_per > (size_t)oh)
 		rows_per = (size_t)oh;
-	if (direct && work_threads(N, M, K, oh, ow) > 1) /* a 1x1 layer's columns shared out */
+	/* a large 1x1 layer's columns shared out; a small one's output channels (below) */
+	if (direct && work_threads(N, M, K, oh, ow) > 1 && (size_t)oh * ow >= 4096)
 		rows_per = ((size_t)oh + 2 * (size_t)adcnn_threads_get() - 1) / (2 * (size_t)adcnn_threads_get());
 	{
 		int threads = work_threads(N, M, K, oh, ow), chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
