@@ -261,6 +261,11 @@ float *adcnn_workspace(size_t n)
 	return grow(&work, &work_len, n);
 }
 
+float *adcnn_scratch(size_t n)
+{
+	return grow(&scratch, &scratch_len, n);
+}
+
 static int conv_algo = -1;
 static pthread_once_t conv_algo_once = PTHREAD_ONCE_INIT;
 
@@ -287,44 +292,8 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
 	return conv_algo == 2 || adcnn_winograd_fits(C, M, oh, ow);
 }
 
-float *adcnn_scratch(size_t n)
-{
-	return grow(&scratch, &scratch_len, n);
-}
-
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
 #define COL_WIDTH ((size_t)2048)
-
-bool adcnn_act_fusable(const struct adcnn_node *n, struct adcnn_act *act)
-{
-	if (n->op == OP_RELU) {
-		*act = (struct adcnn_act){OP_RELU, 0.0f, 0.0f};
-		return true;
-	}
-	if (n->op == OP_CLIP) {
-		*act = (struct adcnn_act){OP_CLIP, n->fmin, n->fmax};
-		return true;
-	}
-	return false;
-}
-
-/* exactly what ops.c's Relu and Clip compute (NaN: 0 for Relu, kept by Clip) */
-ADCNN_VECTORIZE
-void adcnn_act_apply(const struct adcnn_act *act, float *restrict p, size_t n)
-{
-	if (act == NULL)
-		return;
-	if (act->op == OP_RELU) {
-		for (size_t i = 0; i < n; i++)
-			p[i] = p[i] > 0.0f ? p[i] : 0.0f;
-	} else {
-		float lo = act->lo, hi = act->hi;
-		for (size_t i = 0; i < n; i++) {
-			float v = p[i] < lo ? lo : p[i];
-			p[i] = v > hi ? hi : v;
-		}
-	}
-}
 
 /* the threads worth sharing a GEMM-path layer among: one for a small layer (under about
  * 4 MFLOP, a few tens of microseconds, where waking helpers costs more than it saves) */
@@ -507,11 +476,12 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		rows_per = 1;
 	if (rows_per > (size_t)oh)
 		rows_per = (size_t)oh;
-	/* a large 1x1 layer's columns shared out; a small one's output channels (below) */
-	if (direct && work_threads(N, M, K, oh, ow) > 1 && (size_t)oh * ow >= 4096)
-		rows_per = ((size_t)oh + 2 * (size_t)adcnn_threads_get() - 1) / (2 * (size_t)adcnn_threads_get());
 	{
-		int threads = work_threads(N, M, K, oh, ow), chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
+		int threads = work_threads(N, M, K, oh, ow), chunks;
+		/* a large 1x1 layer's columns shared out; a small one's output channels (below) */
+		if (direct && threads > 1 && (size_t)oh * ow >= 4096)
+			rows_per = ((size_t)oh + 2 * (size_t)threads - 1) / (2 * (size_t)threads);
+		chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0};
 		/* with more threads than chunks, the output channels are shared out too */

@@ -73,6 +73,38 @@ static enum adcnn_status unary(struct adcnn_ctx *ctx, const struct adcnn_node *n
 	return ADCNN_OK;
 }
 
+/* Relu and Clip as an activation a Conv can apply in its output pass, or in place */
+bool adcnn_act_fusable(const struct adcnn_node *n, struct adcnn_act *act)
+{
+	if (n->op == OP_RELU) {
+		*act = (struct adcnn_act){OP_RELU, 0.0f, 0.0f};
+		return true;
+	}
+	if (n->op == OP_CLIP) {
+		*act = (struct adcnn_act){OP_CLIP, n->fmin, n->fmax};
+		return true;
+	}
+	return false;
+}
+
+/* exactly what unary() computes for Relu and Clip (NaN: 0 for Relu, kept by Clip) */
+ADCNN_VECTORIZE
+void adcnn_act_apply(const struct adcnn_act *act, float *restrict p, size_t n)
+{
+	if (act == NULL)
+		return;
+	if (act->op == OP_RELU) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+	} else {
+		float lo = act->lo, hi = act->hi;
+		for (size_t i = 0; i < n; i++) {
+			float v = p[i] < lo ? lo : p[i];
+			p[i] = v > hi ? hi : v;
+		}
+	}
+}
+
 /* An elementwise op on a tensor nobody reads after it: done in place, saving a buffer, its
  * page faults and a pass of cold writes. True if done. */
 bool adcnn_op_inplace(const struct adcnn_node *n, struct adcnn_tensor **in)
@@ -86,17 +118,14 @@ bool adcnn_op_inplace(const struct adcnn_node *n, struct adcnn_tensor **in)
 	a = x->d.f;
 	cnt = x->n;
 	switch (n->op) {
-	case OP_RELU:
-		for (size_t i = 0; i < cnt; i++) a[i] = a[i] > 0.0f ? a[i] : 0.0f;
+	case OP_RELU: case OP_CLIP: {
+		struct adcnn_act act;
+		adcnn_act_fusable(n, &act);
+		adcnn_act_apply(&act, a, cnt);
 		return true;
+	}
 	case OP_LEAKYRELU:
 		for (size_t i = 0; i < cnt; i++) a[i] = a[i] >= 0.0f ? a[i] : a[i] * n->alpha;
-		return true;
-	case OP_CLIP:
-		for (size_t i = 0; i < cnt; i++) {
-			float v = a[i] < n->fmin ? n->fmin : a[i];
-			a[i] = v > n->fmax ? n->fmax : v;
-		}
 		return true;
 	case OP_HARDSWISH:
 		for (size_t i = 0; i < cnt; i++) a[i] = a[i] * fmaxf(0.0f, fminf(1.0f, a[i] / 6.0f + 0.5f));

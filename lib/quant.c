@@ -5,7 +5,7 @@
 #include "internal.h"
 /* the same tensor packs to the same bytes on every host: no fused multiply-add here, which
  * aarch64 compilers use by default and x86-64 ones do not */
-#pragma GCC optimize("fp-contract=off", "vect-cost-model=dynamic")
+#pragma GCC optimize("fp-contract=off")
 #include <float.h>
 #include <math.h>
 #include <pthread.h>

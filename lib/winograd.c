@@ -14,12 +14,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-/* the transforms are loops over tiles of unknown count: -O2's cheap cost model leaves them
- * scalar */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
-
 #define A 6  /* transform size: 4 outputs + 3 taps - 1 */
 #define VL 16 /* input channels per weight-transform step */
 
@@ -231,6 +225,16 @@ struct job {
 	atomic_int nomem;
 };
 
+/* the running thread's scratch for a piece; NULL (and the job marked) when out of memory */
+static float *piece_scratch(struct job *j)
+{
+	float *s = adcnn_scratch(j->pl->scratch);
+
+	if (s == NULL)
+		atomic_store(&j->nomem, 1);
+	return s;
+}
+
 /* V[(k*6+l)][c][t] for input channel c */
 static void input_piece(void *arg, int c)
 {
@@ -238,12 +242,10 @@ static void input_piece(void *arg, int c)
 	int tw = j->pl->tw;
 	size_t ld = (size_t)tw + 1;
 	const float *xc = j->x + (size_t)c * j->h * j->w;
-	float *ph = adcnn_scratch(j->pl->scratch), *tr;
+	float *ph = piece_scratch(j), *tr;
 
-	if (ph == NULL) {
-		atomic_store(&j->nomem, 1);
+	if (ph == NULL)
 		return;
-	}
 	tr = ph + (size_t)A * 4 * ld;
 	for (int ty = 0; ty < j->nty; ty++) {
 		int r = (j->ty0 + ty) * 4 + j->row0;
@@ -280,12 +282,10 @@ static void output_piece(void *arg, int i)
 	int tw = j->pl->tw, m = j->m0 + i, ow = j->ow;
 	size_t pm = (size_t)j->nb * j->tc; /* floats per transform point in mo */
 	float bv = j->bias ? j->bias[m] : 0.0f, *ym = j->y + (size_t)m * j->oh * ow;
-	float *hz = adcnn_scratch(j->pl->scratch), *out;
+	float *hz = piece_scratch(j), *out;
 
-	if (hz == NULL) {
-		atomic_store(&j->nomem, 1);
+	if (hz == NULL)
 		return;
-	}
 	out = hz + (size_t)A * 4 * tw;
 	for (int ty = 0; ty < j->nty; ty++) {
 		const float *s = j->mo + (size_t)i * j->tc + (size_t)ty * tw;
