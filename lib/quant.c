@@ -114,25 +114,51 @@ static void min_max(const float *restrict x, size_t n, float *mn, float *mx)
 }
 
 #define BINS 1024
+#define CHUNK 512
 
-/* counts of |x| * hs in nb bins (the last one open-ended), of every stride-th value; four
- * partial histograms, so that runs of equal values (ReLU's zeros) do not wait on each other's
- * increments. Returns how many values were counted. */
+/* the bins of a chunk of values: min(|x| * hs, top), vectorized (NaN and inf go to top) */
+ADCNN_VECTORIZE
+static void bin_index(const float *restrict x, size_t n, float hs, float top, uint16_t *restrict bin)
+{
+	for (size_t i = 0; i < n; i++) {
+		float a = fabsf(x[i]) * hs;
+		bin[i] = (uint16_t)(int)(a < top ? a : top);
+	}
+}
+
+/* counts of |x| * hs in nb bins (the last one open-ended), of every stride-th value; the bins
+ * of a chunk are computed first (vectorized), then counted into four partial histograms, so
+ * that runs of equal values (ReLU's zeros) do not wait on each other's increments. Returns
+ * how many values were counted. */
 static size_t histogram(const float *x, size_t n, size_t stride, float hs, int nb, uint32_t *hist)
 {
 	uint32_t part[4][BINS];
-	size_t ns = 0, i = 0;
+	float gathered[CHUNK];
+	uint16_t bin[CHUNK];
+	size_t ns = 0;
 
 	for (int k = 0; k < 4; k++)
 		memset(part[k], 0, sizeof(part[k][0]) * (size_t)nb);
-	for (; i + 3 * stride < n; i += 4 * stride, ns += 4)
-		for (int k = 0; k < 4; k++) {
-			float a = fabsf(x[i + (size_t)k * stride]) * hs;
-			part[k][a < (float)(nb - 1) ? (int)a : nb - 1]++;
+	for (size_t i = 0; i < n; i += CHUNK * stride) {
+		size_t m = (n - i + stride - 1) / stride, j = 0;
+		const float *src = x + i;
+		if (m > CHUNK)
+			m = CHUNK;
+		if (stride > 1) {
+			for (size_t k = 0; k < m; k++)
+				gathered[k] = x[i + k * stride];
+			src = gathered;
 		}
-	for (; i < n; i += stride, ns++) {
-		float a = fabsf(x[i]) * hs;
-		part[0][a < (float)(nb - 1) ? (int)a : nb - 1]++;
+		bin_index(src, m, hs, (float)(nb - 1), bin);
+		for (; j + 4 <= m; j += 4) {
+			part[0][bin[j]]++;
+			part[1][bin[j + 1]]++;
+			part[2][bin[j + 2]]++;
+			part[3][bin[j + 3]]++;
+		}
+		for (; j < m; j++)
+			part[0][bin[j]]++;
+		ns += m;
 	}
 	for (int b = 0; b < nb; b++)
 		hist[b] = part[0][b] + part[1][b] + part[2][b] + part[3][b];

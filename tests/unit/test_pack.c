@@ -140,6 +140,49 @@ static void test_clip(void **state)
 	adcnn_tensor_free(t);
 }
 
+/* the clip a member's header records (after the tensor header: bits, coder, zero point,
+ * reserved, scale, clip) */
+static float header_clip(const uint8_t *buf, int rank)
+{
+	uint32_t u = adcnn_le32dec(buf + 8 + 4 * (size_t)rank + 8);
+	float c;
+	memcpy(&c, &u, 4);
+	return c;
+}
+
+/* a percentile clip lands in the histogram bin of that percentile, on a small tensor (every
+ * value counted) and on a large one (a sample of every stride-th value); negative values
+ * count by their magnitude */
+static void test_percentile(void **state)
+{
+	static const size_t sizes[] = {1000, 300001};
+	static const double pct[] = {50.0, 90.0, 99.0};
+
+	(void)state;
+	for (size_t s = 0; s < 2; s++) {
+		size_t n = sizes[s];
+		struct adcnn_tensor *t = adcnn_tensor_new(1, (int64_t[]){(int64_t)n});
+		/* |x| spread evenly over [0, 10], signs alternating in pairs */
+		for (size_t i = 0; i < n; i++)
+			t->d.f[(i * 7919) % n] = (float)(10.0 * (double)i / (double)(n - 1)) * ((i & 2) ? -1.0f : 1.0f);
+		for (size_t k = 0; k < 3; k++) {
+			struct adcnn_pack_opts o;
+			uint8_t *buf;
+			size_t len;
+			float c, bin = n < 16384 ? 10.0f / 64.0f : 10.0f / 1024.0f;
+			adcnn_pack_opts_init(&o);
+			o.clip = ADCNN_CLIP_PERCENTILE;
+			o.clip_value = pct[k];
+			assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
+			c = header_clip(buf, 1);
+			assert_true(c >= (float)(pct[k] / 10.0) - 0.02f);
+			assert_true(c <= (float)(pct[k] / 10.0) + bin + 0.02f);
+			free(buf);
+		}
+		adcnn_tensor_free(t);
+	}
+}
+
 /* all zeros, all one value, NaN and infinities: no crash, finite output */
 static void test_degenerate(void **state)
 {
@@ -238,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_every_bit_width),
 		cmocka_unit_test(test_coders_agree_and_determinism),
 		cmocka_unit_test(test_clip),
+		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
 	};
