@@ -2,6 +2,9 @@
  * stride-1 layers, winograd.c), a direct loop for depthwise, and the window geometry that
  * Conv and the pools share. */
 #include "config.h"
+/* a * b + c as one fused multiply-add where the machine has it (ISO C mode leaves them
+ * apart): twice the arithmetic per instruction in the kernels below, and a rounding fewer */
+#pragma GCC optimize("fp-contract=fast")
 #include "internal.h"
 #include <blis.h>
 #include <pthread.h>
@@ -187,28 +190,47 @@ static struct dw_pad dw_pad_plan(const struct adcnn_node *n, const struct adcnn_
 	return p;
 }
 
-/* depthwise3's channel, through a copy of its input padded with zeros (pad: ph x pw floats) */
-static void depthwise_3x3(const float *x, int h, int w, const float *k, float bias, int s,
-                          const struct dw_pad *p, int oh, int ow, float *y, float *pad)
+/* depthwise3's channel, through a copy of its input padded with zeros (pad: 2 x ph x pw
+ * floats, the second half for stride 1's flat output). The rows are short (7 to 112 floats):
+ * plain loops, not a libc call for every piece of every row. */
+ADCNN_VECTORIZE __attribute__((optimize("no-tree-loop-distribute-patterns")))
+static void depthwise_3x3(const float *restrict x, int h, int w, const float *k, float bias, int s,
+                          const struct dw_pad *p, int oh, int ow, float *restrict y,
+                          float *restrict pad)
 {
-	int lo = p->c0 < 0 ? -p->c0 : 0, hi = w - p->c0 < p->pw ? w - p->c0 : p->pw;
+	int lo = p->c0 < 0 ? -p->c0 : 0, hi = w - p->c0 < p->pw ? w - p->c0 : p->pw, pw = p->pw;
 
+	if (hi < lo)
+		hi = lo;
 	for (int r = 0; r < p->ph; r++) {
 		int ty = p->r0 + r;
-		float *d = pad + (size_t)r * p->pw;
-		if (ty < 0 || ty >= h || hi <= lo) {
-			memset(d, 0, sizeof(float) * (size_t)p->pw);
+		float *d = pad + (size_t)r * pw;
+		const float *src = x + (size_t)ty * w + p->c0;
+		if (ty < 0 || ty >= h) {
+			for (int c = 0; c < pw; c++)
+				d[c] = 0.0f;
 			continue;
 		}
-		if (lo > 0)
-			memset(d, 0, sizeof(float) * (size_t)lo);
-		memcpy(d + lo, x + (size_t)ty * w + (p->c0 + lo), sizeof(float) * (size_t)(hi - lo));
-		if (hi < p->pw)
-			memset(d + hi, 0, sizeof(float) * (size_t)(p->pw - hi));
+		for (int c = 0; c < lo; c++)
+			d[c] = 0.0f;
+		for (int c = lo; c < hi; c++)
+			d[c] = src[c];
+		for (int c = hi; c < pw; c++)
+			d[c] = 0.0f;
+	}
+	if (s == 1 && ow < 64) {
+		/* stride 1, short rows: the plane is one row, pw wide rows laid end to end, and one
+		 * pass over it makes every output (and pw - ow columns between rows, dropped) */
+		float *flat = pad + (size_t)p->ph * pw;
+		dw3_row(pad, pad + pw, pad + 2 * pw, k, bias, 1, flat, (oh - 1) * pw + ow);
+		for (int oy = 0; oy < oh; oy++)
+			for (int c = 0; c < ow; c++)
+				y[(size_t)oy * ow + c] = flat[(size_t)oy * pw + c];
+		return;
 	}
 	for (int oy = 0; oy < oh; oy++) {
-		const float *r = pad + (size_t)oy * s * p->pw;
-		dw3_row(r, r + p->pw, r + 2 * p->pw, k, bias, s, y + (size_t)oy * ow, ow);
+		const float *r = pad + (size_t)oy * s * pw;
+		dw3_row(r, r + pw, r + 2 * pw, k, bias, s, y + (size_t)oy * ow, ow);
 	}
 }
 
@@ -325,7 +347,8 @@ static void dw_plane(void *arg, int i)
 	float bias = j->b ? j->b[c] : 0.0f;
 
 	if (depthwise3(j->n)) {
-		float *pad = adcnn_workspace((size_t)j->pad.ph * j->pad.pw);
+		/* the padded plane, and for stride 1 the flat output beside it */
+		float *pad = adcnn_workspace((size_t)j->pad.ph * j->pad.pw * 2);
 		if (pad == NULL) {
 			atomic_store(&j->nomem, 1);
 			return;

@@ -228,9 +228,10 @@ bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
                          const struct adcnn_act *act);
 
 /* loops worth compiling for each vector unit, chosen at run time (one binary for AVX2 and
- * AVX-512 machines); elsewhere (ARM) the compiler's defaults */
+ * AVX-512 machines): x86-64-v4 (AVX-512 F/BW/CD/DQ/VL), v3 (AVX2 and FMA), the baseline;
+ * elsewhere (ARM) the compiler's defaults */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define ADCNN_VECTORIZE __attribute__((target_clones("avx512f", "avx2", "default")))
+#define ADCNN_VECTORIZE __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ADCNN_VECTORIZE
 #endif
