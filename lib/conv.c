@@ -363,7 +363,8 @@ static void dw_plane(void *arg, int i)
 }
 
 /* the GEMM path: a piece is (image, group, chunk of output rows, part of the group's output
- * channels): im2col of the chunk into the running thread's workspace, the bias, one GEMM */
+ * channels): im2col of the chunk into the running thread's workspace, one GEMM, then the bias
+ * and the activation */
 struct gemm_job {
 	const struct adcnn_node *n;
 	const struct adcnn_geom *g;
@@ -392,11 +393,6 @@ static void gemm_piece(void *arg, int i)
 
 	if (m1 <= m0)
 		return;
-	for (int m = m0; m < m1; m++) {
-		float bv = j->b ? j->b[grp * j->Mg + m] : 0.0f, *d = yg + (size_t)m * plane + (size_t)y0 * j->ow;
-		for (size_t k = 0; k < ncol; k++)
-			d[k] = bv;
-	}
 	if (j->direct) {
 		bm = xg + (size_t)y0 * j->ow;
 		ldb = (int64_t)plane;
@@ -411,11 +407,13 @@ static void gemm_piece(void *arg, int i)
 		ldb = (int64_t)ncol;
 	}
 	adcnn_sgemm(false, false, m1 - m0, (int64_t)ncol, (int64_t)j->K, 1.0f,
-	            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, bm, ldb, 1.0f,
+	            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, bm, ldb, 0.0f,
 	            yg + (size_t)m0 * plane + (size_t)y0 * j->ow, (int64_t)plane);
-	if (j->act != NULL)
+	/* the bias and activation in one pass over the piece, while it is in the cache */
+	if (j->b != NULL || j->act != NULL)
 		for (int m = m0; m < m1; m++)
-			adcnn_act_apply(j->act, yg + (size_t)m * plane + (size_t)y0 * j->ow, ncol);
+			adcnn_bias_act(j->act, j->b ? j->b[grp * j->Mg + m] : 0.0f,
+			               yg + (size_t)m * plane + (size_t)y0 * j->ow, ncol);
 }
 
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,

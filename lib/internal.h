@@ -202,6 +202,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
                                      const struct adcnn_tensor *b, struct adcnn_tensor **out,
                                      const struct adcnn_geom *geom, const struct adcnn_act *act);
 void adcnn_act_apply(const struct adcnn_act *act, float *p, size_t n);
+void adcnn_bias_act(const struct adcnn_act *act, float bias, float *p, size_t n);
 /* the calling thread's scratch memory (im2col columns, Winograd transforms), grown as needed
  * and kept until adcnn_thread_release */
 float *adcnn_workspace(size_t n);

@@ -108,6 +108,28 @@ void adcnn_act_apply(const struct adcnn_act *act, float *restrict p, size_t n)
 	}
 }
 
+/* p[i] + bias, then the activation (act may be NULL): a convolution's output pass */
+ADCNN_VECTORIZE
+void adcnn_bias_act(const struct adcnn_act *act, float bias, float *restrict p, size_t n)
+{
+	if (act == NULL) {
+		for (size_t i = 0; i < n; i++)
+			p[i] += bias;
+	} else if (act->op == OP_RELU) {
+		for (size_t i = 0; i < n; i++) {
+			float v = p[i] + bias;
+			p[i] = v > 0.0f ? v : 0.0f;
+		}
+	} else {
+		float lo = act->lo, hi = act->hi;
+		for (size_t i = 0; i < n; i++) {
+			float v = p[i] + bias;
+			v = v < lo ? lo : v;
+			p[i] = v > hi ? hi : v;
+		}
+	}
+}
+
 /* An elementwise op on a tensor nobody reads after it: done in place, saving a buffer, its
  * page faults and a pass of cold writes. True if done. */
 bool adcnn_op_inplace(const struct adcnn_node *n, struct adcnn_tensor **in)
