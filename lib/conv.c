@@ -376,16 +376,49 @@ struct gemm_job {
 	int chunks, mparts;
 	const struct adcnn_act *act;
 	atomic_int nomem;
+	float *shared;  /* NULL, or every chunk's columns, made once for all the threads */
+	int cparts;     /* the pieces of each chunk's im2col into shared */
 };
+
+/* the output rows of a chunk */
+static void chunk_rows(const struct gemm_job *j, int chunk, int *y0, int *y1)
+{
+	*y0 = chunk * (int)j->rows_per;
+	*y1 = *y0 + (int)j->rows_per > j->oh ? j->oh : *y0 + (int)j->rows_per;
+}
+
+/* chunk c (of image bn, group grp, numbered (bn * G + grp) * chunks + chunk) in shared */
+static float *shared_cols(const struct gemm_job *j, int c)
+{
+	return j->shared + (size_t)c * j->K * j->rows_per * (size_t)j->ow;
+}
+
+/* a share of one chunk's im2col into shared: input channels [c0, c1) */
+static void im2col_piece(void *arg, int i)
+{
+	struct gemm_job *j = arg;
+	int cp = i % j->cparts, c = i / j->cparts, chunk = c % j->chunks, grp = c / j->chunks % j->G;
+	int bn = c / j->chunks / j->G, y0, y1;
+	int c0 = (int)((long)j->Cg * cp / j->cparts), c1 = (int)((long)j->Cg * (cp + 1) / j->cparts);
+	size_t ncol, kk = (size_t)j->n->kernel[0] * j->n->kernel[1];
+	const float *xg = j->x + ((size_t)bn * j->C + (size_t)grp * j->Cg) * j->h * j->w_;
+
+	if (c1 <= c0)
+		return;
+	chunk_rows(j, chunk, &y0, &y1);
+	ncol = (size_t)(y1 - y0) * j->ow;
+	im2col(xg + (size_t)c0 * j->h * j->w_, c1 - c0, j->h, j->w_, j->n, j->g, j->pt, j->pl, y0, y1,
+	       j->ow, shared_cols(j, c) + (size_t)c0 * kk * ncol);
+}
 
 static void gemm_piece(void *arg, int i)
 {
 	struct gemm_job *j = arg;
 	int mp = i % j->mparts, chunk = i / j->mparts % j->chunks, grp = i / j->mparts / j->chunks % j->G;
 	int bn = i / j->mparts / j->chunks / j->G;
-	int y0 = chunk * (int)j->rows_per, y1 = y0 + (int)j->rows_per > j->oh ? j->oh : y0 + (int)j->rows_per;
+	int y0, y1;
 	int m0 = (int)((long)j->Mg * mp / j->mparts), m1 = (int)((long)j->Mg * (mp + 1) / j->mparts);
-	size_t plane = (size_t)j->oh * j->ow, ncol = (size_t)(y1 - y0) * j->ow;
+	size_t plane = (size_t)j->oh * j->ow, ncol;
 	const float *xg = j->x + ((size_t)bn * j->C + (size_t)grp * j->Cg) * j->h * j->w_;
 	float *yg = j->y + ((size_t)bn * j->M + (size_t)grp * j->Mg) * plane;
 	const float *bm;
@@ -393,9 +426,14 @@ static void gemm_piece(void *arg, int i)
 
 	if (m1 <= m0)
 		return;
+	chunk_rows(j, chunk, &y0, &y1);
+	ncol = (size_t)(y1 - y0) * j->ow;
 	if (j->direct) {
 		bm = xg + (size_t)y0 * j->ow;
 		ldb = (int64_t)plane;
+	} else if (j->shared != NULL) {
+		bm = shared_cols(j, (bn * j->G + grp) * j->chunks + chunk);
+		ldb = (int64_t)ncol;
 	} else {
 		float *col = adcnn_workspace(j->K * ncol);
 		if (col == NULL) {
@@ -504,12 +542,21 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			rows_per = ((size_t)oh + 2 * (size_t)threads - 1) / (2 * (size_t)threads);
 		chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
-		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0};
+		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
+		int ncombo = chunks * G * N;
 		/* with more threads than chunks, the output channels are shared out too */
-		if (threads > 1 && chunks * G * N < 2 * threads)
-			gj.mparts = (2 * threads + chunks * G * N - 1) / (chunks * G * N);
+		if (threads > 1 && ncombo < 2 * threads)
+			gj.mparts = (2 * threads + ncombo - 1) / ncombo;
 		if (gj.mparts > Mg)
 			gj.mparts = Mg;
+		/* and then the chunks' columns are made once, by all the threads, for every part to
+		 * read, rather than by each part for itself */
+		if (gj.mparts > 1 && !direct &&
+		    (size_t)ncombo * K * rows_per * (size_t)ow <= 2 * COL_BUDGET &&
+		    (gj.shared = adcnn_workspace((size_t)ncombo * K * rows_per * (size_t)ow)) != NULL) {
+			gj.cparts = Cg < 2 * threads ? Cg : 2 * threads;
+			adcnn_parallel_n(threads, ncombo * gj.cparts, im2col_piece, &gj);
+		}
 		adcnn_parallel_n(threads, N * G * chunks * gj.mparts, gemm_piece, &gj);
 		if (gj.nomem) {
 			adcnn_tensor_free(y);
