@@ -90,6 +90,33 @@ static void im2col(const float *x, int C, int h, int w, const struct adcnn_node 
 				float *dst = col + ((size_t)(c * kh + i) * kw + j) * ncol;
 				int base = g->out_c0 * sw - pl + j * dw - g->in_c0, lo, hi;
 				adcnn_valid_cols(base, sw, w, ow, &lo, &hi);
+				if (sw == 1 && sh == 1 && w == ow && hi > lo) {
+					/* input and column rows have one width: the rows inside the tile are one
+					 * copy; what it puts in the columns outside [lo, hi) (the neighbouring
+					 * row's ends) is zeroed after */
+					int ya = y0, yb = y1;
+					int t0 = (g->out_r0 + y0) - pt + i * dh - g->in_r0;
+					if (t0 < 0)
+						ya = y0 - t0 > y1 ? y1 : y0 - t0;
+					if (t0 + (yb - y0) > h)
+						yb = y0 + h - t0 < ya ? ya : y0 + h - t0;
+					if (ya > y0)
+						memset(dst, 0, sizeof(float) * (size_t)(ya - y0) * ow);
+					if (yb < y1)
+						memset(dst + (size_t)(yb - y0) * ow, 0, sizeof(float) * (size_t)(y1 - yb) * ow);
+					if (yb > ya) {
+						const float *src = x + ((size_t)c * h + (size_t)(t0 + ya - y0)) * w + base;
+						float *d = dst + (size_t)(ya - y0) * ow;
+						memcpy(d + lo, src + lo, sizeof(float) * ((size_t)(yb - ya - 1) * ow + (size_t)(hi - lo)));
+						for (int y = 0; y < yb - ya; y++) {
+							for (int k = 0; k < lo; k++)
+								d[(size_t)y * ow + k] = 0.0f;
+							for (int k = hi; k < ow; k++)
+								d[(size_t)y * ow + k] = 0.0f;
+						}
+					}
+					continue;
+				}
 				for (int y = y0; y < y1; y++) {
 					int ty = (g->out_r0 + y) * sh - pt + i * dh - g->in_r0;
 					float *d = dst + (size_t)(y - y0) * ow;
