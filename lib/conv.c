@@ -527,7 +527,9 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 	if (Cg == 1 && Mg == 1) {
 		struct dw_job dj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, pt, pl, oh, ow,
 		                    dw_pad_plan(n, g, pt, pl, oh, ow), act, 0};
-		adcnn_parallel_n(work_threads(N, C, (size_t)kh * kw, oh, ow), N * C, dw_plane, &dj);
+		/* depthwise runs at a fraction of a GEMM's FLOP rate: counted 8 times over, so that
+		 * a layer shares out from about half a MFLOP */
+		adcnn_parallel_n(work_threads(N, C, (size_t)kh * kw * 8, oh, ow), N * C, dw_plane, &dj);
 		if (dj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
