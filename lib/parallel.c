@@ -37,7 +37,8 @@ static struct {
 	atomic_ulong gen;       /* job number: a helper runs each job once */
 	void (*fn)(void *, int);
 	void *arg;
-	int n, next, active, want;
+	int n, active, want;
+	atomic_int next;        /* the next index to take: the one field read without the lock */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
           PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL, NULL, 0, 0, 0, 0};
 
@@ -55,15 +56,13 @@ static long elapsed_ns(const struct timespec *a)
 	return (b.tv_sec - a->tv_sec) * 1000000000L + (b.tv_nsec - a->tv_nsec);
 }
 
-/* take the next index of the current job; -1 when none is left */
+/* take the next index of the current job; -1 when none is left (n is set, under the lock,
+ * before a job is announced and stays until every thread on it is done) */
 static int take(void)
 {
-	int i;
+	int i = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed);
 
-	pthread_mutex_lock(&pool.lock);
-	i = pool.next < pool.n ? pool.next++ : -1;
-	pthread_mutex_unlock(&pool.lock);
-	return i;
+	return i < pool.n ? i : -1;
 }
 
 static void *helper(void *arg)
@@ -129,7 +128,7 @@ void adcnn_parallel_n(int threads, int n, void (*fn)(void *arg, int i), void *ar
 	pool.fn = fn;
 	pool.arg = arg;
 	pool.n = n;
-	pool.next = 0;
+	atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
 	pool.want = want < pool.nhelpers ? want : pool.nhelpers;
 	pool.gen++;
 	pthread_cond_broadcast(&pool.wake);
