@@ -35,7 +35,7 @@ bool adcnn_winograd_fits(int C, int M, int oh, int ow)
 
 /* U[(a*6+b)][m][c] = (G g G^T)[a][b] for the kernels g = w[m][c] of output channel m of a
  * block of nb (u: the block's 36 planes of nb x C), VL input channels at a time */
-ADCNN_VECTORIZE
+ADCNN_VECTORIZE __attribute__((optimize("no-tree-loop-distribute-patterns")))
 static void weights_transform(const float *restrict w, int nb, int C, int m, float *restrict u)
 {
 	size_t plane = (size_t)nb * C;
@@ -74,8 +74,17 @@ static void weights_transform(const float *restrict w, int nb, int C, int m, flo
 				r[4][v] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);
 				r[5][v] = g2;
 			}
-			for (int b = 0; b < A; b++)
-				memcpy(d + (size_t)b * plane, r[b], sizeof(float) * (size_t)nv);
+			/* stores of a whole vector where the block is full (a memcpy of 64 bytes became a
+			 * rep movs, slow to start, 36 times per block of kernels; the attribute above
+			 * keeps the loops from being turned back into one) */
+			if (nv == VL)
+				for (int b = 0; b < A; b++)
+					for (int v = 0; v < VL; v++)
+						d[(size_t)b * plane + v] = r[b][v];
+			else
+				for (int b = 0; b < A; b++)
+					for (int v = 0; v < nv; v++)
+						d[(size_t)b * plane + v] = r[b][v];
 		}
 	}
 }
