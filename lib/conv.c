@@ -220,7 +220,7 @@ static struct dw_pad dw_pad_plan(const struct adcnn_node *n, const struct adcnn_
 /* depthwise3's channel, through a copy of its input padded with zeros (pad: 2 x ph x pw
  * floats, the second half for stride 1's flat output). The rows are short (7 to 112 floats):
  * plain loops, not a libc call for every piece of every row. */
-ADCNN_VECTORIZE __attribute__((optimize("no-tree-loop-distribute-patterns")))
+ADCNN_VECTORIZE ADCNN_PLAIN_LOOPS
 static void depthwise_3x3(const float *restrict x, int h, int w, const float *k, float bias, int s,
                           const struct dw_pad *p, int oh, int ow, float *restrict y,
                           float *restrict pad)

@@ -236,6 +236,13 @@ bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
 #else
 #define ADCNN_VECTORIZE
 #endif
+/* short copies and fills left as loops (GCC turns them into libc calls or rep movs, slow to
+ * start on rows of a few floats) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ADCNN_PLAIN_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define ADCNN_PLAIN_LOOPS
+#endif
 
 /* flops.c */
 uint64_t adcnn_graph_flops(const struct adcnn_graph *g, const bool *run_node, const int *chw,

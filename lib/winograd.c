@@ -35,7 +35,7 @@ bool adcnn_winograd_fits(int C, int M, int oh, int ow)
 
 /* U[(a*6+b)][m][c] = (G g G^T)[a][b] for the kernels g = w[m][c] of output channel m of a
  * block of nb (u: the block's 36 planes of nb x C), VL input channels at a time */
-ADCNN_VECTORIZE __attribute__((optimize("no-tree-loop-distribute-patterns")))
+ADCNN_VECTORIZE ADCNN_PLAIN_LOOPS
 static void weights_transform(const float *restrict w, int nb, int C, int m, float *restrict u)
 {
 	size_t plane = (size_t)nb * C;
