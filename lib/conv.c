@@ -2,15 +2,14 @@
  * stride-1 layers, winograd.c), a direct loop for depthwise, and the window geometry that
  * Conv and the pools share. */
 #include "config.h"
-/* a * b + c as one fused multiply-add where the machine has it (ISO C mode leaves them
- * apart): twice the arithmetic per instruction in the kernels below, and a rounding fewer */
-#pragma GCC optimize("fp-contract=fast")
 #include "internal.h"
 #include <blis.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+ADCNN_FMA_ON /* twice the arithmetic per instruction in the kernels below */
 
 int adcnn_window_out(const struct adcnn_node *n, int axis, int in, int *pad_begin, int *pad_end)
 {

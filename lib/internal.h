@@ -236,6 +236,19 @@ bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
 #else
 #define ADCNN_VECTORIZE
 #endif
+/* Fused multiply-adds: a * b + c in one instruction and one rounding where the machine has
+ * it (ISO C mode keeps them apart). ADCNN_FMA_ON at the top of a file of kernels; quant.c
+ * says ADCNN_FMA_OFF, so that a tensor packs to the same bytes on every host. */
+#if defined(__clang__)
+#define ADCNN_FMA_ON _Pragma("clang fp contract(fast)")
+#define ADCNN_FMA_OFF _Pragma("clang fp contract(off)")
+#elif defined(__GNUC__)
+#define ADCNN_FMA_ON _Pragma("GCC optimize(\"fp-contract=fast\")")
+#define ADCNN_FMA_OFF _Pragma("GCC optimize(\"fp-contract=off\")")
+#else
+#define ADCNN_FMA_ON
+#define ADCNN_FMA_OFF
+#endif
 /* short copies and fills left as loops (GCC turns them into libc calls or rep movs, slow to
  * start on rows of a few floats) */
 #if defined(__GNUC__) && !defined(__clang__)

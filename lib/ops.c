@@ -1,13 +1,12 @@
 /* ops.c: every operator but Conv, on float32 (and int64 where shapes are computed). */
 #include "config.h"
-/* a * b + c as one fused multiply-add where the machine has it (ISO C mode leaves them
- * apart): twice the arithmetic per instruction in the kernels below, and a rounding fewer */
-#pragma GCC optimize("fp-contract=fast")
 #include "internal.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+ADCNN_FMA_ON /* twice the arithmetic per instruction in the kernels below */
 
 #define NOMEM() adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name)
 

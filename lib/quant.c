@@ -3,15 +3,15 @@
  * entropy coding of the codes with zstd, as bytes or as bit planes. */
 #include "config.h"
 #include "internal.h"
-/* the same tensor packs to the same bytes on every host: no fused multiply-add here, which
- * aarch64 compilers use by default and x86-64 ones do not */
-#pragma GCC optimize("fp-contract=off")
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+
+/* the same tensor packs to the same bytes on every host: no fused multiply-add here */
+ADCNN_FMA_OFF
 
 /* payload after the tensor header: bits, coder, zero point, reserved, scale, clip, size */
 #define QHDR 16

@@ -10,12 +10,11 @@
  * 3x3 kernel, and 36 weight matrices for BLIS to pack) is why small outputs stay with im2col
  * (see adcnn_winograd_fits). Inputs outside the tile are zero, exactly as for im2col. */
 #include "config.h"
-/* a * b + c as one fused multiply-add where the machine has it (ISO C mode leaves them
- * apart): twice the arithmetic per instruction in the kernels below, and a rounding fewer */
-#pragma GCC optimize("fp-contract=fast")
 #include "internal.h"
 #include <stdatomic.h>
 #include <string.h>
+
+ADCNN_FMA_ON /* twice the arithmetic per instruction in the kernels below */
 
 #define A 6  /* transform size: 4 outputs + 3 taps - 1 */
 #define VL 16 /* input channels per weight-transform step */
