@@ -58,9 +58,10 @@ for b in 2 4 8; do
 done
 # a node lost: the 4x4 grid fanned out one bundle per tile (-O), every tile run but r1c1,
 # an inner one, and merged with --allow-missing
-for m in plain ft; do
+for m in plain ft ft4; do
 	model=$PLAIN
 	[ $m = ft ] && model=$FT
+	[ $m = ft4 ] && model=$FT4
 	adcnn-partition -m "$model" -g 4x4 -O "$w/fan-$m" "$img"
 	rm "$w/fan-$m/r1c1.adcnn"
 	cat "$w/fan-$m"/*.adcnn | adcnn-run -j 1 >"$w/fan-$m.res"
@@ -83,7 +84,7 @@ END {
 	          "ft4/fdsp/1x1 ft4/fdsp/2x2 ft4/fdsp/3x3 ft4/fdsp/4x4 " \
 	          "plain/fdsp/2x2/pack8 plain/fdsp/2x2/pack4 plain/fdsp/2x2/pack2 " \
 	          "ft/fdsp/2x2/pack8 ft/fdsp/2x2/pack4 ft/fdsp/2x2/pack2 " \
-	          "plain/fdsp/4x4/missing-r1c1 ft/fdsp/4x4/missing-r1c1", cfg, " ")
+	          "plain/fdsp/4x4/missing-r1c1 ft/fdsp/4x4/missing-r1c1 ft4/fdsp/4x4/missing-r1c1", cfg, " ")
 	name["plain"] = "fashion (plain)"; name["ft"] = "fashion-fdsp"; name["ft4"] = "fashion-fdsp4x4"
 	for (i = 1; i <= m; i++) {
 		c = cfg[i]
