@@ -3,8 +3,9 @@
 # Fashion-MNIST's test set (Debian's dataset-fashion-mnist), for the models that
 # share/adcnn/train/train.py makes. Prints a Markdown table: top-1 accuracy unpartitioned,
 # fdsp 2x2/3x3/4x4 with the plain and the fine-tuned models (fashion-fdsp, BatchNorm
-# statistics of the 2x2 grid; fashion-fdsp4x4, the same weights with those of 4x4), halo mode (which must equal
-# unpartitioned), fdsp with adcnn-pack at 2, 4 and 8 bits, and fdsp 4x4 with a tile missing.
+# statistics of the 2x2 grid; fashion-fdsp4x4, fine-tuned further on 4x4), halo mode (which
+# must equal unpartitioned), fdsp with adcnn-pack at 2, 4 and 8 bits, and fdsp 4x4 with a
+# tile missing.
 # Usage: fashion.sh [N]  (the first N test images; default all 10000). JOBS sets parallelism.
 set -eu
 : "${top_srcdir:=.}" "${top_builddir:=.}"
