@@ -104,9 +104,10 @@ static void im2col(const float *x, int C, int h, int w, const struct adcnn_node 
 					if (yb < y1)
 						memset(dst + (size_t)(yb - y0) * ow, 0, sizeof(float) * (size_t)(y1 - yb) * ow);
 					if (yb > ya) {
-						const float *src = x + ((size_t)c * h + (size_t)(t0 + ya - y0)) * w + base;
+						/* the first tap inside the tile: base + lo >= 0, so no pointer before x */
+						const float *src = x + ((size_t)c * h + (size_t)(t0 + ya - y0)) * w + (base + lo);
 						float *d = dst + (size_t)(ya - y0) * ow;
-						memcpy(d + lo, src + lo, sizeof(float) * ((size_t)(yb - ya - 1) * ow + (size_t)(hi - lo)));
+						memcpy(d + lo, src, sizeof(float) * ((size_t)(yb - ya - 1) * ow + (size_t)(hi - lo)));
 						for (int y = 0; y < yb - ya; y++) {
 							for (int k = 0; k < lo; k++)
 								d[(size_t)y * ow + k] = 0.0f;
@@ -123,13 +124,14 @@ static void im2col(const float *x, int C, int h, int w, const struct adcnn_node 
 						memset(d, 0, sizeof(float) * (size_t)ow);
 						continue;
 					}
-					const float *src = x + ((size_t)c * h + ty) * w + base;
+					/* the first tap inside the tile (base + lo * sw >= 0) */
+					const float *src = x + ((size_t)c * h + ty) * w + (base + lo * sw);
 					if (lo > 0)
 						memset(d, 0, sizeof(float) * (size_t)lo);
 					if (sw == 1)
-						memcpy(d + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+						memcpy(d + lo, src, sizeof(float) * (size_t)(hi - lo));
 					else
-						copy_strided(d + lo, src + (ptrdiff_t)lo * sw, sw, hi - lo);
+						copy_strided(d + lo, src, sw, hi - lo);
 					if (hi < ow)
 						memset(d + hi, 0, sizeof(float) * (size_t)(ow - hi));
 				}
@@ -231,16 +233,17 @@ static void depthwise_3x3(const float *restrict x, int h, int w, const float *k,
 	for (int r = 0; r < p->ph; r++) {
 		int ty = p->r0 + r;
 		float *d = pad + (size_t)r * pw;
-		const float *src = x + (size_t)ty * w + p->c0;
+		const float *src;
 		if (ty < 0 || ty >= h) {
 			for (int c = 0; c < pw; c++)
 				d[c] = 0.0f;
 			continue;
 		}
+		src = x + (size_t)ty * w + (p->c0 + lo); /* the row's first column inside the tile */
 		for (int c = 0; c < lo; c++)
 			d[c] = 0.0f;
 		for (int c = lo; c < hi; c++)
-			d[c] = src[c];
+			d[c] = src[c - lo];
 		for (int c = hi; c < pw; c++)
 			d[c] = 0.0f;
 	}
