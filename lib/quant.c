@@ -126,17 +126,30 @@ static void bin_index(const float *restrict x, size_t n, float hs, float top, ui
 	}
 }
 
+/* how many of x are exactly zero (-0.0 too) */
+ADCNN_VECTORIZE
+static size_t count_zeros(const float *restrict x, size_t n)
+{
+	uint32_t z = 0;
+
+	for (size_t i = 0; i < n; i++)
+		z += x[i] == 0.0f;
+	return z;
+}
+
 /* counts of |x| * hs in nb bins (the last one open-ended), of every stride-th value; the bins
  * of a chunk are computed first (vectorized), then counted into four partial histograms, so
  * that runs of equal values (ReLU's zeros) do not wait on each other's increments. Returns
- * how many values were counted. */
-static size_t histogram(const float *x, size_t n, size_t stride, float hs, int nb, uint32_t *hist)
+ * how many values were counted, and in *zeros how many of them are exactly zero. */
+static size_t histogram(const float *x, size_t n, size_t stride, float hs, int nb, uint32_t *hist,
+                        size_t *zeros)
 {
 	uint32_t part[4][BINS];
 	float gathered[CHUNK];
 	uint16_t bin[CHUNK];
 	size_t ns = 0;
 
+	*zeros = 0;
 	for (int k = 0; k < 4; k++)
 		memset(part[k], 0, sizeof(part[k][0]) * (size_t)nb);
 	for (size_t i = 0; i < n; i += CHUNK * stride) {
@@ -150,6 +163,7 @@ static size_t histogram(const float *x, size_t n, size_t stride, float hs, int n
 			src = gathered;
 		}
 		bin_index(src, m, hs, (float)(nb - 1), bin);
+		*zeros += count_zeros(src, m);
 		for (; j + 4 <= m; j += 4) {
 			part[0][bin[j]]++;
 			part[1][bin[j + 1]]++;
@@ -172,7 +186,7 @@ static size_t histogram(const float *x, size_t n, size_t stride, float hs, int n
 static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, struct qparams *q)
 {
 	float mn = 0.0f, mx = 0.0f, amax, c;
-	size_t stride = n / SAMPLE_MAX + 1, ns = 0;
+	size_t stride = n / SAMPLE_MAX + 1, ns = 0, zeros = 0;
 	uint32_t hist[BINS];
 	/* fewer bins for a small tensor: scoring the candidates must not cost more than the data */
 	int nb = n / 16 < 64 ? 64 : n / 16 > BINS ? BINS : (int)(n / 16);
@@ -188,7 +202,7 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 		c = fminf(amax, (float)o->clip_value);
 	} else if ((o->clip == ADCNN_CLIP_PERCENTILE || o->clip == ADCNN_CLIP_AUTO) && amax > 0.0f) {
 		float hs = (float)nb / amax;
-		ns = histogram(x, n, stride, hs, nb, hist);
+		ns = histogram(x, n, stride, hs, nb, hist, &zeros);
 		if (o->clip == ADCNN_CLIP_PERCENTILE) {
 			double want = (double)ns * o->clip_value / 100.0, acc = 0.0;
 			int b = 0;
@@ -197,8 +211,10 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 			c = amax * (float)(b + 1) / (float)nb;
 		} else {
 			/* the squared error of clipping at ck: values above it lose (v - ck), the others
-			 * the uniform rounding error, step^2/12; from suffix sums of the histogram (count,
-			 * sum of v, of v^2 above a bin), each candidate costs O(1) */
+			 * the uniform rounding error, step^2/12, except exact zeros, which zero's code
+			 * keeps exact (ReLU's zeros: charging them made the clip too small); from suffix
+			 * sums of the histogram (count, sum of v, of v^2 above a bin), each candidate
+			 * costs O(1) */
 			double best = INFINITY, s0[BINS + 1], s1[BINS + 1], s2[BINS + 1];
 			bool sign = mn < 0.0f;
 			int levels = (1 << o->bits) - 1, cut = nb;
@@ -217,7 +233,7 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 				while (cut > 0 && ((double)(cut - 1) + 0.5) * amax / nb > ck)
 					cut--;
 				e = s2[cut] - 2.0 * ck * s1[cut] + (double)ck * ck * s0[cut] +
-				    (s0[0] - s0[cut]) * step * step / 12.0;
+				    (s0[0] - s0[cut] - (double)zeros) * step * step / 12.0;
 				if (e < best) {
 					best = e;
 					c = ck;

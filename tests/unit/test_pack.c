@@ -183,6 +183,56 @@ static void test_percentile(void **state)
 	}
 }
 
+static double rms_error(const struct adcnn_tensor *a, const struct adcnn_tensor *b)
+{
+	double e = 0.0;
+	for (size_t i = 0; i < a->n; i++)
+		e += ((double)a->d.f[i] - b->d.f[i]) * ((double)a->d.f[i] - b->d.f[i]);
+	return sqrt(e / (double)a->n);
+}
+
+/* auto's clip has an RMS error within 3% of the best of its candidates (amax * k/16), on
+ * ReLU-like tensors where most values are exact zeros and the rest have a long tail */
+static void test_auto_clip_error(void **state)
+{
+	static const double zero_share[] = {0.2, 0.6, 0.8};
+
+	(void)state;
+	for (int z = 0; z < 3; z++)
+		for (int bits = 2; bits <= 4; bits += 2) {
+			struct adcnn_tensor *t = adcnn_tensor_new(4, (int64_t[]){1, 16, 16, 16}), *d;
+			struct adcnn_pack_opts o;
+			double best = INFINITY, got;
+			float amax = 0.0f;
+			size_t len;
+			uint32_t r = 12345u + (uint32_t)z;
+			for (size_t i = 0; i < t->n; i++) {
+				double u;
+				r = r * 1664525u + 1013904223u;
+				u = ((double)(r >> 8) + 0.5) / 16777216.0;
+				/* the upper part of [0, 1) is an exponential tail, the lower part zeros */
+				t->d.f[i] = u < zero_share[z] ? 0.0f : (float)-log((1.0 - u) / (1.0 - zero_share[z]));
+				amax = fmaxf(amax, t->d.f[i]);
+			}
+			adcnn_pack_opts_init(&o);
+			o.bits = bits;
+			o.clip = ADCNN_CLIP_VALUE;
+			for (int k = 2; k <= 16; k++) {
+				o.clip_value = (double)amax * k / 16.0;
+				d = roundtrip(t, &o, &len);
+				best = fmin(best, rms_error(t, d));
+				adcnn_tensor_free(d);
+			}
+			o.clip = ADCNN_CLIP_AUTO;
+			d = roundtrip(t, &o, &len);
+			got = rms_error(t, d);
+			print_message("zeros %.0f%%, %d bits: auto %.5f, best %.5f\n", 100 * zero_share[z], bits, got, best);
+			assert_true(got <= 1.03 * best);
+			adcnn_tensor_free(d);
+			adcnn_tensor_free(t);
+		}
+}
+
 /* all zeros, all one value, NaN and infinities: no crash, finite output */
 static void test_degenerate(void **state)
 {
@@ -281,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_every_bit_width),
 		cmocka_unit_test(test_coders_agree_and_determinism),
 		cmocka_unit_test(test_clip),
+		cmocka_unit_test(test_auto_clip_error),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
