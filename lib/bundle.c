@@ -8,6 +8,15 @@
 #include <string.h>
 
 #define MAX_MEMBER ((size_t)1 << 34)
+/* A compressed bundle may not expand more than this, beyond a first MiB: packed members are
+ * entropy coded already, and what zstd takes out is the tar's padding and the MANIFEST, about
+ * 4 to 20 times. A decompression bomb would otherwise make a reader allocate gigabytes for a
+ * few kilobytes of input. */
+#define MAX_EXPANSION 64
+#define EXPANSION_SLACK ((int64_t)1 << 20)
+/* The compression (none for a tile or result bundle, zstd for a packed one) is recognized
+ * once, at the start of a stream: said where reading a stream fails */
+#define MIXED " (packed bundles are zstd-compressed: a stream of concatenated bundles must be all packed or all not)"
 
 struct adcnn_bundle *adcnn_bundle_new(void)
 {
@@ -76,6 +85,13 @@ const struct adcnn_member *adcnn_bundle_find(const struct adcnn_bundle *b, const
 	return NULL;
 }
 
+/* the bytes out of the decompressor against the bytes read: false for a bomb */
+static bool expansion_ok(struct archive *a)
+{
+	return archive_filter_count(a) < 2 ||
+	       archive_filter_bytes(a, 0) <= EXPANSION_SLACK + MAX_EXPANSION * archive_filter_bytes(a, -1);
+}
+
 static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, const char *src,
                                      const char *name, size_t declared, uint8_t **out, size_t *len)
 {
@@ -108,6 +124,10 @@ static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, c
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (!expansion_ok(a)) {
+			free(buf);
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': member '%s' expands more than %d times: refused", src, name, MAX_EXPANSION);
+		}
 	}
 	*out = buf;
 	*len = n;
@@ -151,7 +171,7 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 	struct adcnn_bundle *b = *inout;
 	struct listing l = {0};
 	enum adcnn_status st = ADCNN_OK;
-	bool fresh = b == NULL, any = false;
+	bool fresh = b == NULL, any = false, zstd;
 	int r;
 
 	if (a == NULL)
@@ -161,11 +181,15 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 	}
 	archive_read_support_format_tar(a);
+	archive_read_support_filter_zstd(a);
 	archive_read_set_options(a, "tar:read_concatenated_archives");
 	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': not a bundle: %s", name, archive_error_string(a));
+		const char *why = archive_error_string(a);
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': not a bundle: %s%s", name, why,
+		                     why != NULL && (strstr(why, "zstd") != NULL || strstr(why, "Zstd") != NULL) ? MIXED : "");
 		goto fail;
 	}
+	zstd = archive_filter_count(a) > 1;
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		const char *path = archive_entry_pathname(e);
 		uint8_t *data = NULL;
@@ -252,7 +276,8 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 			goto fail;
 	}
 	if (r != ARCHIVE_EOF) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': %s: %s", name, any ? "truncated bundle" : "not a bundle", archive_error_string(a));
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': %s: %s%s", name, any ? "truncated bundle" : "not a bundle", archive_error_string(a),
+		                     any || zstd ? MIXED : "");
 		goto fail;
 	}
 	if (!any) {
@@ -308,7 +333,17 @@ enum adcnn_status adcnn_bundle_write(struct adcnn_ctx *ctx, const struct adcnn_b
 		goto done;
 	}
 	archive_write_set_format_pax_restricted(a);
-	archive_write_add_filter_none(a);
+	/* a packed bundle goes over the network: zstd takes out the tar's padding, which is most
+	 * of a small tile's bytes once its tensors are packed */
+	if (b->man.kind == ADCNN_KIND_PACKED) {
+		if (archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+		    archive_write_set_filter_option(a, "zstd", "compression-level", "1") != ARCHIVE_OK) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "cannot write bundle: %s", archive_error_string(a));
+			goto done;
+		}
+	} else {
+		archive_write_add_filter_none(a);
+	}
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_IO, "cannot write bundle: %s", archive_error_string(a));

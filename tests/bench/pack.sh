@@ -43,6 +43,30 @@ done
 "$B" ${QUICK:+--quick} "$@"
 
 echo
+echo "## Whole bundles (fdsp 2x2, 4 bits): what goes over the link"
+echo
+echo "The float32 result bundle, the packed one as written (a zstd-compressed tar), and the tar inside it."
+echo
+echo "| model | result bundle | packed bundle | ratio | the tar inside |"
+echo "|---|---|---|---|---|"
+wire() { # NAME MODEL INPUT
+	adcnn-partition -m "$2" -g 2x2 "$3" | adcnn-run -j 1 -o "$T/w.res"
+	adcnn-pack -o "$T/w.pk" "$T/w.res"
+	r=$(wc -c <"$T/w.res")
+	p=$(wc -c <"$T/w.pk")
+	printf '| %s | %d | %d | %s | %d |\n' "$1" "$r" "$p" "$(awk "BEGIN { printf \"%.1f\", $r / $p }")" "$(zstd -dc "$T/w.pk" | wc -c)"
+}
+for m in resnet vgg mobilenet squeezenet detector; do
+	wire "$m" "$D/$m/model.onnx" "$D/$m/input.npy"
+done
+for f in "$S"/models/*.onnx; do
+	for img in "$S"/images/*.png; do
+		wire "$(basename "$f" .onnx)" "$f" "$img"
+		break
+	done
+done
+
+echo
 echo "## top-1 agreement with the unpacked pipeline (fdsp 2x2)"
 echo
 echo "| model | inputs | 2 bits | 4 bits | 8 bits |"

@@ -100,8 +100,9 @@ same 'pack -d of a quantized bundle: merge reads the same tensor' "$TMP/s-q.npy"
 if msg=$(testutil cmp --rel 0.034 "$TMP/s-q.npy" "$TMP/s-raw.npy"); then pass; else fail "pack -b 4 --clip none: error beyond half a step: $msg"; fi
 if testutil cmp --rel 0 "$TMP/s-q.npy" "$TMP/s-raw.npy" >/dev/null; then fail 'pack -b 4: no quantization happened'; else pass; fi
 
-# Packed is smaller than raw: the detector's results. Its 2x2 tiles are too small for the
-# 512-byte tar blocks to show it, so compare the members there and the files at 1x1.
+# Packed is smaller than raw: the detector's results, member by member, and as files: a
+# packed bundle is zstd-compressed, which takes out the padding of the 512-byte tar blocks
+# that would otherwise be most of a small tile's bytes.
 adcnn-partition -m "$D/model.onnx" --mode halo "$D/input.npy" 2>/dev/null | adcnn-run -o "$TMP/dr.adcnn" || fail 'cannot run the detector'
 for mode in --lossless -b8 -b4 -b2; do
 	check "pack $mode: detector" 0 "adcnn-pack $mode -o '$TMP/dp.adcnn' '$TMP/dr.adcnn'"
@@ -109,7 +110,12 @@ for mode in --lossless -b8 -b4 -b2; do
 	packed=$(member_bytes "$TMP/dp.adcnn")
 	if [ "$raw" -gt 0 ] && [ "$packed" -gt 0 ] && [ "$packed" -lt "$raw" ]; then pass; else fail "pack $mode: detector members not smaller packed ($packed bytes) than raw ($raw bytes)"; fi
 	[ "$mode" = -b4 ] && if [ $((packed * 6)) -lt "$raw" ]; then pass; else fail "pack -b 4: detector members not a sixth of raw ($packed of $raw bytes)"; fi
+	raw=$(wc -c <"$TMP/dr.adcnn")
+	packed=$(wc -c <"$TMP/dp.adcnn")
+	[ "$mode" = -b4 ] && if [ $((packed * 6)) -lt "$raw" ]; then pass; else fail "pack -b 4: detector bundle not a sixth of raw ($packed of $raw bytes)"; fi
 done
+if [ "$(head -c 4 "$TMP/dp.adcnn" | od -An -tx1 | tr -d ' \n')" = 28b52ffd ]; then pass; else fail 'pack: the packed bundle is not a zstd stream'; fi
+if [ "$(head -c 4 "$TMP/dr.adcnn" | od -An -tx1 | tr -d ' \n')" != 28b52ffd ]; then pass; else fail 'run: a result bundle is compressed'; fi
 adcnn-pack --lossless -o "$TMP/dp.adcnn" "$TMP/dr.adcnn" || fail 'cannot pack the detector'
 check 'pack -d: detector' 0 "adcnn-pack -d '$TMP/dp.adcnn'"
 same 'pack -d restores the detector results' "$TMP/out" "$TMP/dr.adcnn"
@@ -127,6 +133,23 @@ same 'merge: packed and raw give the same top-k' "$TMP/out" "$TMP/top-raw"
 if [ "$(wc -l <"$TMP/out")" -eq 5 ]; then pass; else fail 'merge packed: not 5 lines'; fi
 check 'merge packed on stdin' 0 "adcnn-merge -m '$M' - <'$TMP/p.adcnn'"
 same 'merge: packed on stdin, same top-k' "$TMP/out" "$TMP/top-raw"
+# one packed bundle per tile, from files and as one stream; a stream may not mix packed and not
+adcnn-partition -m "$M" -O "$TMP/fan" "$IMG" || fail 'cannot fan out'
+for id in r0c0 r0c1 r1c0 r1c1; do
+	adcnn-run "$TMP/fan/$id.adcnn" | adcnn-pack --lossless -o "$TMP/fan/$id.pk" || fail "cannot run and pack $id"
+done
+check 'merge: packed tiles, files' 0 "adcnn-merge -m '$M' '$TMP/fan/r1c1.pk' '$TMP/fan/r0c0.pk' '$TMP/fan/r1c0.pk' '$TMP/fan/r0c1.pk'"
+same 'merge: packed tiles from files, same top-k' "$TMP/out" "$TMP/top-raw"
+check 'merge: packed tiles, one stream' 0 "cat '$TMP/fan/r1c1.pk' '$TMP/fan/r0c0.pk' '$TMP/fan/r1c0.pk' '$TMP/fan/r0c1.pk' | adcnn-merge -m '$M'"
+same 'merge: packed tiles in one stream, same top-k' "$TMP/out" "$TMP/top-raw"
+adcnn-run -o "$TMP/fan/r0c0.res" "$TMP/fan/r0c0.adcnn" || fail 'cannot run r0c0'
+for order in "r0c0.res r0c1.pk" "r0c1.pk r0c0.res"; do
+	set -- $order
+	check "merge: a stream of $1 and $2" 65 "cat '$TMP/fan/$1' '$TMP/fan/$2' | adcnn-merge -m '$M'"
+	expect_err 'all packed or all not' "merge: a stream of $1 and $2: message"
+done
+check 'merge: packed and not, files' 0 "adcnn-merge -m '$M' '$TMP/fan/r0c0.res' '$TMP/fan/r0c1.pk' '$TMP/fan/r1c0.pk' '$TMP/fan/r1c1.pk'"
+same 'merge: packed and not from files, same top-k' "$TMP/out" "$TMP/top-raw"
 check 'merge detector raw' 0 "adcnn-merge -m '$D/model.onnx' --output '$TMP/draw.npy' '$TMP/dr.adcnn'"
 check 'merge detector packed' 0 "adcnn-merge -m '$D/model.onnx' --output '$TMP/dpacked.npy' '$TMP/dp.adcnn'"
 same 'merge: detector packed and raw give the same output' "$TMP/dpacked.npy" "$TMP/draw.npy"
