@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: adcnn-pack [-b BITS] [--clip auto|VALUE|pPERCENT|none] [--lossless] [-L LEVEL]\n"
-	"                  [-d] [-o FILE] [BUNDLE|-]\n";
+	"usage: adcnn-pack [-b BITS] [--clip auto|VALUE|pPERCENT|none] [--coder planes|rans|bytes]\n"
+	"                  [--lossless] [-L LEVEL] [-d] [-o FILE] [BUNDLE|-]\n";
 
 static void help(void)
 {
@@ -17,6 +17,8 @@ static void help(void)
 	       "  -b, --bits N         quantize to N bits, 1 to 8 (default 4)\n"
 	       "      --clip C         clip before quantizing: auto (least squared error, the\n"
 	       "                       default), a VALUE, pPERCENT (a percentile of |x|), none\n"
+	       "      --coder C        planes (bit planes + zstd, the default), rans (5-25%% smaller,\n"
+	       "                       2-3 times slower), bytes (a byte a code + zstd)\n"
 	       "      --lossless       keep float32 exactly: byte planes + zstd\n"
 	       "  -L, --level N        zstd level, 1 to 19 (default 1, or 3 with --lossless)\n"
 	       "  -d, --decompress     restore float32 tensors\n"
@@ -27,9 +29,10 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_LOSSLESS = 256, OPT_CLIP };
+	enum { OPT_LOSSLESS = 256, OPT_CLIP, OPT_CODER };
 	static const struct option longopts[] = {
 		{"bits", required_argument, NULL, 'b'}, {"clip", required_argument, NULL, OPT_CLIP},
+		{"coder", required_argument, NULL, OPT_CODER},
 		{"lossless", no_argument, NULL, OPT_LOSSLESS}, {"level", required_argument, NULL, 'L'},
 		{"decompress", no_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
@@ -68,6 +71,16 @@ int main(int argc, char **argv)
 				if (end == optarg || *end != '\0' || !(po.clip_value > 0) || po.clip_value > 3e38)
 					return cli_usage_error(usage, "bad clip '%s' (auto, a positive value, pPERCENT or none)", optarg);
 			}
+			break;
+		case OPT_CODER:
+			if (strcmp(optarg, "planes") == 0)
+				po.coder = ADCNN_CODER_PLANES;
+			else if (strcmp(optarg, "rans") == 0)
+				po.coder = ADCNN_CODER_RANS;
+			else if (strcmp(optarg, "bytes") == 0)
+				po.coder = ADCNN_CODER_BYTES;
+			else
+				return cli_usage_error(usage, "bad coder '%s' (planes, rans or bytes)", optarg);
 			break;
 		case OPT_LOSSLESS: po.lossless = 1; break;
 		case 'L':

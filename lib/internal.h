@@ -51,15 +51,23 @@ enum adcnn_status adcnn_tensor_encode(struct adcnn_ctx *ctx, const struct adcnn_
 enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
                                             const struct adcnn_pack_opts *o, uint8_t **buf,
                                             size_t *len);
+size_t adcnn_channel_len(int rank, const int64_t *dims, size_t n);
 /* quant.c */
 #include <zstd.h>
 ZSTD_CCtx *adcnn_zstd_cctx(void);
 ZSTD_DCtx *adcnn_zstd_dctx(void);
-enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n,
+/* seg: the values of a channel (the planes of an NCHW tensor), which coder 3 groups by */
+enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
                                      const struct adcnn_pack_opts *o, uint8_t **out, size_t *outlen);
 enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, size_t n);
 enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
-                                     float *out, size_t n);
+                                     float *out, size_t n, size_t seg);
+/* rans.c */
+int adcnn_rans_alphabet(int bits);
+size_t adcnn_rans_bound(size_t n, size_t seg);
+size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out);
+bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
+                       uint8_t *codes);
 enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                       struct adcnn_tensor **out, enum adcnn_enc *enc);
 static inline uint32_t adcnn_le32dec(const uint8_t *p)

@@ -85,6 +85,19 @@ nomem:
 	return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 }
 
+/* the values of one channel, which the rANS coder groups by: a plane of an NCHW tensor (of
+ * 16 values or more), else the whole tensor */
+size_t adcnn_channel_len(int rank, const int64_t *dims, size_t n)
+{
+	size_t plane = 1;
+
+	if (rank < 3)
+		return n;
+	for (int i = 2; i < rank; i++)
+		plane *= (size_t)dims[i];
+	return plane >= 16 && n % plane == 0 ? plane : n;
+}
+
 enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
                                             const struct adcnn_pack_opts *o, uint8_t **buf,
                                             size_t *len)
@@ -98,7 +111,7 @@ enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct 
 	for (int i = 0; i < t->rank; i++)
 		if (t->dims[i] > UINT32_MAX)
 			return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "tensor dimension too large for a bundle");
-	st = adcnn_quant_encode(ctx, t->d.f, t->n, o, &q, &ql);
+	st = adcnn_quant_encode(ctx, t->d.f, t->n, adcnn_channel_len(t->rank, t->dims, t->n), o, &q, &ql);
 	if (st != ADCNN_OK)
 		return st;
 	b = malloc(hl + ql);
@@ -176,7 +189,7 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 		goto ok;
 	}
 	if (enc == ADCNN_ENC_QUANT) {
-		enum adcnn_status st = adcnn_quant_decode(ctx, buf + hl, len - hl, t->d.f, n);
+		enum adcnn_status st = adcnn_quant_decode(ctx, buf + hl, len - hl, t->d.f, n, adcnn_channel_len(rank, dims, n));
 		if (st != ADCNN_OK) {
 			adcnn_tensor_free(t);
 			return st;

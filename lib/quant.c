@@ -1,6 +1,7 @@
 /* quant.c: ADCNN's compression of tile outputs: clip, uniform quantization to 1-8 bits
  * (unsigned where the tensor is non-negative, so that ReLU's zeros stay exact zeros), and
- * entropy coding of the codes with zstd, as bytes or as bit planes. */
+ * entropy coding of the codes: rANS with a table per group of channels (rans.c), or zstd on
+ * one byte a code or on bit planes. */
 #include "config.h"
 #include "internal.h"
 #include <float.h>
@@ -305,7 +306,12 @@ static size_t coded_len(int coder, size_t n, int bits)
 	return coder == ADCNN_CODER_PLANES ? (n + 7) / 8 * (size_t)bits : n;
 }
 
-enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n,
+/* A reader allocates for n values only if the payload could hold them: at most this many
+ * values a byte (zstd's own limit is about 32768: a block of up to 128 KiB in 3 bytes and a
+ * bit). The rANS coder can code a value in nothing; where it did, the planes take over. */
+#define MAX_VALUES_PER_BYTE 32768
+
+enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
                                      const struct adcnn_pack_opts *o, uint8_t **out, size_t *outlen)
 {
 	struct qparams q;
@@ -314,11 +320,14 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 	size_t raw, bound, z;
 	float inv, zp, levels;
 	uint32_t u;
+	int coder = o->coder;
 
 	if (o->bits < 1 || o->bits > 8)
 		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "%d bits: 1 to 8 are possible", o->bits);
-	if (o->coder != ADCNN_CODER_BYTES && o->coder != ADCNN_CODER_PLANES)
-		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "unknown coder %d", o->coder);
+	if (coder != ADCNN_CODER_BYTES && coder != ADCNN_CODER_PLANES && coder != ADCNN_CODER_RANS)
+		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "unknown coder %d", coder);
+	if (seg == 0 || n % seg != 0)
+		seg = n;
 	choose(x, n, o, &q);
 	codes = malloc(n ? n : 1);
 	if (codes == NULL)
@@ -327,9 +336,23 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 	zp = (float)q.zp;
 	levels = (float)((1 << q.bits) - 1);
 	quantize(x, n, inv, zp, levels, codes);
-	raw = coded_len(o->coder, n, q.bits);
+	if (coder == ADCNN_CODER_RANS) {
+		buf = malloc(QHDR + adcnn_rans_bound(n, seg));
+		if (buf == NULL)
+			goto nomem;
+		z = adcnn_rans_encode(codes, n, seg, q.bits, q.zp, buf + QHDR);
+		if (z == 0)
+			goto nomem;
+		if (n / MAX_VALUES_PER_BYTE < z)
+			goto done;
+		/* so few bytes that a reader would refuse them: an all-zero tensor, say */
+		free(buf);
+		buf = NULL;
+		coder = ADCNN_CODER_PLANES;
+	}
+	raw = coded_len(coder, n, q.bits);
 	src = codes;
-	if (o->coder == ADCNN_CODER_PLANES) {
+	if (coder == ADCNN_CODER_PLANES) {
 		planes = malloc(raw ? raw : 1);
 		if (planes == NULL)
 			goto nomem;
@@ -347,8 +370,9 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 		free(buf);
 		return adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(z));
 	}
+done:
 	buf[0] = (uint8_t)q.bits;
-	buf[1] = (uint8_t)o->coder;
+	buf[1] = (uint8_t)coder;
 	buf[2] = (uint8_t)q.zp;
 	buf[3] = 0;
 	memcpy(&u, &q.scale, 4);
@@ -380,11 +404,16 @@ enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, siz
 	coder = p[1];
 	if (bits < 1 || bits > 8 || p[2] >= (1 << bits))
 		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "quantized tensor: bad bit width or zero point");
-	if (coder != ADCNN_CODER_BYTES && coder != ADCNN_CODER_PLANES)
+	if (coder != ADCNN_CODER_BYTES && coder != ADCNN_CODER_PLANES && coder != ADCNN_CODER_RANS)
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "quantized tensor: unknown coder %d", coder);
 	z = adcnn_le32dec(p + 12);
 	if (z != len - QHDR)
 		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "quantized tensor: %zu bytes of data, the header says %zu", len - QHDR, z);
+	if (coder == ADCNN_CODER_RANS) {
+		if (n / MAX_VALUES_PER_BYTE >= z)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "corrupt quantized tensor");
+		return ADCNN_OK;
+	}
 	raw = coded_len(coder, n, bits);
 	/* a zstd block of at most 128 KiB takes at least 4 bytes */
 	if (raw / 32768 > z || ZSTD_getFrameContentSize(p + QHDR, z) != (unsigned long long)raw)
@@ -393,7 +422,7 @@ enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, siz
 }
 
 enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
-                                     float *out, size_t n)
+                                     float *out, size_t n, size_t seg)
 {
 	int bits = p[0], coder = p[1];
 	float zp = (float)p[2], scale;
@@ -407,6 +436,16 @@ enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, si
 		scale = 0.0f;
 	if (codes == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+	if (coder == ADCNN_CODER_RANS) {
+		if (seg == 0 || n % seg != 0)
+			seg = n;
+		if (!adcnn_rans_decode(p + QHDR, len - QHDR, n, seg, bits, p[2], codes))
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "corrupt quantized tensor");
+		else
+			dequantize(codes, n, zp, scale, out);
+		free(codes);
+		return st;
+	}
 	dec = coder == ADCNN_CODER_PLANES ? malloc(raw ? raw : 1) : codes;
 	if (dec == NULL) {
 		free(codes);

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 		}
 		for (int bi = 0; bi < 3; bi++)
 			for (int ci = 0; ci < 4; ci++)
-				for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_PLANES; coder++)
+				for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_RANS; coder++)
 					for (int level = 1; level <= 3; level += 2) {
 						struct adcnn_pack_opts o;
 						uint8_t *buf;
@@ -108,7 +108,12 @@ int main(int argc, char **argv)
 						struct adcnn_tensor *d = NULL;
 						double gp, gu, me, rms;
 
-						if (quick && (ci != 0 || coder != ADCNN_CODER_PLANES || level != 1))
+						static const char *coders[] = {"", "bytes, zstd", "planes, zstd", "rans"};
+						char setting[96];
+
+						/* rANS has no level; quick: the default and the planes at zstd -1 */
+						if ((coder == ADCNN_CODER_RANS && level != 1) ||
+						    (quick && (ci != 0 || coder == ADCNN_CODER_BYTES || level != 1)))
 							continue;
 						adcnn_pack_opts_init(&o);
 						o.bits = bitsv[bi];
@@ -121,9 +126,12 @@ int main(int argc, char **argv)
 						TIMEIT(gu, raw, (adcnn_tensor_decode(ctx, buf, len, &d, NULL), adcnn_tensor_free(d)));
 						adcnn_tensor_decode(ctx, buf, len, &d, NULL);
 						errors(t, d, &me, &rms);
-						printf("| %s | %zu | | %d bits, clip %s, %s, zstd -%d | %zu | %.1f | %.4f | %.4f | %.2f | %.2f |\n",
-						       name, t->n, o.bits, clips[ci].name, coder == ADCNN_CODER_BYTES ? "bytes" : "planes",
-						       level, len, (double)raw / len, me, rms, gp, gu);
+						if (coder == ADCNN_CODER_RANS)
+							snprintf(setting, sizeof(setting), "%d bits, clip %s, %s", o.bits, clips[ci].name, coders[coder]);
+						else
+							snprintf(setting, sizeof(setting), "%d bits, clip %s, %s -%d", o.bits, clips[ci].name, coders[coder], level);
+						printf("| %s | %zu | | %s | %zu | %.1f | %.4f | %.4f | %.2f | %.2f |\n",
+						       name, t->n, setting, len, (double)raw / len, me, rms, gp, gu);
 						adcnn_tensor_free(d);
 						free(buf);
 					}

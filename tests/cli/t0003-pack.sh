@@ -82,6 +82,20 @@ for b in 1 2 3 4 5 6 7 8; do
 		check "pack -b $b --clip $c | merge" 0 "adcnn-merge -m '$M' -k 1 '$TMP/q$b.adcnn'"
 	done
 done
+# the coders: the same codes, so merge reads the same tensor; the coder is byte 1 of the
+# quantization header
+adcnn-merge -m "$M" --stitched "$TMP/s-planes.npy" --output /dev/null "$TMP/q.adcnn" || fail 'cannot merge the default packing'
+for coder in planes:2 rans:3 bytes:1; do
+	check "pack --coder ${coder%:*}" 0 "adcnn-pack --coder ${coder%:*} -o '$TMP/qc.adcnn' '$TMP/r.adcnn'"
+	if [ "$(tar -xOf "$TMP/qc.adcnn" results/r0c0.t 2>/dev/null | od -An -tu1 -j25 -N1 | tr -d ' ')" = "${coder#*:}" ]; then pass; else fail "pack --coder ${coder%:*}: not coder ${coder#*:}"; fi
+	check "pack --coder ${coder%:*} | merge --stitched" 0 "adcnn-merge -m '$M' --stitched '$TMP/s-coder.npy' --output /dev/null '$TMP/qc.adcnn'"
+	same "pack --coder ${coder%:*}: merge reads the same tensor" "$TMP/s-coder.npy" "$TMP/s-planes.npy"
+done
+check 'pack --coder rans -b 8 | pack -d' 0 "adcnn-pack --coder rans -b 8 '$TMP/r.adcnn' | adcnn-pack -d -o '$TMP/rd8.adcnn'"
+for bad in '' x RANS zstd; do
+	check "pack --coder '$bad'" 64 "adcnn-pack --coder '$bad' '$TMP/r.adcnn'"
+	expect_err 'bad coder' "pack --coder '$bad': message"
+done
 for bad in 0 9 x; do
 	check "pack -b $bad" 64 "adcnn-pack -b $bad '$TMP/r.adcnn'"
 	expect_err 'bit width' "pack -b $bad: message"
@@ -110,6 +124,11 @@ for mode in --lossless -b8 -b4 -b2; do
 	packed=$(member_bytes "$TMP/dp.adcnn")
 	if [ "$raw" -gt 0 ] && [ "$packed" -gt 0 ] && [ "$packed" -lt "$raw" ]; then pass; else fail "pack $mode: detector members not smaller packed ($packed bytes) than raw ($raw bytes)"; fi
 	[ "$mode" = -b4 ] && if [ $((packed * 6)) -lt "$raw" ]; then pass; else fail "pack -b 4: detector members not a sixth of raw ($packed of $raw bytes)"; fi
+	if [ "$mode" = -b4 ]; then
+		adcnn-pack -b4 --coder rans -o "$TMP/dpr.adcnn" "$TMP/dr.adcnn" || fail 'cannot pack the detector with rans'
+		rans=$(member_bytes "$TMP/dpr.adcnn")
+		if [ "$rans" -gt 0 ] && [ "$rans" -lt "$packed" ]; then pass; else fail "pack -b 4 --coder rans: detector members not smaller ($rans bytes) than planes ($packed)"; fi
+	fi
 	raw=$(wc -c <"$TMP/dr.adcnn")
 	packed=$(wc -c <"$TMP/dp.adcnn")
 	[ "$mode" = -b4 ] && if [ $((packed * 6)) -lt "$raw" ]; then pass; else fail "pack -b 4: detector bundle not a sixth of raw ($packed of $raw bytes)"; fi

@@ -67,6 +67,12 @@ done
 $A/adcnn-pack "$work/r.adcnn" >"$work/a-p.adcnn"
 "$X/adcnn-pack" "$work/r.adcnn" >"$work/x-p.adcnn"
 if cmp -s "$work/a-p.adcnn" "$work/x-p.adcnn"; then ok; else ko "adcnn-pack: aarch64 and x86-64 bytes differ"; fi
+for b in 4 8; do
+	$A/adcnn-pack --coder rans -b $b "$work/r.adcnn" >"$work/a-pr.adcnn"
+	"$X/adcnn-pack" --coder rans -b $b "$work/r.adcnn" >"$work/x-pr.adcnn"
+	if cmp -s "$work/a-pr.adcnn" "$work/x-pr.adcnn"; then ok; else ko "adcnn-pack --coder rans -b $b: aarch64 and x86-64 bytes differ"; fi
+	if "$X/adcnn-merge" -m "$src/share/adcnn/models/example.onnx" -k 1 "$work/a-pr.adcnn" >/dev/null; then ok; else ko "native merge of aarch64 rans results"; fi
+done
 if "$X/adcnn-merge" -m "$src/share/adcnn/models/example.onnx" -k 1 "$work/a-p.adcnn" >/dev/null; then ok; else ko "native merge of aarch64 results"; fi
 
 echo "aarch64: $npass passed, $nfail failed"

@@ -41,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		adcnn_pack_opts_init(&po);
 		if (adcnn_pack(ctx, b, &po) == ADCNN_OK)
 			adcnn_unpack(ctx, b);
+		po.coder = ADCNN_CODER_RANS;
+		if (adcnn_pack(ctx, b, &po) == ADCNN_OK)
+			adcnn_unpack(ctx, b);
 		adcnn_bundle_free(out);
 	}
 	adcnn_bundle_free(b);

@@ -23,7 +23,13 @@ seed() {
 	bundle)
 		./adcnn-partition -m "$ex/models/example.onnx" --embed-model -o "$work/seed/bundle/tiles" "$ex/images/sample.png" 2>/dev/null ||
 			"$src/adcnn-partition" -m "$ex/models/example.onnx" --embed-model -o "$work/seed/bundle/tiles" "$ex/images/sample.png" ;;
-	tensor) cp "$src"/tests/data/models/detector/ref_split.npy "$work/seed/tensor/" ;;
+	tensor)
+		cp "$src"/tests/data/models/detector/ref_split.npy "$work/seed/tensor/"
+		# packed members, of each coder
+		for c in planes rans; do
+			"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" |
+				"$src/adcnn-pack" -b 6 --coder $c | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/r0c0-$c.t"
+		done ;;
 	model) cp "$ex/models/example.onnx" "$work/seed/model/" ;;
 	input) cp "$ex/images/sample.png" "$src/tests/data/models/vgg/input.npy" "$work/seed/input/" ;;
 	esac

@@ -52,7 +52,7 @@ static void test_every_bit_width(void **state)
 			mx = fmaxf(mx, t->d.f[i]);
 		}
 		for (int bits = 1; bits <= 8; bits++)
-			for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_PLANES; coder++) {
+			for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_RANS; coder++) {
 				struct adcnn_pack_opts o;
 				size_t len;
 				float step = (mx - mn) / (float)((1 << bits) - 1);
@@ -79,7 +79,7 @@ static void test_every_bit_width(void **state)
 	}
 }
 
-/* both coders decode to the same values; the same input gives the same bytes */
+/* the coders decode to the same values; the same input gives the same bytes */
 static void test_coders_agree_and_determinism(void **state)
 {
 	struct adcnn_tensor *t = activations(true, 3), *a, *b;
@@ -94,6 +94,17 @@ static void test_coders_agree_and_determinism(void **state)
 	o.coder = ADCNN_CODER_PLANES;
 	b = roundtrip(t, &o, &len);
 	assert_memory_equal(a->d.f, b->d.f, 4 * t->n);
+	adcnn_tensor_free(a);
+	o.coder = ADCNN_CODER_RANS;
+	a = roundtrip(t, &o, &len);
+	assert_memory_equal(a->d.f, b->d.f, 4 * t->n);
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &x, &lx), ADCNN_OK);
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &y, &ly), ADCNN_OK);
+	assert_int_equal(lx, ly);
+	assert_memory_equal(x, y, lx);
+	free(x);
+	free(y);
+	o.coder = ADCNN_CODER_PLANES;
 	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &x, &lx), ADCNN_OK);
 	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &y, &ly), ADCNN_OK);
 	assert_int_equal(lx, ly);
@@ -311,6 +322,126 @@ static void test_corrupt(void **state)
 	adcnn_tensor_free(t);
 }
 
+/* a tensor whose channels differ in scale, so that rANS has groups to make */
+static struct adcnn_tensor *channels(int rank, const int64_t *dims, bool relu, unsigned seed)
+{
+	struct adcnn_tensor *t = adcnn_tensor_new(rank, dims);
+	size_t plane = t->n;
+	uint32_t r = seed;
+
+	if (rank >= 3)
+		plane = dims[0] * dims[1] > 0 ? t->n / (size_t)(dims[0] * dims[1]) : 0;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t ch = plane ? i / plane : 0;
+		float v;
+		r = r * 1664525u + 1013904223u;
+		v = ((float)(r >> 8) / 16777216.0f * 2.0f - (relu ? 1.2f : 1.0f)) * (float)(1 + (ch * 7) % 11);
+		t->d.f[i] = relu && v < 0.0f ? 0.0f : v;
+	}
+	return t;
+}
+
+/* the rANS coder on every shape: planes of odd sizes, too few channels for groups, no
+ * planes (rank 2, tiny planes), a batch, many channels, nothing at all; it gives the
+ * planes' values; channels that differ get groups where there are enough of them; an
+ * all-zero tensor, too small in rANS for a reader to accept, goes to planes */
+static void test_rans_shapes(void **state)
+{
+	static const struct {
+		int rank;
+		int64_t dims[4];
+		int min_groups;
+	} shapes[] = {
+		{4, {1, 7, 5, 5}, 1}, {4, {1, 3, 9, 7}, 1}, {2, {3, 40}, 1}, {4, {1, 3, 2, 2}, 1},
+		{4, {2, 16, 9, 9}, 2}, {4, {1, 512, 7, 7}, 4}, {4, {1, 0, 4, 4}, 1}, {3, {5, 17, 3}, 1},
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
+		for (int relu = 0; relu < 2; relu++)
+			for (int bits = 2; bits <= 8; bits += 3) {
+				struct adcnn_tensor *t = channels(shapes[k].rank, shapes[k].dims, relu, (unsigned)k + 1), *a, *b;
+				struct adcnn_pack_opts o;
+				uint8_t *buf;
+				size_t len, q = 8 + 4 * (size_t)shapes[k].rank;
+				adcnn_pack_opts_init(&o);
+				o.bits = bits;
+				o.coder = ADCNN_CODER_PLANES;
+				a = roundtrip(t, &o, &len);
+				o.coder = ADCNN_CODER_RANS;
+				b = roundtrip(t, &o, &len);
+				assert_memory_equal(a->d.f, b->d.f, 4 * t->n);
+				assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
+				assert_int_equal(buf[q + 1], ADCNN_CODER_RANS);
+				/* the group count: channels that differ get groups of their own */
+				if (buf[q + 16] < shapes[k].min_groups)
+					fail_msg("shape %zu, %d bits: %d groups", k, bits, buf[q + 16]);
+				free(buf);
+				adcnn_tensor_free(a);
+				adcnn_tensor_free(b);
+				adcnn_tensor_free(t);
+			}
+	{
+		struct adcnn_tensor *z = adcnn_tensor_new(4, (int64_t[]){1, 64, 128, 128}), *d;
+		struct adcnn_pack_opts o;
+		uint8_t *buf;
+		size_t len;
+		adcnn_pack_opts_init(&o);
+		o.coder = ADCNN_CODER_RANS;
+		assert_int_equal(adcnn_tensor_encode_quant(ctx, z, &o, &buf, &len), ADCNN_OK);
+		assert_int_equal(buf[24 + 1], ADCNN_CODER_PLANES);
+		free(buf);
+		d = roundtrip(z, &o, &len);
+		assert_memory_equal(d->d.f, z->d.f, 4 * z->n);
+		adcnn_tensor_free(d);
+		adcnn_tensor_free(z);
+	}
+}
+
+/* A rANS member cut short or changed (its size field kept right): refused, or decoded to
+ * finite values, never a crash; cut short, always refused */
+static void test_rans_corrupt(void **state)
+{
+	struct adcnn_tensor *t = channels(4, (int64_t[]){1, 16, 6, 6}, true, 9);
+	struct adcnn_pack_opts o;
+	uint8_t *buf, *c;
+	size_t len, q = 8 + 4 * 4, refused = 0, changed = 0;
+
+	(void)state;
+	adcnn_pack_opts_init(&o);
+	o.coder = ADCNN_CODER_RANS;
+	o.bits = 6; /* codes past 15: the raw bits too */
+	o.clip = ADCNN_CLIP_NONE;
+	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
+	assert_int_equal(buf[q + 1], ADCNN_CODER_RANS);
+	c = malloc(len);
+	for (size_t cut = q + 16; cut < len; cut++) {
+		memcpy(c, buf, cut);
+		adcnn_le32enc(c + q + 12, (uint32_t)(cut - q - 16));
+		expect_refused(c, cut);
+	}
+	memcpy(c, buf, len); c[q + 16] = 3; expect_refused(c, len);   /* group count */
+	memcpy(c, buf, len); c[q + 16] = 16; expect_refused(c, len);
+	for (size_t i = q + 16; i < len; i++)
+		for (int bit = 0; bit < 8; bit += 3) {
+			struct adcnn_tensor *d = NULL;
+			memcpy(c, buf, len);
+			c[i] ^= (uint8_t)(1 << bit);
+			changed++;
+			if (adcnn_tensor_decode(ctx, c, len, &d, NULL) != ADCNN_OK) {
+				refused++;
+				continue;
+			}
+			for (size_t k = 0; k < d->n; k++)
+				assert_true(isfinite(d->d.f[k]));
+			adcnn_tensor_free(d);
+		}
+	print_message("rANS: %zu of %zu one-bit changes refused\n", refused, changed);
+	assert_true(refused * 2 > changed);
+	free(c);
+	free(buf);
+	adcnn_tensor_free(t);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -332,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_coders_agree_and_determinism),
 		cmocka_unit_test(test_clip),
 		cmocka_unit_test(test_auto_clip_error),
+		cmocka_unit_test(test_rans_shapes),
+		cmocka_unit_test(test_rans_corrupt),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),

@@ -1,0 +1,610 @@
+/* rans.c: the entropy coder of quantized codes that packs by default (coder 3).
+ *
+ * Each code is folded around the zero point into a symbol (0 is the zero point, then the
+ * nearest codes on either side, alternately). The channels (the planes of an NCHW tensor)
+ * are ranked by their mean symbol and cut into 1, 2, 4 or 8 groups of neighbouring rank, as
+ * many as pay for their tables; each group has its own frequency table, sent as 5-bit log
+ * weights. The symbols are coded with four interleaved rANS states (32-bit, byte-wise
+ * renormalization, 12-bit frequencies). Codes of 5 to 8 bits: those from 16 up share 8
+ * symbols by magnitude ([16, 24), [24, 32), [32, 48), ... [192, 256)) and send their low
+ * bits raw, in a stream of their own.
+ *
+ * Payload: the group count (1 byte); if above 1, each channel's group (log2 count bits);
+ * each group's table (5 bits: how many symbols it lists, less one; 5 bits a symbol: 0 for
+ * absent, else q for the weight 2^((q - 1) / 2)); zero bits to the byte; for codes of more
+ * than 4 bits, the raw bits' length (LEB128) and the raw bits (least significant first);
+ * then the four rANS states (u32 each, state 0 first) and the rANS bytes. Symbol i is coded
+ * in state i % 4: four chains of dependent arithmetic instead of one. */
+#include "config.h"
+#include "internal.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the same codes give the same bytes on every host: the estimates below are plain IEEE */
+ADCNN_FMA_OFF
+
+#define PROB_BITS 12
+#define PROB (1u << PROB_BITS)
+#define RANS_L (1u << 23)
+#define MAX_SYMS 24
+#define MAX_GROUPS 8
+
+int adcnn_rans_alphabet(int bits)
+{
+	return bits <= 4 ? 1 << bits : 16 + 2 * (bits - 4);
+}
+
+/* the symbol of a folded value, and how many raw bits go with it */
+static inline int sym_of(unsigned v, int *nraw)
+{
+	int e;
+
+	if (v < 16) {
+		*nraw = 0;
+		return (int)v;
+	}
+	e = 31 - __builtin_clz(v); /* 4 to 7 */
+	*nraw = e - 1;
+	return 16 + 2 * (e - 4) + (int)((v >> (e - 1)) & 1);
+}
+
+static inline unsigned base_of(int s, int *nraw)
+{
+	int e;
+
+	if (s < 16) {
+		*nraw = 0;
+		return (unsigned)s;
+	}
+	e = 4 + (s - 16) / 2;
+	*nraw = e - 1;
+	return (1u << e) | ((unsigned)((s - 16) & 1) << (e - 1));
+}
+
+/* code <-> folded value: 0 for the zero point, then +1, -1, +2, -2, ... while both sides
+ * last, then the longer side on its own */
+static void fold_tables(int bits, int zp, uint8_t *fold, uint8_t *unfold)
+{
+	int top = (1 << bits) - 1, m = zp < top - zp ? zp : top - zp;
+
+	for (int c = 0; c <= top; c++) {
+		int d = c - zp, a = d < 0 ? -d : d, v = a <= m ? (d > 0 ? 2 * a - 1 : 2 * a) : m + a;
+		fold[c] = (uint8_t)v;
+		unfold[v] = (uint8_t)c;
+	}
+}
+
+/* the weight of q (1 to 31): 2^((q - 1) / 2), times 256 */
+static uint32_t weight(int q)
+{
+	return q & 1 ? 256u << ((q - 1) / 2) : 362u << ((q - 2) / 2);
+}
+
+/* the q whose weight is nearest (in ratio) to c of the largest count, scale being 2^23 over
+ * that count (one division a table, not one a symbol) */
+static int q_of(uint64_t c, double scale)
+{
+	uint64_t t = (uint64_t)((double)c * scale);
+	int q, b;
+
+	if (t <= 256)
+		return 1;
+	b = 63 - __builtin_clzll(t); /* 8 to 23 */
+	q = 2 * (b - 8) + 1;
+	if (q < 31 && t >= weight(q + 1))
+		q++;
+	if (q < 31 && t * t >= (uint64_t)weight(q) * weight(q + 1))
+		q++;
+	return q;
+}
+
+/* the frequencies (summing to PROB) that a table's q values stand for; false if it has none */
+static bool table_freqs(const uint8_t *q, int nsym, uint32_t *freq, uint32_t *start)
+{
+	uint64_t sum = 0, recip;
+	uint32_t total = 0, best = 0;
+	int top = -1;
+
+	for (int s = 0; s < nsym; s++)
+		if (q[s]) {
+			sum += weight(q[s]);
+			if (weight(q[s]) > best) {
+				best = weight(q[s]);
+				top = s;
+			}
+		}
+	if (top < 0)
+		return false;
+	/* f = weight * PROB / sum, by one reciprocal (a table's frequencies need not be exact,
+	 * only the same in the coder and the decoder) */
+	recip = ((uint64_t)PROB << 32) / sum;
+	for (int s = 0; s < nsym; s++) {
+		uint32_t f = 0;
+		if (q[s]) {
+			f = (uint32_t)(((uint64_t)weight(q[s]) * recip) >> 32);
+			if (f == 0)
+				f = 1;
+		}
+		freq[s] = f;
+		total += f;
+	}
+	/* at most MAX_SYMS were raised to 1, and the top one has at least PROB / MAX_SYMS */
+	freq[top] += PROB - total;
+	for (int s = 0, acc = 0; s < nsym; s++) {
+		start[s] = (uint32_t)acc;
+		acc += (int)freq[s];
+	}
+	return true;
+}
+
+/* bits per symbol of frequency f (1 to PROB), log2(PROB / f), by the series of atanh:
+ * plain arithmetic, so that every host makes the same choices */
+static float cost_bits[PROB + 1];
+
+static void cost_init(void)
+{
+	for (uint32_t f = 1; f <= PROB; f++) {
+		int e = 0;
+		double m = f, z, z2, l;
+		while (m >= 2.0) {
+			m /= 2.0;
+			e++;
+		}
+		z = (m - 1.0) / (m + 1.0);
+		z2 = z * z;
+		l = 2.0 * z * (1.0 + z2 * (1.0 / 3 + z2 * (1.0 / 5 + z2 * (1.0 / 7 + z2 * (1.0 / 9 + z2 / 11)))));
+		cost_bits[f] = (float)((double)PROB_BITS - e - l / 0.6931471805599453);
+	}
+}
+
+struct bitw {
+	uint8_t *p;
+	size_t n;
+	uint64_t acc;
+	int k;
+};
+
+static void bit_put(struct bitw *w, uint32_t v, int k)
+{
+	w->acc |= (uint64_t)v << w->k;
+	w->k += k;
+	while (w->k >= 8) {
+		w->p[w->n++] = (uint8_t)w->acc;
+		w->acc >>= 8;
+		w->k -= 8;
+	}
+}
+
+static void bit_flush(struct bitw *w)
+{
+	if (w->k > 0)
+		w->p[w->n++] = (uint8_t)w->acc;
+	w->acc = 0;
+	w->k = 0;
+}
+
+struct bitr {
+	const uint8_t *p;
+	size_t n, i;
+	uint64_t acc;
+	int k;
+};
+
+/* false past the end */
+static bool bit_get(struct bitr *r, int k, uint32_t *v)
+{
+	while (r->k < k) {
+		if (r->i == r->n)
+			return false;
+		r->acc |= (uint64_t)r->p[r->i++] << r->k;
+		r->k += 8;
+	}
+	*v = (uint32_t)(r->acc & ((1u << k) - 1));
+	r->acc >>= k;
+	r->k -= k;
+	return true;
+}
+
+struct esym {
+	uint32_t x_max, rcp, bias;
+	uint16_t cmpl, shift;
+};
+
+/* the reciprocal of every frequency, made once: a division each would cost more than
+ * coding a small tensor */
+static uint32_t rcp_of[PROB + 1];
+static uint8_t shift_of[PROB + 1];
+
+static void tables_init(void)
+{
+	cost_init();
+	for (uint32_t f = 2; f <= PROB; f++) {
+		uint32_t shift = 0;
+		while (f > (1u << shift))
+			shift++;
+		rcp_of[f] = (uint32_t)((((uint64_t)1 << (shift + 31)) + f - 1) / f);
+		shift_of[f] = (uint8_t)(shift - 1);
+	}
+}
+
+static void esym_init(struct esym *e, uint32_t start, uint32_t freq)
+{
+	e->x_max = ((RANS_L >> PROB_BITS) << 8) * freq;
+	e->cmpl = (uint16_t)(PROB - freq);
+	if (freq < 2) {
+		/* q = x - 1 below, and the bias makes up for it */
+		e->rcp = ~0u;
+		e->shift = 0;
+		e->bias = start + PROB - 1;
+	} else {
+		e->rcp = rcp_of[freq];
+		e->shift = shift_of[freq];
+		e->bias = start;
+	}
+}
+
+/* x := x / freq * PROB + start + x % freq, with the division by a reciprocal (exact for
+ * x < 2^31, which byte-wise renormalization keeps) */
+static inline uint32_t enc_put(uint32_t x, uint8_t **p, const struct esym *e)
+{
+	uint32_t q, k;
+
+	/* at most two bytes out (x < 2^31, x_max >= 2^19), both written, without a branch to
+	 * mispredict: the low byte last, as a loop of one byte at a time would */
+	k = (x >= e->x_max) + ((uint64_t)x >= (uint64_t)e->x_max << 8);
+	(*p)[-2] = (uint8_t)(x >> 8);
+	(*p)[-1] = (uint8_t)x;
+	*p -= k;
+	x >>= 8 * k;
+	q = (uint32_t)(((uint64_t)x * e->rcp) >> 32) >> e->shift;
+	return x + e->bias + q * e->cmpl;
+}
+
+static void put32(uint8_t *p, uint32_t v) { adcnn_le32enc(p, v); }
+
+size_t adcnn_rans_bound(size_t n, size_t seg)
+{
+	size_t nseg = seg ? n / seg : 0;
+
+	/* header, map and tables; raw bits (at most 6 a value) and their length; states; and
+	 * at most 12 bits a symbol */
+	return 1 + (nseg * 3 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 16 + 2 * n + 16;
+}
+
+struct rank {
+	uint64_t sum;
+	uint32_t seg;
+};
+
+static int rank_cmp(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+	if (x->sum != y->sum)
+		return x->sum < y->sum ? -1 : 1;
+	return x->seg < y->seg ? -1 : x->seg > y->seg;
+}
+
+/* Codes of `bits` bits around zero point zp, n of them in channels of seg each, into out (at
+ * least adcnn_rans_bound bytes). Returns the length, or 0 when out of memory. */
+size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	uint8_t fold[256], unfold[256], sym[256], nraw[256];
+	int nsym = adcnn_rans_alphabet(bits), ngroups = 1, lg = 0;
+	size_t nseg = seg ? n / seg : 0, o = 0, rawlen = 0;
+	uint64_t (*hist)[MAX_SYMS] = NULL;
+	uint32_t *seghist = NULL;
+	struct rank *rk = NULL;
+	uint8_t *grp = NULL, *tail = NULL, *p;
+	uint8_t q[MAX_GROUPS][MAX_SYMS];
+	/* per group, by code (not symbol): one lookup less a value */
+	static _Thread_local struct esym enc[MAX_GROUPS][256];
+	uint32_t a = RANS_L, b = RANS_L, c4 = RANS_L, d = RANS_L;
+	/* the finest grouping: a power of two, at most one group a channel */
+	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1;
+
+	pthread_once(&once, tables_init);
+	fold_tables(bits, zp, fold, unfold);
+	for (int c = 0; c < 1 << bits; c++) {
+		int k;
+		sym[c] = (uint8_t)sym_of(fold[c], &k);
+		nraw[c] = (uint8_t)k;
+	}
+	hist = calloc(MAX_GROUPS, sizeof(*hist));
+	seghist = malloc(sizeof(*seghist) * MAX_SYMS * (nseg ? nseg : 1));
+	rk = malloc(sizeof(*rk) * (nseg ? nseg : 1));
+	grp = malloc(nseg ? nseg : 1);
+	tail = malloc(2 * n + 16);
+	if (hist == NULL || seghist == NULL || rk == NULL || grp == NULL || tail == NULL)
+		goto nomem;
+
+	/* each channel's histogram (in four parts, so that runs of one symbol do not wait on
+	 * each other's increments); the channels ranked by their mean symbol; the g8 finest
+	 * groups by rank */
+	for (size_t s = 0; s < nseg; s++) {
+		const uint8_t *c = codes + s * seg;
+		uint32_t part[4][MAX_SYMS] = {{0}};
+		uint64_t sum = 0;
+		size_t j = 0;
+		for (; j + 4 <= seg; j += 4) {
+			part[0][sym[c[j]]]++;
+			part[1][sym[c[j + 1]]]++;
+			part[2][sym[c[j + 2]]]++;
+			part[3][sym[c[j + 3]]]++;
+		}
+		for (; j < seg; j++)
+			part[0][sym[c[j]]]++;
+		for (int y = 0; y < nsym; y++) {
+			uint32_t h = part[0][y] + part[1][y] + part[2][y] + part[3][y];
+			seghist[s * MAX_SYMS + (size_t)y] = h;
+			sum += (uint64_t)h * (uint64_t)y;
+		}
+		rk[s].sum = sum;
+		rk[s].seg = (uint32_t)s;
+	}
+	if (g8 > 1)
+		qsort(rk, nseg, sizeof(*rk), rank_cmp);
+	for (size_t r = 0; r < nseg; r++)
+		grp[rk[r].seg] = (uint8_t)(r * (size_t)g8 / nseg);
+	for (size_t s = 0; s < nseg; s++)
+		for (int y = 0; y < nsym; y++)
+			hist[grp[s]][y] += seghist[s * MAX_SYMS + (size_t)y];
+
+	/* 1, 2, 4 or 8 groups (g8 / k finest ones merged each): the fewest estimated bits */
+	{
+		double best = 0.0;
+		for (int k = 1; k <= g8; k *= 2) {
+			int ng = k, per = g8 / k;
+			double bitsum = (double)(nseg * (size_t)__builtin_ctz((unsigned)k));
+			uint8_t qq[MAX_GROUPS][MAX_SYMS];
+			for (int g = 0; g < ng; g++) {
+				uint64_t h[MAX_SYMS] = {0}, cmax = 0;
+				uint32_t freq[MAX_SYMS], start[MAX_SYMS];
+				int used = 0;
+				for (int f = g * per; f < (g + 1) * per; f++)
+					for (int s = 0; s < nsym; s++)
+						h[s] += hist[f][s];
+				for (int s = 0; s < nsym; s++)
+					if (h[s] > cmax)
+						cmax = h[s];
+				double scale = 8388608.0 / (double)(cmax ? cmax : 1);
+				for (int s = 0; s < nsym; s++) {
+					qq[g][s] = h[s] ? (uint8_t)q_of(h[s], scale) : 0;
+					if (h[s])
+						used = s + 1;
+				}
+				table_freqs(qq[g], nsym, freq, start);
+				bitsum += 5.0 + 5.0 * used;
+				for (int s = 0; s < nsym; s++)
+					if (h[s])
+						bitsum += (double)h[s] * cost_bits[freq[s]];
+			}
+			if (k == 1 || bitsum < best) {
+				best = bitsum;
+				ngroups = k;
+				memcpy(q, qq, sizeof(q));
+			}
+		}
+		if (nseg == 0) {
+			ngroups = 1;
+			memset(q, 0, sizeof(q));
+			q[0][0] = 1;
+		}
+	}
+	lg = __builtin_ctz((unsigned)ngroups);
+	for (int g = 0; g < ngroups; g++) {
+		uint32_t freq[MAX_SYMS], start[MAX_SYMS];
+		table_freqs(q[g], nsym, freq, start);
+		for (int c = 0; c < 1 << bits; c++)
+			if (freq[sym[c]])
+				esym_init(&enc[g][c], start[sym[c]], freq[sym[c]]);
+	}
+
+	/* the group count, the map, the tables */
+	out[o++] = (uint8_t)ngroups;
+	{
+		struct bitw w = {out, o, 0, 0};
+		int shift = __builtin_ctz((unsigned)g8) - lg;
+		if (lg > 0)
+			for (size_t s = 0; s < nseg; s++)
+				bit_put(&w, (uint32_t)grp[s] >> shift, lg);
+		for (int g = 0; g < ngroups; g++) {
+			int used = 1;
+			for (int s = 0; s < nsym; s++)
+				if (q[g][s])
+					used = s + 1;
+			bit_put(&w, (uint32_t)(used - 1), 5);
+			for (int s = 0; s < used; s++)
+				bit_put(&w, q[g][s], 5);
+		}
+		bit_flush(&w);
+		o = w.n;
+		for (size_t s = 0; s < nseg; s++)
+			grp[s] = (uint8_t)(grp[s] >> shift);
+	}
+	/* the raw bits of codes past 15, after their length */
+	if (bits > 4) {
+		struct bitw w = {tail, 0, 0, 0};
+		for (size_t i = 0; i < n; i++)
+			if (nraw[codes[i]])
+				bit_put(&w, fold[codes[i]] & ((1u << nraw[codes[i]]) - 1), nraw[codes[i]]);
+		bit_flush(&w);
+		rawlen = w.n;
+		for (size_t v = rawlen; ; v >>= 7) {
+			out[o++] = (uint8_t)((v & 127) | (v > 127 ? 128 : 0));
+			if (v <= 127)
+				break;
+		}
+		memcpy(out + o, tail, rawlen);
+		o += rawlen;
+	}
+	/* the symbols, last first, into the end of tail; symbol i in state i % 2 */
+	p = tail + 2 * n + 16;
+	for (size_t s = nseg; s-- > 0;) {
+		const struct esym *e = enc[grp[s]];
+		const uint8_t *c = codes + s * seg;
+		for (size_t j = seg; j-- > 0;) {
+			uint32_t t = enc_put(a, &p, &e[c[j]]);
+			a = b;
+			b = c4;
+			c4 = d;
+			d = t;
+		}
+	}
+	/* a holds the state of symbol -1, state 3; d that of symbol 0, state 0 */
+	put32(out + o, d);
+	put32(out + o + 4, c4);
+	put32(out + o + 8, b);
+	put32(out + o + 12, a);
+	o += 16;
+	memcpy(out + o, p, (size_t)(tail + 2 * n + 16 - p));
+	o += (size_t)(tail + 2 * n + 16 - p);
+	free(hist);
+	free(seghist);
+	free(rk);
+	free(grp);
+	free(tail);
+	return o;
+nomem:
+	free(hist);
+	free(seghist);
+	free(rk);
+	free(grp);
+	free(tail);
+	return 0;
+}
+
+/* the decoding table's slots of one symbol: its frequency and symbol in base, and each
+ * slot's offset from the symbol's first */
+ADCNN_VECTORIZE
+static void slot_fill(uint32_t *restrict t, uint32_t n, uint32_t base)
+{
+	for (uint32_t k = 0; k < n; k++)
+		t[k] = base | k << 5;
+}
+
+/* Decodes n codes; false if the payload is corrupt. Reads nothing outside in[0, len). */
+bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
+                       uint8_t *codes)
+{
+	uint8_t fold[256], unfold[256];
+	int nsym = adcnn_rans_alphabet(bits), ngroups, lg;
+	size_t nseg = seg ? n / seg : 0, o = 1, rawlen = 0;
+	/* per group and slot: frequency << 17 | (slot - start) << 5 | symbol */
+	uint32_t *tab = NULL;
+	uint8_t *grp = NULL;
+	struct bitr raw = {0};
+	const uint8_t *p, *end = in + len;
+	uint32_t a, b, c4, d;
+	bool ok = false;
+
+	if (len < 1)
+		return false;
+	ngroups = in[0];
+	if (ngroups != 1 && ngroups != 2 && ngroups != 4 && ngroups != 8)
+		return false;
+	if ((size_t)ngroups > (nseg ? nseg : 1))
+		return false;
+	lg = __builtin_ctz((unsigned)ngroups);
+	fold_tables(bits, zp, fold, unfold);
+	grp = malloc(nseg ? nseg : 1);
+	tab = malloc(sizeof(*tab) * (size_t)ngroups * PROB);
+	if (grp == NULL || tab == NULL)
+		goto done;
+	{
+		struct bitr r = {in, len, o, 0, 0};
+		uint32_t v;
+		for (size_t s = 0; s < nseg; s++) {
+			if (lg == 0)
+				grp[s] = 0;
+			else if (!bit_get(&r, lg, &v))
+				goto done;
+			else
+				grp[s] = (uint8_t)v;
+		}
+		for (int g = 0; g < ngroups; g++) {
+			uint8_t q[MAX_SYMS] = {0};
+			uint32_t freq[MAX_SYMS], start[MAX_SYMS], *t = tab + (size_t)g * PROB;
+			if (!bit_get(&r, 5, &v) || (int)v >= nsym)
+				goto done;
+			for (int s = 0, used = (int)v + 1; s < used; s++) {
+				uint32_t qs;
+				if (!bit_get(&r, 5, &qs))
+					goto done;
+				q[s] = (uint8_t)qs;
+			}
+			if (!table_freqs(q, nsym, freq, start))
+				goto done;
+			for (int s = 0; s < nsym; s++)
+				slot_fill(t + start[s], freq[s], freq[s] << 17 | (uint32_t)s);
+		}
+		o = r.i;
+	}
+	if (bits > 4) {
+		for (int sh = 0;; sh += 7) {
+			if (o == len || sh > 56)
+				goto done;
+			rawlen |= (size_t)(in[o] & 127) << sh;
+			if (!(in[o++] & 128))
+				break;
+		}
+		if (rawlen > len - o)
+			goto done;
+		raw.p = in + o;
+		raw.n = rawlen;
+		o += rawlen;
+	}
+	if (len - o < 16)
+		goto done;
+	a = adcnn_le32dec(in + o);
+	b = adcnn_le32dec(in + o + 4);
+	c4 = adcnn_le32dec(in + o + 8);
+	d = adcnn_le32dec(in + o + 12);
+	p = in + o + 16;
+	for (size_t s = 0; s < nseg; s++) {
+		const uint32_t *tb = tab + (size_t)grp[s] * PROB;
+		uint8_t *c = codes + s * seg;
+		for (size_t j = 0; j < seg; j++) {
+			uint32_t e = tb[a & (PROB - 1)], t, k;
+			int sy = (int)(e & 31);
+			t = (e >> 17) * (a >> PROB_BITS) + ((e >> 5) & (PROB - 1));
+			if (end - p >= 2) {
+				/* at most two bytes in (t >= 2^11 from a state >= 2^23), without a branch
+				 * to mispredict */
+				k = (t < RANS_L) + (t < (RANS_L >> 8));
+				t = t << (8 * k) | (uint32_t)(p[0] << 8 | p[1]) >> (16 - 8 * k);
+				p += k;
+			} else {
+				while (t < RANS_L) {
+					if (p == end)
+						goto done;
+					t = t << 8 | *p++;
+				}
+			}
+			a = b;
+			b = c4;
+			c4 = d;
+			d = t;
+			if (sy < 16) {
+				c[j] = unfold[sy];
+			} else {
+				int nr;
+				unsigned v = base_of(sy, &nr);
+				uint32_t extra;
+				if (!bit_get(&raw, nr, &extra))
+					goto done;
+				v |= extra;
+				if (v >= 1u << bits)
+					goto done;
+				c[j] = unfold[v];
+			}
+		}
+	}
+	/* the states are back where the encoder began, and every byte is used */
+	ok = a == RANS_L && b == RANS_L && c4 == RANS_L && d == RANS_L && p == end;
+done:
+	free(grp);
+	free(tab);
+	return ok;
+}
