@@ -325,7 +325,8 @@ static void conv_algo_env(void)
 	const char *e = getenv("ADCNN_CONV");
 
 	if (conv_algo < 0)
-		conv_algo = e && strcmp(e, "im2col") == 0 ? 1 : e && strcmp(e, "winograd") == 0 ? 2 : 0;
+		conv_algo = e && strcmp(e, "im2col") == 0 ? 1 : e && strcmp(e, "winograd") == 0 ? 2 :
+		            e && strcmp(e, "panels") == 0 ? 3 : 0;
 }
 
 void adcnn_conv_algo_set(int algo)
@@ -337,10 +338,52 @@ void adcnn_conv_algo_set(int algo)
 static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh, int ow)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
-	if (conv_algo == 1 || G != 1 || n->kernel[0] != 3 || n->kernel[1] != 3 ||
+	if (conv_algo == 1 || conv_algo == 3 || G != 1 || n->kernel[0] != 3 || n->kernel[1] != 3 ||
 	    n->stride[0] != 1 || n->stride[1] != 1 || n->dil[0] != 1 || n->dil[1] != 1)
 		return false;
 	return conv_algo == 2 || adcnn_winograd_fits(C, M, oh, ow);
+}
+
+/* Where pgemm.c beats BLIS: few output positions (at most 20x20, so never where Winograd
+ * fits) and a long enough K. Measured on one core (AVX-512): ResNet-18's 14x14 and 7x7
+ * layers, e.g. M 512, N 49, K 4608: 94-101 GFLOP/s against BLIS's 74-77. Its kernel is
+ * written for 512-bit vectors: elsewhere (AVX2, NEON) it runs, tested, but BLIS is left the
+ * choice. */
+static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
+{
+	static int wide = -1;
+
+	pthread_once(&conv_algo_once, conv_algo_env);
+	if (G != 1 || conv_algo == 1 || conv_algo == 2 || (Cg == 1 && Mg == 1))
+		return false;
+	if (conv_algo == 3)
+		return true;
+	if (wide < 0) {
+#if defined(__x86_64__) && defined(__GNUC__)
+		wide = __builtin_cpu_supports("avx512f");
+#else
+		wide = 0;
+#endif
+	}
+	return wide && (size_t)oh * ow <= 400 && K >= 64 && Mg >= 32;
+}
+
+/* one panel of one image, for adcnn_parallel */
+struct pgemm_job {
+	const float *panels, *x, *b;
+	float *y;
+	int M, np;
+	size_t K, ldx, xstride, plane;
+	const struct adcnn_act *act;
+};
+
+static void pgemm_piece(void *arg, int i)
+{
+	struct pgemm_job *j = arg;
+	int bn = i / j->np;
+
+	adcnn_pgemm(j->panels, j->M, i % j->np, j->K, j->x + (size_t)bn * j->xstride, j->ldx,
+	            (int)j->plane, j->y + (size_t)bn * j->M * j->plane, j->plane, j->b, j->act);
 }
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
@@ -557,6 +600,28 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 	K = (size_t)Cg * kh * kw;
 	bool direct = kh == 1 && kw == 1 && n->stride[0] == 1 && n->stride[1] == 1 && pt == 0 && pl == 0 &&
 	              g->in_r0 == g->out_r0 && g->in_c0 == g->out_c0 && oh == h && ow == w;
+	if (use_pgemm(G, Cg, Mg, K, oh, ow)) {
+		size_t plane = (size_t)oh * ow;
+		const float *panels = adcnn_conv_panels(wt, M, K);
+		float *cols = NULL;
+		struct pgemm_job pj = {panels, x->d.f, b ? b->d.f : NULL, y->d.f, M, (M + 31) / 32, K,
+		                       plane, (size_t)C * h * w, plane, act};
+		/* every image's columns, made before the threads share out the panels */
+		if (panels != NULL && !direct && (cols = adcnn_workspace((size_t)N * K * plane)) != NULL) {
+			for (int bn = 0; bn < N; bn++)
+				im2col(x->d.f + (size_t)bn * C * h * w, C, h, w, n, g, pt, pl, 0, oh, ow,
+				       cols + (size_t)bn * K * plane);
+			pj.x = cols;
+			pj.xstride = K * plane;
+		}
+		if (panels == NULL || (!direct && cols == NULL)) {
+			adcnn_tensor_free(y);
+			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+		}
+		adcnn_parallel_n(work_threads(N, M, K, oh, ow), N * pj.np, pgemm_piece, &pj);
+		*out = y;
+		return ADCNN_OK;
+	}
 	/* a chunk of at most COL_BUDGET floats and about COL_WIDTH columns: wider chunks gained
 	 * nothing in BLIS and lost the workspace from the cache (measured in CPU time) */
 	rows_per = direct ? (size_t)oh : COL_BUDGET / (K * (size_t)ow);

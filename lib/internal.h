@@ -4,6 +4,7 @@
 
 #include "adcnn.h"
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define ADCNN_MAX_RANK 8
@@ -32,6 +33,8 @@ struct adcnn_tensor {
 		void *p;
 	} d;
 	bool borrowed; /* the data lives in a mapping the tensor does not own */
+	/* a convolution's weights repacked for pgemm.c, made on first use (NULL until then) */
+	_Atomic(void *) packed;
 };
 
 bool adcnn_dims_count(int rank, const int64_t *dims, size_t *n);
@@ -214,6 +217,13 @@ void adcnn_bias_act(const struct adcnn_act *act, float bias, float *p, size_t n)
 /* the calling thread's scratch memory (im2col columns, Winograd transforms), grown as needed
  * and kept until adcnn_thread_release */
 float *adcnn_workspace(size_t n);
+/* pgemm.c: the GEMM of a convolution with few output positions; panels of 32 output
+ * channels, the p-th of them computed by adcnn_pgemm: y[m][n] (m in the panel, n < ncol) =
+ * bias + sum over k of w[m][k] x[k][n], then the activation */
+const float *adcnn_conv_panels(const struct adcnn_tensor *w, int M, size_t K);
+void adcnn_conv_panels_free(struct adcnn_tensor *w);
+void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
+                 int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);
 
 /* parallel.c: threads inside an operator */

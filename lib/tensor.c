@@ -75,6 +75,7 @@ void adcnn_tensor_free(struct adcnn_tensor *t)
 		return;
 	if (!t->borrowed)
 		free(t->d.p);
+	adcnn_conv_panels_free(t);
 	free(t);
 }
 

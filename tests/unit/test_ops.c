@@ -1294,17 +1294,18 @@ static void expect_near(const struct adcnn_tensor *a, const struct adcnn_tensor 
 			fail_msg("%s: value %zu is %.9g, expected %.9g", what, i, a->d.f[i], b->d.f[i]);
 }
 
-/* sizes around the 4x4 blocks (partial blocks, inputs smaller than a block), channel counts
- * around the transform's 16-channel steps, pads 0 and 1, and halo tiles: each output band run
- * on a crop of its input (plus a margin), in the full tensor's coordinates */
-static void test_conv_winograd(void **state)
+/* Winograd (algo 2) and the panel GEMM (algo 3): sizes around the 4x4 blocks (partial
+ * blocks, inputs smaller than a block) and the panel's 7-column tiles, channel counts around
+ * the transform's 16-channel steps and the panels' 32 output channels, pads 0 and 1, and halo
+ * tiles: each output band run on a crop of its input (plus a margin), in the full tensor's
+ * coordinates */
+static void conv_tiles_check(int algo)
 {
 	static const int sizes[][2] = {{1, 1}, {3, 2}, {4, 4}, {5, 9}, {8, 7}, {13, 17}, {20, 12}};
-	static const int chans[][2] = {{1, 2}, {3, 5}, {17, 4}, {33, 19}};
+	static const int chans[][2] = {{1, 2}, {3, 5}, {17, 4}, {33, 19}, {40, 33}, {9, 70}};
 	char what[128];
-	(void)state;
 
-	adcnn_conv_algo_set(2);
+	adcnn_conv_algo_set(algo);
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
 		for (size_t ci = 0; ci < sizeof(chans) / sizeof(chans[0]); ci++)
 			for (int pad = 0; pad < 2; pad++) {
@@ -1322,7 +1323,7 @@ static void test_conv_winograd(void **state)
 				window(&n, 3, 3, 1, pad, pad, pad, pad);
 				y = conv(&n, x, w, b);
 				r = ref_conv(&n, x, w, b);
-				snprintf(what, sizeof(what), "%dx%dx%d -> %d, pad %d", C, H, W, M, pad);
+				snprintf(what, sizeof(what), "algo %d, %dx%dx%d -> %d, pad %d", algo, C, H, W, M, pad);
 				expect_near(y, r, what);
 				for (int parts = 2; parts <= 3 && N == 1; parts++) {
 					int rb[4], cb[4];
@@ -1344,8 +1345,8 @@ static void test_conv_winograd(void **state)
 							g = (struct adcnn_geom){i0, j0, H, W, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1]};
 							assert_int_equal(adcnn_conv_run(ctx, &n, xc, w, b, &tile, &g), ADCNN_OK);
 							want = crop(r, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1]);
-							snprintf(what, sizeof(what), "%dx%dx%d -> %d, pad %d, tile %d,%d of %d",
-							         C, H, W, M, pad, tr, tc, parts);
+							snprintf(what, sizeof(what), "algo %d, %dx%dx%d -> %d, pad %d, tile %d,%d of %d",
+							         algo, C, H, W, M, pad, tr, tc, parts);
 							expect_near(tile, want, what);
 							adcnn_tensor_free(tile);
 							adcnn_tensor_free(want);
@@ -1359,6 +1360,18 @@ static void test_conv_winograd(void **state)
 				adcnn_tensor_free(r);
 			}
 	adcnn_conv_algo_set(0);
+}
+
+static void test_conv_winograd(void **state)
+{
+	(void)state;
+	conv_tiles_check(2);
+}
+
+static void test_conv_panels(void **state)
+{
+	(void)state;
+	conv_tiles_check(3);
 }
 
 /* the 3x3 depthwise kernel (stride 1 and 2, every pad, rows narrower than a vector and wider)
@@ -1407,6 +1420,10 @@ static void test_conv_threads(void **state)
 		{12, 10, 7, 12, 3, 1, 1, 12, 0}, /* depthwise */
 		{12, 10, 7, 12, 5, 2, 2, 12, 0}, /* depthwise 5x5 */
 		{12, 10, 7, 8, 3, 1, 1, 4, 0},   /* groups */
+		{40, 7, 7, 70, 3, 1, 1, 1, 3},   /* panels, 3x3 */
+		{33, 9, 8, 40, 3, 2, 1, 1, 3},   /* panels, stride 2 */
+		{64, 7, 5, 96, 1, 1, 0, 1, 3},   /* panels, 1x1, no im2col */
+		{64, 7, 7, 48, 3, 1, 1, 1, 0},   /* where the automatic choice is panels (AVX-512) */
 	};
 	(void)state;
 
@@ -1479,6 +1496,7 @@ int main(void)
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test(test_conv_winograd),
+		cmocka_unit_test(test_conv_panels),
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),
 	};
