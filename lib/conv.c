@@ -345,7 +345,7 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
 }
 
 /* Where pgemm.c beats BLIS: few output positions (at most 20x20, so never where Winograd
- * fits) and a long enough K. Measured on one core (AVX-512): ResNet-18's 14x14 and 7x7
+ * fits) and many weights (adcnn_panels_worth). Measured on one core (AVX-512): ResNet-18's 14x14 and 7x7
  * layers, e.g. M 512, N 49, K 4608: 94-101 GFLOP/s against BLIS's 74-77. Its kernel is
  * written for 512-bit vectors: elsewhere (AVX2, NEON) it runs, tested, but BLIS is left the
  * choice. */
@@ -365,7 +365,9 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 		wide = 0;
 #endif
 	}
-	return wide && (size_t)oh * ow <= 400 && K >= 64 && Mg >= 32;
+	/* the weights the ready form keeps panels of, so that a parsed model and a mapped one take
+	 * the same path (and give the same bytes) */
+	return wide && (size_t)oh * ow <= 400 && adcnn_panels_worth(Mg, K);
 }
 
 /* one panel of one image, for adcnn_parallel */
@@ -600,21 +602,23 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 	K = (size_t)Cg * kh * kw;
 	bool direct = kh == 1 && kw == 1 && n->stride[0] == 1 && n->stride[1] == 1 && pt == 0 && pl == 0 &&
 	              g->in_r0 == g->out_r0 && g->in_c0 == g->out_c0 && oh == h && ow == w;
-	if (use_pgemm(G, Cg, Mg, K, oh, ow)) {
+	/* the weights' panels: mapped from the ready form, or made once for a parsed model; with
+	 * none (mapped weights the ready form has no panels for), BLIS */
+	const float *panels = use_pgemm(G, Cg, Mg, K, oh, ow) ? adcnn_conv_panels(wt, M, K) : NULL;
+	if (panels != NULL) {
 		size_t plane = (size_t)oh * ow;
-		const float *panels = adcnn_conv_panels(wt, M, K);
 		float *cols = NULL;
 		struct pgemm_job pj = {panels, x->d.f, b ? b->d.f : NULL, y->d.f, M, (M + 31) / 32, K,
 		                       plane, (size_t)C * h * w, plane, act};
 		/* every image's columns, made before the threads share out the panels */
-		if (panels != NULL && !direct && (cols = adcnn_workspace((size_t)N * K * plane)) != NULL) {
+		if (!direct && (cols = adcnn_workspace((size_t)N * K * plane)) != NULL) {
 			for (int bn = 0; bn < N; bn++)
 				im2col(x->d.f + (size_t)bn * C * h * w, C, h, w, n, g, pt, pl, 0, oh, ow,
 				       cols + (size_t)bn * K * plane);
 			pj.x = cols;
 			pj.xstride = K * plane;
 		}
-		if (panels == NULL || (!direct && cols == NULL)) {
+		if (!direct && cols == NULL) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 		}

@@ -33,8 +33,10 @@ struct adcnn_tensor {
 		void *p;
 	} d;
 	bool borrowed; /* the data lives in a mapping the tensor does not own */
-	/* a convolution's weights repacked for pgemm.c, made on first use (NULL until then) */
+	/* a convolution's weights repacked for pgemm.c: mapped from the ready form, or made on
+	 * first use in a model parsed from ONNX (NULL until then) */
 	_Atomic(void *) packed;
+	bool packed_borrowed;
 };
 
 bool adcnn_dims_count(int rank, const int64_t *dims, size_t *n);
@@ -222,6 +224,11 @@ float *adcnn_workspace(size_t n);
  * bias + sum over k of w[m][k] x[k][n], then the activation */
 const float *adcnn_conv_panels(const struct adcnn_tensor *w, int M, size_t K);
 void adcnn_conv_panels_free(struct adcnn_tensor *w);
+/* whether value v of g is the weights of a Conv that the ready form keeps in panels too, and
+ * the floats of those panels */
+size_t adcnn_panels_wanted(const struct adcnn_graph *g, int v);
+bool adcnn_panels_worth(int M, size_t K);
+void adcnn_panels_fill(const float *w, int M, size_t K, float *p);
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);

@@ -3,14 +3,13 @@
  * columns. The weights are repacked once, into panels of 32 output channels (k-major inside
  * a panel), and kept with the weight tensor; a kernel then runs down K with the 32 channels
  * in two vectors and 7 output columns broadcast from the input rows: 14 accumulators, no
- * packing of the input, nothing but the weights streamed. */
+ * packing of the input, nothing but the weights streamed. The ready form keeps the panels
+ * beside the weights (adcnn_panels_wanted), so that a run maps them rather than makes them. */
 #include "config.h"
 #include "internal.h"
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 ADCNN_FMA_ON /* the kernel is multiply-adds */
 
@@ -18,25 +17,45 @@ ADCNN_FMA_ON /* the kernel is multiply-adds */
 #define NR 7  /* output columns a tile */
 
 typedef float vf __attribute__((vector_size(64)));
+#define UNROLL _Pragma("GCC unroll 8")
 
-const float *adcnn_conv_panels(const struct adcnn_tensor *w, int M, size_t K)
+/* Panels are worth keeping for the weights of the deep layers: many (2^17 floats or more:
+ * ResNet-18's layer3 and layer4, MobileNetV2's last 1x1 layers), of an ungrouped Conv with
+ * 32 output channels or more and K >= 64. Which layers then use them is decided at run time
+ * by the output's size (conv.c); the others leave the panels' pages untouched. */
+bool adcnn_panels_worth(int M, size_t K)
 {
-	/* a cache on the weight tensor (which its model owns), not part of its value */
-	_Atomic(void *) *slot = &((struct adcnn_tensor *)w)->packed;
-	void *have = atomic_load_explicit(slot, memory_order_acquire), *want = NULL;
-	size_t np = ((size_t)M + PM - 1) / PM;
-	float *p;
+	return M >= 32 && K >= 64 && (size_t)M * K >= ((size_t)1 << 17);
+}
 
-	if (have != NULL)
-		return have;
-	if (posix_memalign(&want, 64, np * K * PM * sizeof(float) + ADCNN_SLACK) != 0)
-		return NULL;
-	p = want;
+size_t adcnn_panels_wanted(const struct adcnn_graph *g, int v)
+{
+	const struct adcnn_tensor *w = g->values[v].init;
+	size_t K;
+
+	if (w == NULL || w->dtype != ADCNN_F32 || w->rank != 4 || w->dims[0] > INT32_MAX)
+		return 0;
+	K = (size_t)(w->dims[1] * w->dims[2] * w->dims[3]);
+	if (!adcnn_panels_worth((int)w->dims[0], K))
+		return 0;
+	for (int i = 0; i < g->nnodes; i++) {
+		const struct adcnn_node *n = &g->nodes[i];
+		if (n->op == OP_CONV && n->nin >= 2 && n->in[1] == v && n->group == 1)
+			return ((size_t)w->dims[0] + PM - 1) / PM * PM * K;
+	}
+	return 0;
+}
+
+/* panel b: p[b][k][i] = w[b * 32 + i][k], rows past M zero */
+void adcnn_panels_fill(const float *w, int M, size_t K, float *p)
+{
+	size_t np = ((size_t)M + PM - 1) / PM;
+
 	for (size_t b = 0; b < np; b++) {
 		float *q = p + b * K * PM;
 		int rows = M - (int)(b * PM) < PM ? M - (int)(b * PM) : PM;
 		for (int i = 0; i < rows; i++) {
-			const float *src = w->d.f + (b * PM + (size_t)i) * K;
+			const float *src = w + (b * PM + (size_t)i) * K;
 			for (size_t k = 0; k < K; k++)
 				q[k * PM + (size_t)i] = src[k];
 		}
@@ -44,29 +63,35 @@ const float *adcnn_conv_panels(const struct adcnn_tensor *w, int M, size_t K)
 			for (int i = rows; i < PM; i++)
 				q[k * PM + (size_t)i] = 0.0f;
 	}
+}
+
+/* The weights' panels: those of the ready form, or, for a model parsed from ONNX (a process
+ * that runs it many times, or the one run that makes the ready form), made on first use and
+ * kept; NULL for mapped weights without panels, or out of memory. */
+const float *adcnn_conv_panels(const struct adcnn_tensor *w, int M, size_t K)
+{
+	/* a cache on the weight tensor (which its model owns), not part of its value */
+	_Atomic(void *) *slot = &((struct adcnn_tensor *)w)->packed;
+	void *have = atomic_load_explicit(slot, memory_order_acquire), *want = NULL;
+	size_t np = ((size_t)M + PM - 1) / PM;
+
+	if (have != NULL || w->borrowed)
+		return have;
+	if (posix_memalign(&want, 64, np * K * PM * sizeof(float) + ADCNN_SLACK) != 0)
+		return NULL;
+	adcnn_panels_fill(w->d.f, M, K, want);
 	if (!atomic_compare_exchange_strong_explicit(slot, &have, want, memory_order_acq_rel,
 	                                             memory_order_acquire)) {
 		free(want); /* another thread made them first */
 		return have;
 	}
-#ifdef MADV_DONTNEED
-	/* Weights mapped from the ready form: give their pages back, as the panels serve from
-	 * now on. Should a larger tile need them in the other layout, they come back from the
-	 * file (a private mapping never written). */
-	if (w->borrowed) {
-		uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)w->d.f, e = a + w->n * sizeof(float);
-		a = (a + pg - 1) / pg * pg;
-		e = e / pg * pg;
-		if (e > a)
-			madvise((void *)a, e - a, MADV_DONTNEED);
-	}
-#endif
 	return want;
 }
 
 void adcnn_conv_panels_free(struct adcnn_tensor *w)
 {
-	free(atomic_load_explicit(&w->packed, memory_order_relaxed));
+	if (!w->packed_borrowed)
+		free(atomic_load_explicit(&w->packed, memory_order_relaxed));
 }
 
 /* acc[i][j] = sum over k of panel[k][i] * x[k][col j], for i < 32, j < NR; col j is column
@@ -78,6 +103,8 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 	vf lo[NR], hi[NR];
 	int o[NR];
 
+	/* unrolled, so that the accumulators live in registers (-O2 does not unroll) */
+	UNROLL
 	for (int j = 0; j < NR; j++) {
 		lo[j] = (vf){0};
 		hi[j] = (vf){0};
@@ -87,6 +114,7 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 		for (size_t k = 0; k < K; k++) {
 			vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
 			const float *xr = x + k * ldx;
+			UNROLL
 			for (int j = 0; j < NR; j++) {
 				vf b = (vf){0} + xr[j];
 				lo[j] += w0 * b;
@@ -97,6 +125,7 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 		for (size_t k = 0; k < K; k++) {
 			vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
 			const float *xr = x + k * ldx;
+			UNROLL
 			for (int j = 0; j < NR; j++) {
 				vf b = (vf){0} + xr[o[j]];
 				lo[j] += w0 * b;
@@ -104,6 +133,7 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 			}
 		}
 	}
+	UNROLL
 	for (int j = 0; j < NR; j++)
 		for (int i = 0; i < 16; i++) {
 			acc[i][j] = lo[j][i];

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define READY_MAGIC "ADCNNRDY"
-#define READY_VERSION 1
+#define READY_VERSION 2
 #define ALIGN 64
 
 struct wbuf {
@@ -93,7 +93,7 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 	struct adcnn_cache_file f;
 	char name[ADCNN_HASH_HEX + 8];
 	static const uint8_t zeros[ALIGN > ADCNN_SLACK ? ALIGN : ADCNN_SLACK];
-	size_t head, dlen = 0, at;
+	size_t head, dlen = 0, at, pstart = 0;
 	uint8_t tail[8];
 
 	if (!little_endian())
@@ -108,6 +108,12 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 	put32(&meta, (uint32_t)g->noutputs);
 	for (int k = 0; k < g->noutputs; k++)
 		put32(&meta, (uint32_t)g->outputs[k]);
+	/* the panels of the deep Convs' weights (pgemm.c) follow all the weights */
+	for (int v = 0; v < g->nvalues; v++) {
+		const struct adcnn_tensor *t = g->values[v].init;
+		if (t != NULL)
+			pstart = (pstart + ALIGN - 1) / ALIGN * ALIGN + t->n * (t->dtype == ADCNN_I64 ? 8 : 4);
+	}
 	for (int v = 0; v < g->nvalues; v++) {
 		const struct adcnn_tensor *t = g->values[v].init;
 		putstr(&meta, g->values[v].name);
@@ -121,6 +127,17 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 		put64(&meta, dlen);
 		dlen += t->n * (t->dtype == ADCNN_I64 ? 8 : 4);
 	}
+	/* then, for each value with panels, its offset (the panels' size follows from its dims) */
+	for (int v = 0; v < g->nvalues; v++) {
+		size_t pf = adcnn_panels_wanted(g, v);
+		if (pf == 0)
+			continue;
+		pstart = (pstart + ALIGN - 1) / ALIGN * ALIGN;
+		put32(&meta, (uint32_t)v);
+		put64(&meta, pstart);
+		pstart += pf * 4;
+	}
+	put32(&meta, UINT32_MAX);
 	for (int i = 0; i < g->nnodes; i++) {
 		const struct adcnn_node *n = &g->nodes[i];
 		const int *ints[] = {n->kernel, n->stride, n->dil, n->pad};
@@ -186,6 +203,23 @@ enum adcnn_status adcnn_ready_store(struct adcnn_ctx *ctx, const struct adcnn_mo
 	}
 	if (at != dlen && f.st == ADCNN_OK)
 		f.st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "ready form: %zu bytes of weights, not %zu", at, dlen);
+	for (int v = 0; v < g->nvalues && f.st == ADCNN_OK; v++) {
+		const struct adcnn_tensor *t = g->values[v].init;
+		size_t pf = adcnn_panels_wanted(g, v), pad = (ALIGN - at % ALIGN) % ALIGN;
+		float *p;
+		if (pf == 0)
+			continue;
+		p = malloc(pf * 4);
+		if (p == NULL) {
+			f.st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
+			break;
+		}
+		adcnn_panels_fill(t->d.f, (int)t->dims[0], pf / (((size_t)t->dims[0] + 31) / 32 * 32), p);
+		adcnn_cache_write(ctx, &f, zeros, pad);
+		adcnn_cache_write(ctx, &f, p, pf * 4);
+		free(p);
+		at += pad + pf * 4;
+	}
 	adcnn_cache_write(ctx, &f, zeros, ADCNN_SLACK); /* the slack BLIS may read past the last */
 	st = adcnn_cache_end(ctx, &f);
 done:
@@ -356,6 +390,22 @@ enum adcnn_status adcnn_ready_load(struct adcnn_ctx *ctx, const char *hash, stru
 		val->init->n = n;
 		val->init->borrowed = true;
 	}
+	/* the values with panels (pgemm.c), and where */
+	uint64_t *poffs = calloc((size_t)nvalues, sizeof(uint64_t));
+	if (poffs == NULL) {
+		free(offs);
+		goto nomem;
+	}
+	for (int k = 0; k <= nvalues && !b.bad; k++) {
+		uint32_t v = get32(&b);
+		if (v == UINT32_MAX)
+			break;
+		if (v >= (uint32_t)g->nvalues || g->values[v].init == NULL || poffs[v] != 0 || k == nvalues) {
+			b.bad = true;
+			break;
+		}
+		poffs[v] = get64(&b) + 1; /* 0: none */
+	}
 	for (int i = 0; i < nnodes && !b.bad; i++) {
 		struct adcnn_node *n = &g->nodes[i];
 		int *ints[] = {n->kernel, n->stride, n->dil, n->pad};
@@ -422,6 +472,7 @@ enum adcnn_status adcnn_ready_load(struct adcnn_ctx *ctx, const char *hash, stru
 	data_off = get64(&b);
 	if (b.bad || data_off < b.off || data_off > b.len || data_off % ALIGN) {
 		free(offs);
+		free(poffs);
 		goto bad;
 	}
 	data_len = b.len - (size_t)data_off;
@@ -433,11 +484,30 @@ enum adcnn_status adcnn_ready_load(struct adcnn_ctx *ctx, const char *hash, stru
 		bytes = t->n * (t->dtype == ADCNN_I64 ? 8 : 4);
 		if (offs[v] % ALIGN || offs[v] > data_len || bytes > data_len - offs[v]) {
 			free(offs);
+			free(poffs);
 			goto bad;
 		}
 		t->d.p = (void *)(b.p + data_off + offs[v]);
+		if (poffs[v] != 0) {
+			/* panels of 32 output channels, K floats each (the rows past M zero) */
+			uint64_t po = poffs[v] - 1, pbytes;
+			if (t->dtype != ADCNN_F32 || t->rank != 4 || t->dims[0] < 1 || po % ALIGN || po > data_len) {
+				free(offs);
+				free(poffs);
+				goto bad;
+			}
+			pbytes = ((uint64_t)t->dims[0] + 31) / 32 * 32 * (t->n / (uint64_t)t->dims[0]) * 4;
+			if (pbytes > data_len - po) {
+				free(offs);
+				free(poffs);
+				goto bad;
+			}
+			t->packed = (void *)(b.p + data_off + po);
+			t->packed_borrowed = true;
+		}
 	}
 	free(offs);
+	free(poffs);
 	adcnn_graph_reindex(g);
 	st = adcnn_graph_check(ctx, g);
 	if (st != ADCNN_OK)

@@ -143,6 +143,16 @@ check 'run -v: per-tile speed' 0 "adcnn-run -v -o /dev/null '$TMP/vgg.adcnn'"
 expect_err '^tile r1c1: [0-9.]+ s, [0-9.]+ GFLOP/s$' 'run -v: per-tile speed'
 # The ready form: the first run stores the parsed prefix beside the ONNX in the cache, the next
 # ones map it; the results are the same bytes. A corrupt or foreign ready form is replaced.
+# wide's deep layer has its weights' panels in the ready form too (lib/pgemm.c): the same
+# bytes from the parsed model (panels made on first use) and the mapped one
+W="$DATA/models/wide"
+adcnn-partition -m "$W/model.onnx" --embed-model -o "$TMP/wt.adcnn" "$W/input.npy" || fail 'cannot partition wide'
+check 'run wide: the first run, from the ONNX' 0 "XDG_CACHE_HOME='$TMP/wready' adcnn-run -o '$TMP/w1.adcnn' '$TMP/wt.adcnn'"
+check 'run wide: from the ready form' 0 "XDG_CACHE_HOME='$TMP/wready' adcnn-run -o '$TMP/w2.adcnn' '$TMP/wt.adcnn'"
+same 'run wide: the ready form gives the same results' "$TMP/w2.adcnn" "$TMP/w1.adcnn"
+wr=$(ls "$TMP"/wready/adcnn/models/*.ready 2>/dev/null | head -n 1)
+# the ready form holds the weights (about 757 KB, as in the ONNX) and the 590 KB of panels
+if [ -n "$wr" ] && [ "$(wc -c <"$wr")" -gt 1300000 ]; then pass; else fail 'run wide: no panels in the ready form' "$(ls -l "$TMP"/wready/adcnn/models/ 2>&1)"; fi
 R="$DATA/models/resnet"
 export XDG_CACHE_HOME="$TMP/ready"
 adcnn-partition -m "$R/model.onnx" -g 2x2 --mode halo -o "$TMP/rt.adcnn" "$R/input.npy" || fail 'cannot partition resnet'

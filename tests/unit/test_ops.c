@@ -1423,7 +1423,7 @@ static void test_conv_threads(void **state)
 		{40, 7, 7, 70, 3, 1, 1, 1, 3},   /* panels, 3x3 */
 		{33, 9, 8, 40, 3, 2, 1, 1, 3},   /* panels, stride 2 */
 		{64, 7, 5, 96, 1, 1, 0, 1, 3},   /* panels, 1x1, no im2col */
-		{64, 7, 7, 48, 3, 1, 1, 1, 0},   /* where the automatic choice is panels (AVX-512) */
+		{256, 5, 5, 64, 3, 1, 1, 1, 0},  /* where the automatic choice is panels (AVX-512) */
 	};
 	(void)state;
 
