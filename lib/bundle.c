@@ -194,6 +194,12 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 		const char *path = archive_entry_pathname(e);
 		uint8_t *data = NULL;
 		size_t len = 0;
+
+		/* what was skipped (MANIFEST.sig, padding between archives) was decompressed too */
+		if (!expansion_ok(a)) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': expands more than %d times: refused", name, MAX_EXPANSION);
+			goto fail;
+		}
 		char hex[ADCNN_HASH_HEX];
 		int idx;
 
@@ -275,6 +281,10 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 		if (st != ADCNN_OK)
 			goto fail;
 	}
+	if (r == ARCHIVE_EOF && !expansion_ok(a)) {
+		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': expands more than %d times: refused", name, MAX_EXPANSION);
+		goto fail;
+	}
 	if (r != ARCHIVE_EOF) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': %s: %s%s", name, any ? "truncated bundle" : "not a bundle", archive_error_string(a),
 		                     any || zstd ? MIXED : "");
@@ -336,9 +346,13 @@ enum adcnn_status adcnn_bundle_write(struct adcnn_ctx *ctx, const struct adcnn_b
 	/* a packed bundle goes over the network: zstd takes out the tar's padding, which is most
 	 * of a small tile's bytes once its tensors are packed */
 	if (b->man.kind == ADCNN_KIND_PACKED) {
-		if (archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
-		    archive_write_set_filter_option(a, "zstd", "compression-level", "1") != ARCHIVE_OK) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "cannot write bundle: %s", archive_error_string(a));
+		/* ARCHIVE_WARN: a libarchive built without libzstd, which runs the zstd program
+		 * (at its default level) instead */
+		int r = archive_write_add_filter_zstd(a);
+		if (r == ARCHIVE_OK)
+			r = archive_write_set_filter_option(a, "zstd", "compression-level", "1");
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			st = adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "cannot write a zstd-compressed bundle: %s", archive_error_string(a));
 			goto done;
 		}
 	} else {

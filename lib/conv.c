@@ -319,11 +319,15 @@ float *adcnn_scratch(size_t n)
 
 static int conv_algo = -1;
 static pthread_once_t conv_algo_once = PTHREAD_ONCE_INIT;
+static bool wide_vectors; /* 512-bit: where the panel GEMM is the automatic choice */
 
 static void conv_algo_env(void)
 {
 	const char *e = getenv("ADCNN_CONV");
 
+#if defined(__x86_64__) && defined(__GNUC__)
+	wide_vectors = __builtin_cpu_supports("avx512f");
+#endif
 	if (conv_algo < 0)
 		conv_algo = e && strcmp(e, "im2col") == 0 ? 1 : e && strcmp(e, "winograd") == 0 ? 2 :
 		            e && strcmp(e, "panels") == 0 ? 3 : 0;
@@ -351,23 +355,16 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
  * choice. */
 static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 {
-	static int wide = -1;
-
 	pthread_once(&conv_algo_once, conv_algo_env);
 	if (G != 1 || conv_algo == 1 || conv_algo == 2 || (Cg == 1 && Mg == 1))
 		return false;
+	/* forced: wherever there are panels or they can be made (a mapped model has them for
+	 * the weights adcnn_panels_wanted chose, and runs the others with BLIS) */
 	if (conv_algo == 3)
 		return true;
-	if (wide < 0) {
-#if defined(__x86_64__) && defined(__GNUC__)
-		wide = __builtin_cpu_supports("avx512f");
-#else
-		wide = 0;
-#endif
-	}
 	/* the weights the ready form keeps panels of, so that a parsed model and a mapped one take
 	 * the same path (and give the same bytes) */
-	return wide && (size_t)oh * ow <= 400 && adcnn_panels_worth(Mg, K);
+	return wide_vectors && (size_t)oh * ow <= 400 && adcnn_panels_worth(Mg, K);
 }
 
 /* one panel of one image, for adcnn_parallel */

@@ -33,9 +33,9 @@ size_t adcnn_panels_wanted(const struct adcnn_graph *g, int v)
 	const struct adcnn_tensor *w = g->values[v].init;
 	size_t K;
 
-	if (w == NULL || w->dtype != ADCNN_F32 || w->rank != 4 || w->dims[0] > INT32_MAX)
+	if (w == NULL || w->dtype != ADCNN_F32 || w->rank != 4 || w->dims[0] < 32 || w->dims[0] > INT32_MAX)
 		return 0;
-	K = (size_t)(w->dims[1] * w->dims[2] * w->dims[3]);
+	K = w->n / (size_t)w->dims[0]; /* the product of the others, without overflow */
 	if (!adcnn_panels_worth((int)w->dims[0], K))
 		return 0;
 	for (int i = 0; i < g->nnodes; i++) {

@@ -1,4 +1,4 @@
-/* rans.c: the entropy coder of quantized codes that packs by default (coder 3).
+/* rans.c: an entropy coder of quantized codes (coder 3, adcnn-pack --coder rans).
  *
  * Each code is folded around the zero point into a symbol (0 is the zero point, then the
  * nearest codes on either side, alternately). The channels (the planes of an NCHW tensor)
@@ -439,7 +439,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		memcpy(out + o, tail, rawlen);
 		o += rawlen;
 	}
-	/* the symbols, last first, into the end of tail; symbol i in state i % 2 */
+	/* the symbols, last first, into the end of tail; symbol i in state i % 4 */
 	p = tail + 2 * n + 16;
 	for (size_t s = nseg; s-- > 0;) {
 		const struct esym *e = enc[grp[s]];
@@ -594,10 +594,8 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 				uint32_t extra;
 				if (!bit_get(&raw, nr, &extra))
 					goto done;
-				v |= extra;
-				if (v >= 1u << bits)
-					goto done;
-				c[j] = unfold[v];
+				/* below 2^bits: the alphabet stops at the bucket of the largest code */
+				c[j] = unfold[v | extra];
 			}
 		}
 	}
