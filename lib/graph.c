@@ -141,6 +141,8 @@ static void drop_node(struct adcnn_node *n)
 }
 
 /* Nodes whose inputs are all constant run once, at load. */
+static enum adcnn_status check_node(struct adcnn_ctx *ctx, struct adcnn_graph *g, struct adcnn_node *n);
+
 static enum adcnn_status fold_constants(struct adcnn_ctx *ctx, struct adcnn_graph *g)
 {
 	for (int i = 0; i < g->nnodes; i++) {
@@ -159,6 +161,9 @@ static enum adcnn_status fold_constants(struct adcnn_ctx *ctx, struct adcnn_grap
 			continue;
 		for (int k = 0; k < n->nin; k++)
 			in[k] = n->in[k] >= 0 ? g->values[n->in[k]].init : NULL;
+		/* a Conv's kernel_shape against its weights, before it runs on them */
+		if ((st = check_node(ctx, g, n)) != ADCNN_OK)
+			return st;
 		st = adcnn_op_run(ctx, n, in, out, NULL);
 		if (st != ADCNN_OK)
 			return st;
@@ -314,31 +319,39 @@ enum adcnn_status adcnn_graph_finish(struct adcnn_ctx *ctx, struct adcnn_graph *
 	return fold_batchnorm(ctx, g);
 }
 
-/* What the operators take for granted about their weights, checked once. */
+/* What an operator takes for granted about its weights */
+static enum adcnn_status check_node(struct adcnn_ctx *ctx, struct adcnn_graph *g, struct adcnn_node *n)
+{
+	if ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_BATCHNORM)) {
+		for (int k = 1; k < n->nin; k++)
+			if (!is_const(g, n->in[k]))
+				return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): weights must be constant",
+				                       n->name, adcnn_op_name(n->op));
+	}
+	if (n->op == OP_CONV) {
+		const struct adcnn_tensor *w;
+		if (n->nin < 2 || n->in[1] < 0 || g->values[n->in[1]].init->rank != 4)
+			return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Conv): only 2-D convolutions are supported", n->name);
+		w = g->values[n->in[1]].init;
+		if (w->dtype != ADCNN_F32 || (n->kernel[0] && (n->kernel[0] != w->dims[2] || n->kernel[1] != w->dims[3])))
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): kernel_shape does not match the weights", n->name);
+		if (w->dims[2] > 4096 || w->dims[3] > 4096 || w->dims[2] < 1 || w->dims[3] < 1)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): bad kernel size", n->name);
+		n->kernel[0] = (int)w->dims[2];
+		n->kernel[1] = (int)w->dims[3];
+		if (n->group < 1 || w->dims[0] % n->group != 0)
+			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): output channels not divisible by group", n->name);
+	}
+	return ADCNN_OK;
+}
+
+/* ... checked once for the graph (and, before it runs, for a node that fold_constants runs) */
 enum adcnn_status adcnn_graph_check(struct adcnn_ctx *ctx, struct adcnn_graph *g)
 {
 	for (int i = 0; i < g->nnodes; i++) {
-		struct adcnn_node *n = &g->nodes[i];
-		if ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_BATCHNORM)) {
-			for (int k = 1; k < n->nin; k++)
-				if (!is_const(g, n->in[k]))
-					return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): weights must be constant",
-					                       n->name, adcnn_op_name(n->op));
-		}
-		if (n->op == OP_CONV) {
-			const struct adcnn_tensor *w;
-			if (n->nin < 2 || n->in[1] < 0 || g->values[n->in[1]].init->rank != 4)
-				return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (Conv): only 2-D convolutions are supported", n->name);
-			w = g->values[n->in[1]].init;
-			if (w->dtype != ADCNN_F32 || (n->kernel[0] && (n->kernel[0] != w->dims[2] || n->kernel[1] != w->dims[3])))
-				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): kernel_shape does not match the weights", n->name);
-			if (w->dims[2] > 4096 || w->dims[3] > 4096 || w->dims[2] < 1 || w->dims[3] < 1)
-				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): bad kernel size", n->name);
-			n->kernel[0] = (int)w->dims[2];
-			n->kernel[1] = (int)w->dims[3];
-			if (n->group < 1 || w->dims[0] % n->group != 0)
-				return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "node '%s' (Conv): output channels not divisible by group", n->name);
-		}
+		enum adcnn_status st = check_node(ctx, g, &g->nodes[i]);
+		if (st != ADCNN_OK)
+			return st;
 	}
 	return ADCNN_OK;
 }

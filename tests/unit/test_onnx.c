@@ -788,6 +788,22 @@ static void test_refusals(void **state)
 		adcnn_model_free(m);
 		mb_free(b);
 	}
+	/* the same contradiction on a Conv of constants only, which loading runs (folds): refused
+	 * before it runs, not read past its weights */
+	{
+		static const float w[4] = {1, 2, 3, 4}, c[16] = {1};
+		b = mb_new(13);
+		mb_input(b, "x", 4, (int64_t[]){1, 1, 2, 2});
+		mb_output(b, "y");
+		mb_init_f(b, "C", 4, (int64_t[]){1, 1, 4, 4}, 16, c, false);
+		mb_init_f(b, "W", 4, (int64_t[]){1, 1, 2, 2}, 4, w, false);
+		n = mb_node(b, "conv", "Conv", "C W", "k");
+		mb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){3, 3});
+		mb_node(b, "add", "Add", "x k", "y");
+		assert_int_equal(mb_load(b, &m), ADCNN_ERR_FORMAT);
+		expect_msg("kernel_shape does not match the weights");
+		mb_free(b);
+	}
 }
 
 /* Softmax before opset 13 coerces to 2-D at axis 1; from 13 on it is one axis, -1 */
