@@ -1374,14 +1374,16 @@ static void test_conv_panels(void **state)
 	conv_tiles_check(3);
 }
 
-/* the 3x3 depthwise kernel (stride 1 and 2, every pad, rows narrower than a vector and wider)
- * against the reference */
+/* the 3x3 depthwise kernels (a channel at a time, and 16 at a time on planes of at most 64
+ * outputs: 3 channels, and 40 for two full blocks and a part) against the reference: stride
+ * 1 and 2, every pad, rows narrower than a vector and wider */
 static void test_conv_depthwise_3x3(void **state)
 {
 	static const int sizes[][2] = {{1, 1}, {2, 3}, {5, 4}, {7, 7}, {9, 33}, {16, 21}};
 	char what[96];
 	(void)state;
 
+	for (int C = 3; C <= 40; C += 37)
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
 		for (int stride = 1; stride <= 2; stride++)
 			for (int pad = 0; pad < 4; pad++) {
@@ -1390,14 +1392,14 @@ static void test_conv_depthwise_3x3(void **state)
 				struct adcnn_tensor *x, *w, *b, *y, *r;
 				if (H + pb + pe < 3 || W + pb + pe < 3)
 					continue;
-				x = ints(4, (int64_t[]){2, 3, H, W}, (unsigned)(si * 8 + (size_t)pad + 1), -3, 3);
-				w = ints(4, (int64_t[]){3, 1, 3, 3}, (unsigned)(si + 100), -2, 2);
-				b = ints(1, (int64_t[]){3}, (unsigned)(si + 200), -3, 3);
+				x = ints(4, (int64_t[]){2, C, H, W}, (unsigned)(si * 8 + (size_t)pad + 1), -3, 3);
+				w = ints(4, (int64_t[]){C, 1, 3, 3}, (unsigned)(si + 100), -2, 2);
+				b = ints(1, (int64_t[]){C}, (unsigned)(si + 200), -3, 3);
 				window(&n, 3, 3, stride, pb, pb, pe, pe);
-				n.group = 3;
+				n.group = C;
 				y = conv(&n, x, w, b);
 				r = ref_conv(&n, x, w, b);
-				snprintf(what, sizeof(what), "%dx%d stride %d pads %d,%d", H, W, stride, pb, pe);
+				snprintf(what, sizeof(what), "%d channels, %dx%d stride %d pads %d,%d", C, H, W, stride, pb, pe);
 				expect_near(y, r, what);
 				adcnn_tensor_free(x);
 				adcnn_tensor_free(w);
