@@ -94,8 +94,8 @@ void adcnn_conv_panels_free(struct adcnn_tensor *w)
 		free(atomic_load_explicit(&w->packed, memory_order_relaxed));
 }
 
-/* acc[i][j] = sum over k of panel[k][i] * x[k][col j], for i < 32, j < NR; col j is column
- * j, or off[j] when off is given (the last, short tile: its spare columns repeat one) */
+/* acc[i][j] = sum over k of panel[k][i] * x[k][off[j]], for i < 32, j < NR (the offsets stay
+ * in registers: checked in the assembly) */
 ADCNN_VECTORIZE
 static void tile(const float *restrict p, size_t K, const float *restrict x, size_t ldx,
                  const int *restrict off, float acc[PM][NR])
@@ -108,29 +108,16 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 	for (int j = 0; j < NR; j++) {
 		lo[j] = (vf){0};
 		hi[j] = (vf){0};
-		o[j] = off ? off[j] : j;
+		o[j] = off[j];
 	}
-	if (off == NULL) {
-		for (size_t k = 0; k < K; k++) {
-			vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
-			const float *xr = x + k * ldx;
-			UNROLL
-			for (int j = 0; j < NR; j++) {
-				vf b = (vf){0} + xr[j];
-				lo[j] += w0 * b;
-				hi[j] += w1 * b;
-			}
-		}
-	} else {
-		for (size_t k = 0; k < K; k++) {
-			vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
-			const float *xr = x + k * ldx;
-			UNROLL
-			for (int j = 0; j < NR; j++) {
-				vf b = (vf){0} + xr[o[j]];
-				lo[j] += w0 * b;
-				hi[j] += w1 * b;
-			}
+	for (size_t k = 0; k < K; k++) {
+		vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
+		const float *xr = x + k * ldx;
+		UNROLL
+		for (int j = 0; j < NR; j++) {
+			vf b = (vf){0} + xr[o[j]];
+			lo[j] += w0 * b;
+			hi[j] += w1 * b;
 		}
 	}
 	UNROLL
@@ -150,10 +137,10 @@ void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, si
 
 	for (int n0 = 0; n0 < ncol; n0 += NR) {
 		int nc = ncol - n0 < NR ? ncol - n0 : NR, off[NR];
-		if (nc < NR)
-			for (int j = 0; j < NR; j++)
-				off[j] = j < nc ? j : nc - 1;
-		tile(pp, K, x + n0, ldx, nc < NR ? off : NULL, acc);
+		/* the last, short tile's spare columns repeat its last one */
+		for (int j = 0; j < NR; j++)
+			off[j] = j < nc ? j : nc - 1;
+		tile(pp, K, x + n0, ldx, off, acc);
 		for (int i = 0; i < rows; i++)
 			for (int j = 0; j < nc; j++)
 				y[(size_t)(m0 + i) * ldy + (size_t)(n0 + j)] = acc[i][j];
