@@ -21,31 +21,28 @@ for m in resnet vgg mobilenet squeezenet detector wide; do
 		done
 	done
 done
+# halo mode on GRID with ADCNN_CONV=ALGO equals unpartitioned inference
+forced() { # MODEL GRID ALGO
+	d="$DATA/models/$1"
+	t="$1 $2x$2 halo, ADCNN_CONV=$3"
+	if ! run 0 "adcnn-partition -m '$d/model.onnx' -g $2x$2 --mode halo '$d/input.npy' | ADCNN_CONV=$3 adcnn-run -j 2 | ADCNN_CONV=$3 adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
+		printf '  in test: %s\n' "$t"
+		return
+	fi
+	if msg=$(testutil cmp --rel 1e-4 "$TMP/st.npy" "$d/ref_split.npy"); then pass; else fail "$t: stitched: $msg"; fi
+	if msg=$(testutil cmp --rel 1e-4 "$TMP/out.npy" "$d/ref_out.npy"); then pass; else fail "$t: output: $msg"; fi
+}
 # Winograd F(4x4, 3x3) wherever it applies (auto picks it only for larger layers than these)
 for m in resnet vgg squeezenet detector; do
-	d="$DATA/models/$m"
 	for g in 1 3; do
-		t="$m ${g}x$g halo, ADCNN_CONV=winograd"
-		if ! run 0 "adcnn-partition -m '$d/model.onnx' -g ${g}x$g --mode halo '$d/input.npy' | ADCNN_CONV=winograd adcnn-run -j 2 | ADCNN_CONV=winograd adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
-			printf '  in test: %s\n' "$t"
-			continue
-		fi
-		if msg=$(testutil cmp --rel 1e-4 "$TMP/st.npy" "$d/ref_split.npy"); then pass; else fail "$t: stitched: $msg"; fi
-		if msg=$(testutil cmp --rel 1e-4 "$TMP/out.npy" "$d/ref_out.npy"); then pass; else fail "$t: output: $msg"; fi
+		forced "$m" "$g" winograd
 	done
 done
 # The panel GEMM (lib/pgemm.c) everywhere, and BLIS everywhere: wide's deep layer is where
 # the automatic choice takes panels (on AVX-512), so both paths are checked on every host
 for m in resnet wide; do
-	d="$DATA/models/$m"
 	for algo in panels im2col; do
-		t="$m 2x2 halo, ADCNN_CONV=$algo"
-		if ! run 0 "adcnn-partition -m '$d/model.onnx' -g 2x2 --mode halo '$d/input.npy' | ADCNN_CONV=$algo adcnn-run -j 2 | ADCNN_CONV=$algo adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
-			printf '  in test: %s\n' "$t"
-			continue
-		fi
-		if msg=$(testutil cmp --rel 1e-4 "$TMP/st.npy" "$d/ref_split.npy"); then pass; else fail "$t: stitched: $msg"; fi
-		if msg=$(testutil cmp --rel 1e-4 "$TMP/out.npy" "$d/ref_out.npy"); then pass; else fail "$t: output: $msg"; fi
+		forced "$m" 2 "$algo"
 	done
 done
 finish
