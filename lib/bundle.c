@@ -92,6 +92,11 @@ static bool expansion_ok(struct archive *a)
 	       archive_filter_bytes(a, 0) <= EXPANSION_SLACK + MAX_EXPANSION * archive_filter_bytes(a, -1);
 }
 
+static enum adcnn_status expansion_refused(struct adcnn_ctx *ctx, const char *src)
+{
+	return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': expands more than %d times: refused", src, MAX_EXPANSION);
+}
+
 static enum adcnn_status read_member(struct adcnn_ctx *ctx, struct archive *a, const char *src,
                                      const char *name, size_t declared, uint8_t **out, size_t *len)
 {
@@ -197,7 +202,7 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 
 		/* what was skipped (MANIFEST.sig, padding between archives) was decompressed too */
 		if (!expansion_ok(a)) {
-			st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': expands more than %d times: refused", name, MAX_EXPANSION);
+			st = expansion_refused(ctx, name);
 			goto fail;
 		}
 		char hex[ADCNN_HASH_HEX];
@@ -282,7 +287,7 @@ enum adcnn_status adcnn_bundle_read(struct adcnn_ctx *ctx, int fd, const char *n
 			goto fail;
 	}
 	if (r == ARCHIVE_EOF && !expansion_ok(a)) {
-		st = adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "'%s': expands more than %d times: refused", name, MAX_EXPANSION);
+		st = expansion_refused(ctx, name);
 		goto fail;
 	}
 	if (r != ARCHIVE_EOF) {
