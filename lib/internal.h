@@ -68,11 +68,43 @@ enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, siz
 enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
                                      float *out, size_t n, size_t seg);
 /* rans.c */
+#define ADCNN_RANS_PROB_BITS 12
+#define ADCNN_RANS_MAX_SYMS 24
 int adcnn_rans_alphabet(int bits);
 size_t adcnn_rans_bound(size_t n, size_t seg);
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out);
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes);
+/* qmodel.c: coder 3's parametric tables: ADCNN_QMODELS models for codes of `bits` bits
+ * around zp whose symbols are sym[code] (nsym of them), made as they are first asked for */
+#define ADCNN_QMODEL_NMU 32
+#define ADCNN_QMODEL_NSIG 16
+#define ADCNN_QMODELS (ADCNN_QMODEL_NMU * ADCNN_QMODEL_NSIG)
+#define ADCNN_QMODEL_BUCKETS 64
+struct adcnn_qmodel {
+	/* bits a symbol, by cost_of (0 past nsym: sums can run over all MAX_SYMS) */
+	float cost[ADCNN_RANS_MAX_SYMS];
+	uint16_t freq[ADCNN_RANS_MAX_SYMS];
+	uint16_t start[ADCNN_RANS_MAX_SYMS + 1];
+	/* the symbol at each 64th of the slots: decoding searches on from there */
+	uint8_t bucket[ADCNN_QMODEL_BUCKETS];
+};
+struct adcnn_qmodels {
+	int bits, zp, nsym;
+	uint8_t sym[256];
+	const float *cost_of; /* bits a symbol of each frequency */
+	uint8_t ready[ADCNN_QMODELS];
+	struct adcnn_qmodel m[ADCNN_QMODELS];
+};
+/* the calling thread's set for (bits, zp), emptied if it was another's; NULL when out of memory */
+struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int nsym, const float *cost_of);
+void adcnn_qmodel_make(struct adcnn_qmodels *q, int k);
+static inline const struct adcnn_qmodel *adcnn_qmodel(struct adcnn_qmodels *q, int k)
+{
+	if (!q->ready[k])
+		adcnn_qmodel_make(q, k);
+	return &q->m[k];
+}
 enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                       struct adcnn_tensor **out, enum adcnn_enc *enc);
 static inline uint32_t adcnn_le32dec(const uint8_t *p)

@@ -4,12 +4,16 @@
  * nearest codes on either side, alternately). The channels (the planes of an NCHW tensor)
  * are ranked by their mean symbol and cut into 1, 2, 4 or 8 groups of neighbouring rank, as
  * many as pay for their tables; each group has its own frequency table, sent as 5-bit log
- * weights. The symbols are coded with four interleaved rANS states (32-bit, byte-wise
+ * weights. Or, where it saves at least 1%, each channel has a parametric model of its own
+ * (qmodel.c), sent as a 9-bit index: small tensors cannot pay for a table a channel, and
+ * their channels differ. The symbols are coded with four interleaved rANS states (32-bit, byte-wise
  * renormalization, 12-bit frequencies). Codes of 5 to 8 bits: those from 16 up share 8
  * symbols by magnitude ([16, 24), [24, 32), [32, 48), ... [192, 256)) and send their low
  * bits raw, in a stream of their own.
  *
- * Payload: the group count (1 byte); if above 1, each channel's group (log2 count bits);
+ * Payload: the group count (1 byte, 0 for models); with models, each channel's model (9
+ * bits, mean index * 16 + spread index) and no tables; if above 1, each channel's group
+ * (log2 count bits);
  * each group's table (5 bits: how many symbols it lists, less one; 5 bits a symbol: 0 for
  * absent, else q for the weight 2^((q - 1) / 2)); zero bits to the byte; for codes of more
  * than 4 bits, the raw bits' length (LEB128) and the raw bits (least significant first);
@@ -17,6 +21,7 @@
  * in state i % 4: four chains of dependent arithmetic instead of one. */
 #include "config.h"
 #include "internal.h"
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +29,10 @@
 /* the same codes give the same bytes on every host: the estimates below are plain IEEE */
 ADCNN_FMA_OFF
 
-#define PROB_BITS 12
+#define PROB_BITS ADCNN_RANS_PROB_BITS
 #define PROB (1u << PROB_BITS)
 #define RANS_L (1u << 23)
-#define MAX_SYMS 24
+#define MAX_SYMS ADCNN_RANS_MAX_SYMS
 #define MAX_GROUPS 8
 
 int adcnn_rans_alphabet(int bits)
@@ -228,6 +233,10 @@ static void tables_init(void)
 	}
 }
 
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+_Static_assert(ADCNN_QMODELS == 1 << 9, "a model index is 9 bits");
+
 static void esym_init(struct esym *e, uint32_t start, uint32_t freq)
 {
 	e->x_max = ((RANS_L >> PROB_BITS) << 8) * freq;
@@ -267,9 +276,9 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 {
 	size_t nseg = seg ? n / seg : 0;
 
-	/* header, map and tables; raw bits (at most 6 a value) and their length; states; and
+	/* header, map or models, and tables; raw bits (at most 6 a value) and their length; states; and
 	 * at most 12 bits a symbol */
-	return 1 + (nseg * 3 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 16 + 2 * n + 16;
+	return 1 + (nseg * 9 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 16 + 2 * n + 16;
 }
 
 struct rank {
@@ -285,11 +294,73 @@ static int rank_cmp(const void *a, const void *b)
 	return x->seg < y->seg ? -1 : x->seg > y->seg;
 }
 
+/* what a search for a channel's parametric model needs */
+struct fit {
+	struct adcnn_qmodels *q;
+	double rep[MAX_SYMS]; /* the mean code of each symbol */
+};
+
+/* the bits that h (a histogram of symbols, 0 past the alphabet) costs under model k */
+static float model_cost(struct adcnn_qmodels *q, const float *h, int k)
+{
+	const struct adcnn_qmodel *m = adcnn_qmodel(q, k);
+	float c[8] = {0.0f};
+
+	/* eight sums, as eight lanes of a vector */
+	for (int s = 0; s < MAX_SYMS; s += 8)
+		for (int l = 0; l < 8; l++)
+			c[l] += h[s + l] * m->cost[s + l];
+	return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+}
+
+/* The channel's model: from the mean and spread of its codes, downhill on the grid of means
+ * and spreads, one axis at a time. */
+static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
+{
+	double n = 0.0, m1 = 0.0, m2 = 0.0, top = (double)((1 << f->q->bits) - 1);
+	int i, j = 0;
+	float c, hf[MAX_SYMS] = {0.0f};
+
+	for (int s = 0; s < f->q->nsym; s++) {
+		hf[s] = (float)h[s];
+		n += h[s];
+		m1 += h[s] * f->rep[s];
+		m2 += h[s] * f->rep[s] * f->rep[s];
+	}
+	m1 /= n;
+	i = (int)((m1 - f->q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
+	i = i < 0 ? 0 : i > ADCNN_QMODEL_NMU - 1 ? ADCNN_QMODEL_NMU - 1 : i;
+	/* model j's variance is top^2 2^(j - 14) */
+	while (j < ADCNN_QMODEL_NSIG - 1 && top * top * ldexp(1.0, j - 14) < m2 / n - m1 * m1)
+		j++;
+	c = model_cost(f->q, hf, i * ADCNN_QMODEL_NSIG + j);
+	/* along the means, then along the spreads, until neither moves */
+	for (int moved = 1, axis = 0, still = 0; still < 2; axis ^= 1) {
+		moved = 0;
+		for (int dir = -1; dir <= 1; dir += 2)
+			for (;;) {
+				int ii = axis ? i : i + dir, jj = axis ? j + dir : j;
+				float cc;
+				if (ii < 0 || jj < 0 || ii >= ADCNN_QMODEL_NMU || jj >= ADCNN_QMODEL_NSIG)
+					break;
+				cc = model_cost(f->q, hf, ii * ADCNN_QMODEL_NSIG + jj);
+				if (cc >= c)
+					break;
+				c = cc;
+				i = ii;
+				j = jj;
+				moved = 1;
+			}
+		still = moved ? 0 : still + 1;
+	}
+	*cost = c;
+	return i * ADCNN_QMODEL_NSIG + j;
+}
+
 /* Codes of `bits` bits around zero point zp, n of them in channels of seg each, into out (at
  * least adcnn_rans_bound bytes). Returns the length, or 0 when out of memory. */
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uint8_t fold[256], unfold[256], sym[256], nraw[256];
 	int nsym = adcnn_rans_alphabet(bits), ngroups = 1, lg = 0;
 	size_t nseg = seg ? n / seg : 0, o = 0, rawlen = 0;
@@ -297,7 +368,10 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	uint32_t *seghist = NULL;
 	struct rank *rk = NULL;
 	uint8_t *grp = NULL, *tail = NULL, *p;
-	uint8_t q[MAX_GROUPS][MAX_SYMS];
+	uint16_t *model = NULL;
+	struct adcnn_qmodels *qm = NULL;
+	uint8_t q[MAX_GROUPS][MAX_SYMS], ident[256];
+	double best = 0.0;
 	/* per group, by code (not symbol): one lookup less a value */
 	static _Thread_local struct esym enc[MAX_GROUPS][256];
 	uint32_t a = RANS_L, b = RANS_L, c4 = RANS_L, d = RANS_L;
@@ -315,8 +389,9 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	seghist = malloc(sizeof(*seghist) * MAX_SYMS * (nseg ? nseg : 1));
 	rk = malloc(sizeof(*rk) * (nseg ? nseg : 1));
 	grp = malloc(nseg ? nseg : 1);
+	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
 	tail = malloc(2 * n + 16);
-	if (hist == NULL || seghist == NULL || rk == NULL || grp == NULL || tail == NULL)
+	if (hist == NULL || seghist == NULL || rk == NULL || grp == NULL || model == NULL || tail == NULL)
 		goto nomem;
 
 	/* each channel's histogram (in four parts, so that runs of one symbol do not wait on
@@ -353,7 +428,6 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 
 	/* 1, 2, 4 or 8 groups (g8 / k finest ones merged each): the fewest estimated bits */
 	{
-		double best = 0.0;
 		for (int k = 1; k <= g8; k *= 2) {
 			int ng = k, per = g8 / k;
 			double bitsum = (double)(nseg * (size_t)__builtin_ctz((unsigned)k));
@@ -392,7 +466,28 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 			q[0][0] = 1;
 		}
 	}
-	lg = __builtin_ctz((unsigned)ngroups);
+	/* or a parametric model a channel, if that costs fewer bits */
+	if (nseg > 0 && (qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
+		struct fit f = {qm, {0}};
+		double cnt[MAX_SYMS] = {0}, sum = 9.0 * (double)nseg;
+		for (int c = 0; c < 1 << bits; c++) {
+			f.rep[sym[c]] += c;
+			cnt[sym[c]] += 1.0;
+		}
+		for (int y = 0; y < nsym; y++)
+			if (cnt[y] > 0.0)
+				f.rep[y] /= cnt[y];
+		for (size_t s = 0; s < nseg && sum < 0.99 * best; s++) {
+			float c;
+			model[s] = (uint16_t)model_fit(&f, seghist + s * MAX_SYMS, &c);
+			sum += c;
+		}
+		/* decoding a model's symbol searches where a table's is one load: models only
+		 * where they save at least 1% */
+		if (sum < 0.99 * best)
+			ngroups = 0;
+	}
+	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
 	for (int g = 0; g < ngroups; g++) {
 		uint32_t freq[MAX_SYMS], start[MAX_SYMS];
 		table_freqs(q[g], nsym, freq, start);
@@ -401,11 +496,14 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 				esym_init(&enc[g][c], start[sym[c]], freq[sym[c]]);
 	}
 
-	/* the group count, the map, the tables */
+	/* the group count (0: a model a channel), the map or the models, the tables */
 	out[o++] = (uint8_t)ngroups;
 	{
 		struct bitw w = {out, o, 0, 0};
 		int shift = __builtin_ctz((unsigned)g8) - lg;
+		if (ngroups == 0)
+			for (size_t s = 0; s < nseg; s++)
+				bit_put(&w, model[s], 9);
 		if (lg > 0)
 			for (size_t s = 0; s < nseg; s++)
 				bit_put(&w, (uint32_t)grp[s] >> shift, lg);
@@ -441,11 +539,19 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	}
 	/* the symbols, last first, into the end of tail; symbol i in state i % 4 */
 	p = tail + 2 * n + 16;
+	for (int c = 0; c < 256; c++)
+		ident[c] = (uint8_t)c;
 	for (size_t s = nseg; s-- > 0;) {
-		const struct esym *e = enc[grp[s]];
-		const uint8_t *c = codes + s * seg;
+		/* by code from the group's table, or by symbol from the channel's model */
+		const struct esym *e = ngroups ? enc[grp[s]] : enc[0];
+		const uint8_t *c = codes + s * seg, *by = ngroups ? ident : sym;
+		if (ngroups == 0) {
+			const struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
+			for (int y = 0; y < nsym; y++)
+				esym_init(&enc[0][y], m->start[y], m->freq[y]);
+		}
 		for (size_t j = seg; j-- > 0;) {
-			uint32_t t = enc_put(a, &p, &e[c[j]]);
+			uint32_t t = enc_put(a, &p, &e[by[c[j]]]);
 			a = b;
 			b = c4;
 			c4 = d;
@@ -464,6 +570,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	free(seghist);
 	free(rk);
 	free(grp);
+	free(model);
 	free(tail);
 	return o;
 nomem:
@@ -471,6 +578,7 @@ nomem:
 	free(seghist);
 	free(rk);
 	free(grp);
+	free(model);
 	free(tail);
 	return 0;
 }
@@ -488,8 +596,10 @@ static void slot_fill(uint32_t *restrict t, uint32_t n, uint32_t base)
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes)
 {
-	uint8_t fold[256], unfold[256];
+	uint8_t fold[256], unfold[256], sym[256];
 	int nsym = adcnn_rans_alphabet(bits), ngroups, lg;
+	uint16_t *model = NULL;
+	struct adcnn_qmodels *qm = NULL;
 	size_t nseg = seg ? n / seg : 0, o = 1, rawlen = 0;
 	/* per group and slot: frequency << 17 | (slot - start) << 5 | symbol */
 	uint32_t *tab = NULL;
@@ -502,19 +612,34 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	if (len < 1)
 		return false;
 	ngroups = in[0];
-	if (ngroups != 1 && ngroups != 2 && ngroups != 4 && ngroups != 8)
+	if (ngroups != 0 && ngroups != 1 && ngroups != 2 && ngroups != 4 && ngroups != 8)
 		return false;
-	if ((size_t)ngroups > (nseg ? nseg : 1))
+	if ((size_t)ngroups > (nseg ? nseg : 1) || (ngroups == 0 && nseg == 0))
 		return false;
-	lg = __builtin_ctz((unsigned)ngroups);
+	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
 	fold_tables(bits, zp, fold, unfold);
+	for (int c = 0; c < 1 << bits; c++) {
+		int k;
+		sym[c] = (uint8_t)sym_of(fold[c], &k);
+	}
 	grp = malloc(nseg ? nseg : 1);
-	tab = malloc(sizeof(*tab) * (size_t)ngroups * PROB);
-	if (grp == NULL || tab == NULL)
+	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
+	tab = malloc(sizeof(*tab) * (size_t)(ngroups ? ngroups : 1) * PROB);
+	if (grp == NULL || model == NULL || tab == NULL)
 		goto done;
+	if (ngroups == 0) {
+		pthread_once(&once, tables_init);
+		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) == NULL)
+			goto done;
+	}
 	{
 		struct bitr r = {in, len, o, 0, 0};
 		uint32_t v;
+		for (size_t s = 0; s < nseg && ngroups == 0; s++) {
+			if (!bit_get(&r, 9, &v))
+				goto done;
+			model[s] = (uint16_t)v;
+		}
 		for (size_t s = 0; s < nseg; s++) {
 			if (lg == 0)
 				grp[s] = 0;
@@ -564,11 +689,24 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	p = in + o + 16;
 	for (size_t s = 0; s < nseg; s++) {
 		const uint32_t *tb = tab + (size_t)grp[s] * PROB;
+		const struct adcnn_qmodel *m = NULL;
 		uint8_t *c = codes + s * seg;
+		if (ngroups == 0)
+			m = adcnn_qmodel(qm, model[s]);
 		for (size_t j = 0; j < seg; j++) {
-			uint32_t e = tb[a & (PROB - 1)], t, k;
-			int sy = (int)(e & 31);
-			t = (e >> 17) * (a >> PROB_BITS) + ((e >> 5) & (PROB - 1));
+			uint32_t slot = a & (PROB - 1), t, k;
+			int sy;
+			if (m == NULL) {
+				uint32_t e = tb[slot];
+				sy = (int)(e & 31);
+				t = (e >> 17) * (a >> PROB_BITS) + ((e >> 5) & (PROB - 1));
+			} else {
+				/* the bucket's symbol, or one of the next few */
+				sy = m->bucket[slot / (PROB / ADCNN_QMODEL_BUCKETS)];
+				while (slot >= m->start[sy + 1])
+					sy++;
+				t = m->freq[sy] * (a >> PROB_BITS) + slot - m->start[sy];
+			}
 			if (end - p >= 2) {
 				/* at most two bytes in (t >= 2^11 from a state >= 2^23), without a branch
 				 * to mispredict */
@@ -603,6 +741,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	ok = a == RANS_L && b == RANS_L && c4 == RANS_L && d == RANS_L && p == end;
 done:
 	free(grp);
+	free(model);
 	free(tab);
 	return ok;
 }

@@ -339,8 +339,9 @@ static struct adcnn_tensor *channels(int rank, const int64_t *dims, bool relu, u
 
 /* the rANS coder on every shape: planes of odd sizes, too few channels for groups, no
  * planes (rank 2, tiny planes), a batch, many channels, nothing at all; it gives the
- * planes' values; channels that differ get groups where there are enough of them; an
- * all-zero tensor, too small in rANS for a reader to accept, goes to planes */
+ * planes' values; channels that differ get groups where there are enough of them, or a
+ * model each (group count 0), and both happen; an all-zero tensor, too small in rANS for a
+ * reader to accept, goes to planes */
 static void test_rans_shapes(void **state)
 {
 	static const struct {
@@ -351,6 +352,8 @@ static void test_rans_shapes(void **state)
 		{4, {1, 7, 5, 5}, 1}, {4, {1, 3, 9, 7}, 1}, {2, {3, 40}, 1}, {4, {1, 3, 2, 2}, 1},
 		{4, {2, 16, 9, 9}, 2}, {4, {1, 512, 7, 7}, 4}, {4, {1, 0, 4, 4}, 1}, {3, {5, 17, 3}, 1},
 	};
+	int models = 0, tables = 0;
+
 	(void)state;
 	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
 		for (int relu = 0; relu < 2; relu++)
@@ -369,8 +372,10 @@ static void test_rans_shapes(void **state)
 				assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
 				assert_int_equal(buf[q + 1], ADCNN_CODER_RANS);
 				/* the group count: channels that differ get groups of their own */
-				if (buf[q + 16] < shapes[k].min_groups)
+				if (buf[q + 16] != 0 && buf[q + 16] < shapes[k].min_groups)
 					fail_msg("shape %zu, %d bits: %d groups", k, bits, buf[q + 16]);
+				models += buf[q + 16] == 0;
+				tables += buf[q + 16] != 0;
 				free(buf);
 				adcnn_tensor_free(a);
 				adcnn_tensor_free(b);
@@ -391,24 +396,24 @@ static void test_rans_shapes(void **state)
 		adcnn_tensor_free(d);
 		adcnn_tensor_free(z);
 	}
+	assert_true(models > 0 && tables > 0);
 }
 
 /* A rANS member cut short or changed (its size field kept right): refused, or decoded to
  * finite values, never a crash; cut short, always refused */
-static void test_rans_corrupt(void **state)
+static void rans_corrupt(struct adcnn_tensor *t, bool models)
 {
-	struct adcnn_tensor *t = channels(4, (int64_t[]){1, 16, 6, 6}, true, 9);
 	struct adcnn_pack_opts o;
 	uint8_t *buf, *c;
 	size_t len, q = 8 + 4 * 4, refused = 0, changed = 0;
 
-	(void)state;
 	adcnn_pack_opts_init(&o);
 	o.coder = ADCNN_CODER_RANS;
 	o.bits = 6; /* codes past 15: the raw bits too */
 	o.clip = ADCNN_CLIP_NONE;
 	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
 	assert_int_equal(buf[q + 1], ADCNN_CODER_RANS);
+	assert_int_equal(buf[q + 16] == 0, models);
 	c = malloc(len);
 	for (size_t cut = q + 16; cut < len; cut++) {
 		memcpy(c, buf, cut);
@@ -431,11 +436,52 @@ static void test_rans_corrupt(void **state)
 				assert_true(isfinite(d->d.f[k]));
 			adcnn_tensor_free(d);
 		}
-	print_message("rANS: %zu of %zu one-bit changes refused\n", refused, changed);
+	print_message("rANS, %s: %zu of %zu one-bit changes refused\n", models ? "models" : "tables", refused, changed);
 	assert_true(refused * 2 > changed);
 	free(c);
 	free(buf);
 	adcnn_tensor_free(t);
+}
+
+static void test_rans_corrupt(void **state)
+{
+	(void)state;
+	rans_corrupt(channels(4, (int64_t[]){1, 16, 6, 6}, true, 9), true);
+	rans_corrupt(channels(4, (int64_t[]){2, 16, 9, 9}, false, 5), false);
+}
+
+/* The models are part of the format: the same index must give the same table on every
+ * host and in every version. A hash of every model's frequencies, for 2, 4 and 8 bits (an
+ * arbitrary alphabet of 24 symbols), around 0 and mid-range. */
+static void test_qmodel_tables(void **state)
+{
+	static float cost[(1 << ADCNN_RANS_PROB_BITS) + 1];
+	static const struct {
+		int bits, zp;
+	} sets[] = {{2, 0}, {4, 0}, {4, 7}, {8, 0}, {8, 128}};
+	uint32_t h = 2166136261u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		uint8_t sym[256];
+		int nsym = sets[i].bits <= 4 ? 1 << sets[i].bits : 24;
+		struct adcnn_qmodels *q;
+		for (int c = 0; c < 1 << sets[i].bits; c++)
+			sym[c] = (uint8_t)(c < 16 ? c : 16 + (c >> 5));
+		q = adcnn_qmodels(sets[i].bits, sets[i].zp, sym, nsym, cost);
+		assert_non_null(q);
+		for (int k = 0; k < ADCNN_QMODELS; k++) {
+			const struct adcnn_qmodel *m = adcnn_qmodel(q, k);
+			uint32_t sum = 0;
+			for (int s = 0; s < nsym; s++) {
+				assert_true(m->freq[s] >= 1);
+				sum += m->freq[s];
+				h = (h ^ m->freq[s]) * 16777619u;
+			}
+			assert_int_equal(sum, 1u << ADCNN_RANS_PROB_BITS);
+		}
+	}
+	assert_int_equal(h, 0x2511c9f1u);
 }
 
 static int setup(void **state)
@@ -461,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_auto_clip_error),
 		cmocka_unit_test(test_rans_shapes),
 		cmocka_unit_test(test_rans_corrupt),
+		cmocka_unit_test(test_qmodel_tables),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
