@@ -1420,6 +1420,9 @@ static void test_conv_threads(void **state)
 		{8, 13, 11, 6, 3, 2, 1, 1, 1},   /* im2col, stride 2 */
 		{16, 9, 9, 24, 1, 1, 0, 1, 0},   /* 1x1, no im2col */
 		{12, 10, 7, 12, 3, 1, 1, 12, 0}, /* depthwise */
+		/* depthwise on many narrow planes: a plane's copy must not spill into the next
+		 * (another thread's) */
+		{256, 24, 5, 256, 3, 1, 1, 256, 0},
 		{12, 10, 7, 12, 5, 2, 2, 12, 0}, /* depthwise 5x5 */
 		{12, 10, 7, 8, 3, 1, 1, 4, 0},   /* groups */
 		{40, 7, 7, 70, 3, 1, 1, 1, 3},   /* panels, 3x3 */
