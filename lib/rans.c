@@ -21,7 +21,6 @@
  * in state i % 4: four chains of dependent arithmetic instead of one. */
 #include "config.h"
 #include "internal.h"
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,8 +330,8 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 	i = (int)((m1 - f->q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
 	i = i < 0 ? 0 : i > ADCNN_QMODEL_NMU - 1 ? ADCNN_QMODEL_NMU - 1 : i;
 	/* model j's variance is top^2 2^(j - 14) */
-	while (j < ADCNN_QMODEL_NSIG - 1 && top * top * ldexp(1.0, j - 14) < m2 / n - m1 * m1)
-		j++;
+	for (double var = (m2 / n - m1 * m1) * 16384.0, v = top * top; j < ADCNN_QMODEL_NSIG - 1 && v < var; j++)
+		v *= 2.0;
 	c = model_cost(f->q, hf, i * ADCNN_QMODEL_NSIG + j);
 	/* along the means, then along the spreads, until neither moves */
 	for (int moved = 1, axis = 0, still = 0; still < 2; axis ^= 1) {
