@@ -574,6 +574,27 @@ static enum adcnn_status reshape(struct adcnn_ctx *ctx, const struct adcnn_node 
 	return reshaped(ctx, n, x, (int)s->n, dims, out);
 }
 
+/* a Gemm's output columns in parts, one BLIS call each (BLIS runs single-threaded) */
+struct gemm_cols {
+	bool ta, tb;
+	int64_t M, N, K, lda, ldb;
+	int parts;
+	float alpha, beta;
+	const float *a, *b;
+	float *y;
+};
+
+static void gemm_part(void *arg, int i)
+{
+	const struct gemm_cols *j = arg;
+	/* whole vectors of columns but the last part's */
+	int64_t n0 = j->N * i / j->parts / 16 * 16, n1 = i + 1 == j->parts ? j->N : j->N * (i + 1) / j->parts / 16 * 16;
+
+	if (n1 > n0)
+		adcnn_sgemm(j->ta, j->tb, j->M, n1 - n0, j->K, j->alpha, j->a, j->lda,
+		            j->tb ? j->b + n0 * j->ldb : j->b + n0, j->ldb, j->beta, j->y + n0, j->N);
+}
+
 static enum adcnn_status gemm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                               struct adcnn_tensor **in, struct adcnn_tensor **out)
 {
@@ -615,8 +636,12 @@ static enum adcnn_status gemm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 		if (K == 0) {
 			/* nothing to add */
 		} else {
-			adcnn_sgemm(n->trans_a, n->trans_b, M, N, K, alpha, a->d.f, a->dims[1], b->d.f,
-			            b->dims[1], beta, y->d.f, N);
+			/* a classifier's Gemm is a matrix-vector product (M = 1, the batch) that reads
+			 * every weight once: the memory of all the threads, not one, where it is large */
+			int threads = 2.0 * (double)M * (double)N * (double)K < 4e6 ? 1 : adcnn_threads_get();
+			struct gemm_cols j = {n->trans_a, n->trans_b, M, N, K, a->dims[1], b->dims[1],
+			                      threads > 1 ? 2 * threads : 1, alpha, beta, a->d.f, b->d.f, y->d.f};
+			adcnn_parallel_n(threads, j.parts, gemm_part, &j);
 		}
 	}
 	*out = y;

@@ -922,6 +922,49 @@ static void test_gemm(void **state)
 	adcnn_tensor_free(c);
 }
 
+/* A large Gemm's columns are shared out among the threads (a classifier's matrix-vector
+ * product): every column once, whatever the split, against a plain loop; integers, so the
+ * sums are exact */
+static void test_gemm_threads(void **state)
+{
+	static const struct {
+		int64_t M, N, K;
+	} cfg[] = {{1, 1000, 2000}, {3, 4096, 500}, {1, 37, 70000}, {2, 100, 20}};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++)
+		for (int tb = 0; tb < 2; tb++) {
+			int64_t M = cfg[i].M, N = cfg[i].N, K = cfg[i].K;
+			struct adcnn_tensor *a = ints(2, (int64_t[]){M, K}, 40 + (unsigned)i, -3, 3);
+			struct adcnn_tensor *b = ints(2, tb ? (int64_t[]){N, K} : (int64_t[]){K, N}, 50 + (unsigned)i, -3, 3);
+			struct adcnn_tensor *c = ints(1, (int64_t[]){N}, 60 + (unsigned)i, -9, 9);
+			struct adcnn_tensor *in[3] = {a, b, c}, *y;
+			struct adcnn_node n = node(OP_GEMM, 3);
+			n.alpha = 1;
+			n.beta = 1;
+			n.trans_b = tb;
+			for (int threads = 1; threads <= 3; threads += 2) {
+				adcnn_threads_set(threads);
+				y = run(&n, in);
+				adcnn_threads_set(1);
+				for (int64_t r = 0; r < M; r++)
+					for (int64_t col = 0; col < N; col++) {
+						double want = c->d.f[col];
+						for (int64_t k = 0; k < K; k++)
+							want += (double)a->d.f[r * K + k] * b->d.f[tb ? col * K + k : k * N + col];
+						if (y->d.f[r * N + col] != (float)want)
+							fail_msg("Gemm %lldx%lldx%lld, transB %d, %d threads: [%lld][%lld] is %g, expected %g",
+							         (long long)M, (long long)N, (long long)K, tb, threads, (long long)r,
+							         (long long)col, y->d.f[r * N + col], want);
+					}
+				adcnn_tensor_free(y);
+			}
+			adcnn_tensor_free(a);
+			adcnn_tensor_free(b);
+			adcnn_tensor_free(c);
+		}
+}
+
 static void test_matmul(void **state)
 {
 	struct adcnn_tensor *a = tf(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
@@ -1495,6 +1538,7 @@ int main(void)
 		cmocka_unit_test(test_concat),
 		cmocka_unit_test(test_flatten_reshape),
 		cmocka_unit_test(test_gemm),
+		cmocka_unit_test(test_gemm_threads),
 		cmocka_unit_test(test_matmul),
 		cmocka_unit_test(test_softmax),
 		cmocka_unit_test(test_gather_unsqueeze),
