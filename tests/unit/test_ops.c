@@ -929,7 +929,7 @@ static void test_gemm_threads(void **state)
 {
 	static const struct {
 		int64_t M, N, K;
-	} cfg[] = {{1, 1000, 2000}, {3, 4096, 500}, {1, 37, 70000}, {2, 100, 20}};
+	} cfg[] = {{1, 1000, 2000}, {3, 4096, 500}, {1, 37, 70000}, {2, 100, 20}, {1, 301, 13339}, {1, 7, 3}};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++)
