@@ -459,15 +459,20 @@ struct pgemm_job {
 	int M, np;
 	size_t K, ldx, xstride, plane;
 	const struct adcnn_act *act;
+	int cparts; /* each panel's columns in this many parts, whole tiles each */
 };
 
 static void pgemm_piece(void *arg, int i)
 {
 	struct pgemm_job *j = arg;
-	int bn = i / j->np;
+	int cp = i % j->cparts, p = i / j->cparts % j->np, bn = i / j->cparts / j->np;
+	size_t tiles = (j->plane + ADCNN_PGEMM_NR - 1) / ADCNN_PGEMM_NR;
+	size_t c0 = tiles * (size_t)cp / (size_t)j->cparts * ADCNN_PGEMM_NR;
+	size_t c1 = cp + 1 == j->cparts ? j->plane : tiles * (size_t)(cp + 1) / (size_t)j->cparts * ADCNN_PGEMM_NR;
 
-	adcnn_pgemm(j->panels, j->M, i % j->np, j->K, j->x + (size_t)bn * j->xstride, j->ldx,
-	            (int)j->plane, j->y + (size_t)bn * j->M * j->plane, j->plane, j->b, j->act);
+	if (c1 > c0)
+		adcnn_pgemm(j->panels, j->M, p, j->K, j->x + (size_t)bn * j->xstride + c0, j->ldx, (int)(c1 - c0),
+		            j->y + (size_t)bn * j->M * j->plane + c0, j->plane, j->b, j->act);
 }
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
@@ -741,8 +746,14 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 	if (panels != NULL) {
 		size_t plane = (size_t)oh * ow;
 		float *cols = NULL;
+		int threads = work_threads(N, M, K, oh, ow);
 		struct pgemm_job pj = {panels, x->d.f, b ? b->d.f : NULL, y->d.f, M, (M + 31) / 32, K,
-		                       plane, (size_t)C * h * w, plane, act};
+		                       plane, (size_t)C * h * w, plane, act, 1};
+		/* few panels (96 or 160 output channels: 3 or 5) leave a thread idle at the end:
+		 * their columns too are shared out, a panel's weights read once a part */
+		while (threads > 1 && N * pj.np * pj.cparts < 4 * threads &&
+		       (size_t)(pj.cparts + 1) * ADCNN_PGEMM_NR * 2 <= plane)
+			pj.cparts++;
 		/* every image's columns, made before the threads share out the panels */
 		if (!direct && (cols = adcnn_workspace((size_t)N * K * plane)) != NULL) {
 			for (int bn = 0; bn < N; bn++)
@@ -755,7 +766,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 		}
-		adcnn_parallel_n(work_threads(N, M, K, oh, ow), N * pj.np, pgemm_piece, &pj);
+		adcnn_parallel_n(threads, N * pj.np * pj.cparts, pgemm_piece, &pj);
 		*out = y;
 		return ADCNN_OK;
 	}

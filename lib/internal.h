@@ -261,6 +261,7 @@ void adcnn_conv_panels_free(struct adcnn_tensor *w);
 size_t adcnn_panels_wanted(const struct adcnn_graph *g, int v);
 bool adcnn_panels_worth(int M, size_t K);
 void adcnn_panels_fill(const float *w, int M, size_t K, float *p);
+#define ADCNN_PGEMM_NR 7 /* output columns a tile of adcnn_pgemm */
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);

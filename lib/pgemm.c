@@ -14,7 +14,7 @@
 ADCNN_FMA_ON /* the kernel is multiply-adds */
 
 #define PM 32 /* output channels a panel */
-#define NR 7  /* output columns a tile */
+#define NR ADCNN_PGEMM_NR
 
 typedef float vf __attribute__((vector_size(64)));
 #define UNROLL _Pragma("GCC unroll 8")
