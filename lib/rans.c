@@ -6,8 +6,8 @@
  * many as pay for their tables; each group has its own frequency table, sent as 5-bit log
  * weights. Or, where it saves at least 1%, each channel has a parametric model of its own
  * (qmodel.c), sent as a 9-bit index: small tensors cannot pay for a table a channel, and
- * their channels differ. The symbols are coded with four interleaved rANS states (32-bit, byte-wise
- * renormalization, 12-bit frequencies). Codes of 5 to 8 bits: those from 16 up share 8
+ * their channels differ. The symbols are coded with four interleaved rANS states (32-bit,
+ * byte-wise renormalization, 12-bit frequencies). Codes of 5 to 8 bits: those from 16 up share 8
  * symbols by magnitude ([16, 24), [24, 32), [32, 48), ... [192, 256)) and send their low
  * bits raw, in a stream of their own.
  *
@@ -275,8 +275,8 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 {
 	size_t nseg = seg ? n / seg : 0;
 
-	/* header, map or models, and tables; raw bits (at most 6 a value) and their length; states; and
-	 * at most 12 bits a symbol */
+	/* header, map or models, and tables; raw bits (at most 6 a value) and their length;
+	 * states; and at most 12 bits a symbol */
 	return 1 + (nseg * 9 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 16 + 2 * n + 16;
 }
 
@@ -334,8 +334,8 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 		v *= 2.0;
 	c = model_cost(f->q, hf, i * ADCNN_QMODEL_NSIG + j);
 	/* along the means, then along the spreads, until neither moves */
-	for (int moved = 1, axis = 0, still = 0; still < 2; axis ^= 1) {
-		moved = 0;
+	for (int axis = 0, still = 0; still < 2; axis ^= 1) {
+		int moved = 0;
 		for (int dir = -1; dir <= 1; dir += 2)
 			for (;;) {
 				int ii = axis ? i : i + dir, jj = axis ? j + dir : j;
@@ -623,8 +623,8 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	}
 	grp = malloc(nseg ? nseg : 1);
 	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
-	tab = malloc(sizeof(*tab) * (size_t)(ngroups ? ngroups : 1) * PROB);
-	if (grp == NULL || model == NULL || tab == NULL)
+	tab = ngroups ? malloc(sizeof(*tab) * (size_t)ngroups * PROB) : NULL;
+	if (grp == NULL || model == NULL || (ngroups && tab == NULL))
 		goto done;
 	if (ngroups == 0) {
 		pthread_once(&once, tables_init);
@@ -687,7 +687,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	d = adcnn_le32dec(in + o + 12);
 	p = in + o + 16;
 	for (size_t s = 0; s < nseg; s++) {
-		const uint32_t *tb = tab + (size_t)grp[s] * PROB;
+		const uint32_t *tb = ngroups ? tab + (size_t)grp[s] * PROB : NULL;
 		const struct adcnn_qmodel *m = NULL;
 		uint8_t *c = codes + s * seg;
 		if (ngroups == 0)
