@@ -67,15 +67,17 @@ static inline unsigned base_of(int s, int *nraw)
 }
 
 /* code <-> folded value: 0 for the zero point, then +1, -1, +2, -2, ... while both sides
- * last, then the longer side on its own */
-static void fold_tables(int bits, int zp, uint8_t *fold, uint8_t *unfold)
+ * last, then the longer side on its own; and each code's symbol and raw bits */
+static void fold_tables(int bits, int zp, uint8_t *fold, uint8_t *unfold, uint8_t *sym, uint8_t *nraw)
 {
 	int top = (1 << bits) - 1, m = zp < top - zp ? zp : top - zp;
 
 	for (int c = 0; c <= top; c++) {
-		int d = c - zp, a = d < 0 ? -d : d, v = a <= m ? (d > 0 ? 2 * a - 1 : 2 * a) : m + a;
+		int d = c - zp, a = d < 0 ? -d : d, v = a <= m ? (d > 0 ? 2 * a - 1 : 2 * a) : m + a, k;
 		fold[c] = (uint8_t)v;
 		unfold[v] = (uint8_t)c;
+		sym[c] = (uint8_t)sym_of((unsigned)v, &k);
+		nraw[c] = (uint8_t)k;
 	}
 }
 
@@ -378,12 +380,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1;
 
 	pthread_once(&once, tables_init);
-	fold_tables(bits, zp, fold, unfold);
-	for (int c = 0; c < 1 << bits; c++) {
-		int k;
-		sym[c] = (uint8_t)sym_of(fold[c], &k);
-		nraw[c] = (uint8_t)k;
-	}
+	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	hist = calloc(MAX_GROUPS, sizeof(*hist));
 	seghist = malloc(sizeof(*seghist) * MAX_SYMS * (nseg ? nseg : 1));
 	rk = malloc(sizeof(*rk) * (nseg ? nseg : 1));
@@ -595,7 +592,7 @@ static void slot_fill(uint32_t *restrict t, uint32_t n, uint32_t base)
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes)
 {
-	uint8_t fold[256], unfold[256], sym[256];
+	uint8_t fold[256], unfold[256], sym[256], nraw[256];
 	int nsym = adcnn_rans_alphabet(bits), ngroups, lg;
 	uint16_t *model = NULL;
 	struct adcnn_qmodels *qm = NULL;
@@ -616,11 +613,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	if ((size_t)ngroups > (nseg ? nseg : 1) || (ngroups == 0 && nseg == 0))
 		return false;
 	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
-	fold_tables(bits, zp, fold, unfold);
-	for (int c = 0; c < 1 << bits; c++) {
-		int k;
-		sym[c] = (uint8_t)sym_of(fold[c], &k);
-	}
+	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	grp = malloc(nseg ? nseg : 1);
 	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
 	tab = ngroups ? malloc(sizeof(*tab) * (size_t)ngroups * PROB) : NULL;
