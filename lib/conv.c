@@ -278,19 +278,14 @@ static void depthwise_3x3(const float *restrict x, int h, int w, const float *k,
 		 * pass over it makes every output (and pw - ow columns between rows, dropped) */
 		float *flat = pad + (size_t)p->ph * pw;
 		dw3_row(pad, pad + pw, pad + 2 * pw, k, bias, 1, flat, (oh - 1) * pw + ow);
-		if (ow <= DW_SHORT) {
-			/* whole vectors while the rows after hold what they spill (this plane's
-			 * next rows, written after: the next plane may be another thread's) */
-			int oy = 0;
+		int oy = 0;
+		/* short rows: whole vectors while the rows after hold what they spill (this
+		 * plane's next rows, written after: the next plane may be another thread's) */
+		if (ow <= DW_SHORT)
 			for (; (size_t)(oh - 1 - oy) * ow >= DW_CHUNK; oy++)
 				for (int c = 0; c < ow; c += DW_CHUNK)
 					memcpy(y + (size_t)oy * ow + c, flat + (size_t)oy * pw + c, DW_CHUNK * sizeof(float));
-			for (; oy < oh; oy++)
-				for (int c = 0; c < ow; c++)
-					y[(size_t)oy * ow + c] = flat[(size_t)oy * pw + c];
-			return;
-		}
-		for (int oy = 0; oy < oh; oy++)
+		for (; oy < oh; oy++)
 			for (int c = 0; c < ow; c++)
 				y[(size_t)oy * ow + c] = flat[(size_t)oy * pw + c];
 		return;
