@@ -473,13 +473,10 @@ static void pgemm_piece(void *arg, int i)
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
 #define COL_WIDTH ((size_t)2048)
 
-/* the threads worth sharing a GEMM-path layer among: one for a small layer (under about
- * 4 MFLOP, a few tens of microseconds, where waking helpers costs more than it saves) */
+/* the threads worth sharing a GEMM-path layer among */
 static int work_threads(int N, int M, size_t K, int oh, int ow)
 {
-	double flops = 2.0 * N * M * (double)K * oh * ow;
-
-	return flops < 4e6 ? 1 : adcnn_threads_get();
+	return adcnn_threads_for(2.0 * N * M * (double)K * oh * ow);
 }
 
 /* one image's channel of a depthwise convolution, for adcnn_parallel */

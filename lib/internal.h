@@ -269,6 +269,8 @@ float *adcnn_scratch(size_t n);
 /* parallel.c: threads inside an operator */
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */
 int adcnn_threads_get(void);
+/* the threads worth sharing an operator of this many FLOPs among */
+int adcnn_threads_for(double flops);
 /* fn(arg, i) for every i in [0, n), on the calling thread and up to adcnn_threads_get() - 1
  * helpers; returns when all are done */
 void adcnn_parallel(int n, void (*fn)(void *arg, int i), void *arg);

@@ -677,7 +677,7 @@ static enum adcnn_status gemm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 		} else {
 			/* a classifier's Gemm is a matrix-vector product (M = 1, the batch) that reads
 			 * every weight once: the memory of all the threads, not one, where it is large */
-			int threads = 2.0 * (double)M * (double)N * (double)K < 4e6 ? 1 : adcnn_threads_get();
+			int threads = adcnn_threads_for(2.0 * (double)M * (double)N * (double)K);
 			struct gemm_cols j = {n->trans_a, n->trans_b, M, N, K, a->dims[1], b->dims[1],
 			                      threads > 1 ? 2 * threads : 1, alpha, beta, a->d.f, b->d.f, y->d.f};
 			adcnn_parallel_n(threads, j.parts, gemm_part, &j);

@@ -29,6 +29,13 @@ int adcnn_threads_get(void)
 	return op_threads;
 }
 
+/* one for a small operator (under about 4 MFLOP, a few tens of microseconds, where waking
+ * helpers costs more than it saves) */
+int adcnn_threads_for(double flops)
+{
+	return flops < 4e6 ? 1 : op_threads;
+}
+
 static struct {
 	pthread_mutex_t lock;   /* guards everything below */
 	pthread_cond_t wake, done;
