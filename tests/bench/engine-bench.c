@@ -199,7 +199,7 @@ static int run_conv(struct adcnn_ctx *ctx, const struct adcnn_model *m, const st
 		adcnn_tensor_free(xin);
 		s = median(t, runs);
 		gflop = 2.0 * M * (double)Ho * Wo * (double)(w->dims[1] * w->dims[2] * w->dims[3]) * 1e-9;
-		printf("| %s | %dx%dx%d | %d | %dx%d | %d | %d | %.3f | %.2f | %.1f |", n->name, C, H, W, M,
+		printf("| %s | %dx%dx%d | %d | %dx%d | %d | %d | %.3f | %.3f | %.1f |", n->name, C, H, W, M,
 		       (int)w->dims[2], (int)w->dims[3], n->stride[0], n->group, gflop, s * 1e3, gflop / s);
 		tflop += gflop;
 		tsec += s;
