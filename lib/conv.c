@@ -451,15 +451,17 @@ void adcnn_thread_release(void)
 	scratch_len = 0;
 }
 
-/* a buffer of at least n floats, grown (its contents lost) when too small */
+/* a buffer of at least n floats, grown (its contents lost) when too small; on a cache line,
+ * as the kernels' vectors are */
 static float *grow(float **buf, size_t *len, size_t n)
 {
 	if (*buf == NULL)
 		spare_take(buf, len, n);
 	if (n > *len) {
-		float *p = realloc(*buf, sizeof(float) * n + ADCNN_SLACK);
-		if (p == NULL)
+		void *p = NULL;
+		if (posix_memalign(&p, 64, sizeof(float) * n + ADCNN_SLACK) != 0)
 			return NULL;
+		free(*buf);
 		*buf = p;
 		*len = n;
 	}
