@@ -509,9 +509,10 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
 	return conv_algo == 2 || adcnn_winograd_fits(C, M, oh, ow);
 }
 
-/* Where pgemm.c beats BLIS: few output positions (at most 20x20, so never where Winograd
- * fits) and many weights (adcnn_panels_worth). Measured on one core (AVX-512): ResNet-18's 14x14 and 7x7
- * layers, e.g. M 512, N 49, K 4608: 94-101 GFLOP/s against BLIS's 74-77. Its kernel is
+/* Where pgemm.c beats BLIS: few output positions (at most 20x20; a 3x3 stride-1 layer from
+ * 13x13 up goes to Winograd, which is asked first) and many weights (adcnn_panels_worth).
+ * Measured on one core (AVX-512): ResNet-18's 7x7 layers, e.g. M 512, N 49, K 4608: 94-101
+ * GFLOP/s against BLIS's 74-77. Its kernel is
  * written for 512-bit vectors: elsewhere (AVX2, NEON) it runs, tested, but BLIS is left the
  * choice. */
 static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
@@ -603,7 +604,7 @@ struct dw_job {
 #define DW_LANES_MAX 64
 
 /* dw3_flat's planes: at most 16x16 */
-#define DW_FLAT_MAX 256
+#define DW_FLAT_MAX 16
 
 static bool dw_lanes(const struct dw_job *j)
 {
@@ -820,7 +821,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * masks. MobileNetV2's 14x14 layers 0.060 -> 0.050 ms, 7x7 (from dw_lanes) 0.061 ->
 		 * 0.044; at 28x28 and more, the padded plane's fewer instructions a vector win */
 		if (depthwise3(n) && n->stride[0] == 1 && dj.pad.r0 == -1 && dj.pad.c0 == -1 && oh == h &&
-		    ow == w && (size_t)h * w <= DW_FLAT_MAX && (masks = malloc(sizeof(float) * 2 * (size_t)h * w)) != NULL) {
+		    ow == w && h <= DW_FLAT_MAX && w <= DW_FLAT_MAX && (masks = malloc(sizeof(float) * 2 * (size_t)h * w)) != NULL) {
 			for (size_t i = 0; i < (size_t)h * w; i++) {
 				masks[i] = i % (size_t)w != 0;
 				masks[(size_t)h * w + i] = i % (size_t)w != (size_t)w - 1;

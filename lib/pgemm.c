@@ -1,5 +1,5 @@
-/* pgemm.c: the GEMM of convolutions with few output positions (the deep layers: 14x14, 7x7
- * and their tiles), where BLIS spends its time packing weights that each serve a few dozen
+/* pgemm.c: the GEMM of convolutions with few output positions (the deep layers: 7x7, the
+ * 14x14 ones but 3x3 stride-1 layers, and their tiles), where BLIS spends its time packing weights that each serve a few dozen
  * columns. The weights are repacked once, into panels of 32 output channels (k-major inside
  * a panel), and kept with the weight tensor; a kernel then runs down K with the 32 channels
  * in two vectors and 7 output columns broadcast from the input rows: 14 accumulators, no

@@ -212,8 +212,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* a thread of adcnn_run's own: its scratch memory goes with it. The calling thread keeps
- * its own for the next run (what --bench measures is then a run, not page faults). */
+/* a thread of adcnn_run's own: it leaves its scratch memory to the next such thread
+ * (adcnn_thread_release). The calling thread keeps its own for the next run (what --bench
+ * measures is then a run, not page faults). */
 static void *helper_thread(void *arg)
 {
 	worker(arg);
