@@ -124,6 +124,10 @@ struct adcnn_run_opts {
 	int verbose;
 	uint64_t flops;         /* out: the work done, for a node's speed */
 	double seconds;         /* out: wall time of running the tiles */
+	int keep_model;         /* keep the prefix model loaded in model, for later runs */
+	struct adcnn_model *model; /* in/out: a model kept by an earlier run, used again by a
+	                            * bundle of the same prefix; the caller frees it
+	                            * (adcnn_model_free) */
 };
 enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tiles,
                             struct adcnn_run_opts *opts, struct adcnn_bundle **out);
