@@ -552,28 +552,6 @@ static void pgemm_piece(void *arg, int i)
 		            j->y + (size_t)bn * j->M * j->plane + c0, j->plane, j->b, j->act);
 }
 
-/* a share of the im2col of every image before the panels: input channels [c0, c1) of one */
-struct cols_job {
-	const struct adcnn_node *n;
-	const struct adcnn_geom *g;
-	const float *x;
-	float *cols;
-	int C, h, w, pt, pl, oh, ow, parts;
-	size_t K;
-};
-
-static void cols_piece(void *arg, int i)
-{
-	const struct cols_job *j = arg;
-	int bn = i / j->parts, cp = i % j->parts;
-	int c0 = (int)((long)j->C * cp / j->parts), c1 = (int)((long)j->C * (cp + 1) / j->parts);
-	size_t plane = (size_t)j->oh * j->ow, kk = (size_t)j->n->kernel[0] * j->n->kernel[1];
-
-	if (c1 > c0)
-		im2col(j->x + ((size_t)bn * j->C + (size_t)c0) * j->h * j->w, c1 - c0, j->h, j->w, j->n, j->g,
-		       j->pt, j->pl, 0, j->oh, j->ow, j->cols + (size_t)bn * j->K * plane + (size_t)c0 * kk * plane);
-}
-
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
 #define COL_WIDTH ((size_t)2048)
 
@@ -883,9 +861,11 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		/* every image's columns, made by the threads (a share of the channels each) before
 		 * they share out the panels */
 		if (!direct && (cols = adcnn_workspace((size_t)N * K * plane)) != NULL) {
-			struct cols_job cj = {n, g, x->d.f, cols, C, h, w, pt, pl, oh, ow,
-			                      threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1, K};
-			adcnn_parallel_n(threads, N * cj.parts, cols_piece, &cj);
+			/* the GEMM path's shared im2col, each image one chunk of all the rows */
+			struct gemm_job cj = {n, g, x->d.f, wt->d.f, NULL, NULL, C, h, w, M, 1, C, M, pt, pl, oh, ow,
+			                      K, (size_t)oh, false, 1, 1, act, 0, cols,
+			                      threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1};
+			adcnn_parallel_n(threads, N * cj.cparts, im2col_piece, &cj);
 			pj.x = cols;
 			pj.xstride = K * plane;
 		}

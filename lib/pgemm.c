@@ -1,10 +1,11 @@
 /* pgemm.c: the GEMM of convolutions with few output positions (the deep layers: 7x7, the
- * 14x14 ones but 3x3 stride-1 layers, and their tiles), where BLIS spends its time packing weights that each serve a few dozen
- * columns. The weights are repacked once, into panels of 32 output channels (k-major inside
- * a panel), and kept with the weight tensor; a kernel then runs down K with the 32 channels
- * in two vectors and 7 output columns broadcast from the input rows: 14 accumulators, no
- * packing of the input, nothing but the weights streamed. The ready form keeps the panels
- * beside the weights (adcnn_panels_wanted), so that a run maps them rather than makes them. */
+ * 14x14 ones but 3x3 stride-1 layers, and their tiles), where BLIS spends its time packing
+ * weights that each serve a few dozen columns. The weights are repacked once, into panels of
+ * 32 output channels (k-major inside a panel), and kept with the weight tensor; a kernel then
+ * runs down K with the 32 channels in two vectors and 7 output columns broadcast from the
+ * input rows: 14 accumulators, no packing of the input, nothing but the weights streamed.
+ * The ready form keeps the panels beside the weights (adcnn_panels_wanted), so that a run
+ * maps them rather than makes them. */
 #include "config.h"
 #include "internal.h"
 #include <stdatomic.h>
