@@ -189,7 +189,7 @@ struct plan {
 static struct plan plan_for(int C, int M, int oh, int ow)
 {
 	struct plan p;
-	size_t mb = WINO_BUDGET / ((size_t)A * A * C), per_row, rows;
+	size_t mb = WINO_BUDGET / ((size_t)A * A * C), per_row, rows, in;
 
 	p.th = (oh + 3) / 4;
 	p.tw = (ow + 3) / 4;
@@ -205,9 +205,9 @@ static struct plan plan_for(int C, int M, int oh, int ow)
 	p.total = p.mo + (size_t)A * A * mb * rows * p.tw;
 	/* per tile of the chunk: 6 x 4 after A^T along the rows and 4 x 4 of output; per tile of
 	 * input_piece's run (at least a tile row): its 6x6 block and that after B^T down the rows */
+	in = (size_t)2 * A * A * (IN_TILES > p.tw ? IN_TILES : p.tw);
 	p.scratch = (size_t)(A + 4) * 4 * rows * p.tw;
-	if (p.scratch < (size_t)2 * A * A * (IN_TILES > p.tw ? IN_TILES : p.tw))
-		p.scratch = (size_t)2 * A * A * (IN_TILES > p.tw ? IN_TILES : p.tw);
+	p.scratch = p.scratch > in ? p.scratch : in;
 	return p;
 }
 
