@@ -212,9 +212,12 @@ static bool bit_get(struct bitr *r, int k, uint32_t *v)
 	return true;
 }
 
+/* a symbol's coding: one byte out from x_max, two from x_max2; the reciprocal and its
+ * shift (32 plus the frequency's) */
 struct esym {
-	uint32_t x_max, rcp, bias;
-	uint16_t cmpl, shift;
+	uint32_t x_max, x_max2, rcp, bias;
+	uint16_t cmpl;
+	uint8_t shift;
 };
 
 /* the reciprocal of every frequency, made once: a division each would cost more than
@@ -241,15 +244,17 @@ _Static_assert(ADCNN_QMODELS == 1 << 9, "a model index is 9 bits");
 static void esym_init(struct esym *e, uint32_t start, uint32_t freq)
 {
 	e->x_max = ((RANS_L >> PROB_BITS) << 8) * freq;
+	/* x < 2^31 never reaches the cap */
+	e->x_max2 = e->x_max < 1u << 24 ? e->x_max << 8 : ~0u;
 	e->cmpl = (uint16_t)(PROB - freq);
 	if (freq < 2) {
 		/* q = x - 1 below, and the bias makes up for it */
 		e->rcp = ~0u;
-		e->shift = 0;
+		e->shift = 32;
 		e->bias = start + PROB - 1;
 	} else {
 		e->rcp = rcp_of[freq];
-		e->shift = shift_of[freq];
+		e->shift = (uint8_t)(32 + shift_of[freq]);
 		e->bias = start;
 	}
 }
@@ -262,13 +267,45 @@ static inline uint32_t enc_put(uint32_t x, uint8_t **p, const struct esym *e)
 
 	/* at most two bytes out (x < 2^31, x_max >= 2^19), both written, without a branch to
 	 * mispredict: the low byte last, as a loop of one byte at a time would */
-	k = (x >= e->x_max) + ((uint64_t)x >= (uint64_t)e->x_max << 8);
+	k = (uint32_t)(x >= e->x_max) + (uint32_t)(x >= e->x_max2);
 	(*p)[-2] = (uint8_t)(x >> 8);
 	(*p)[-1] = (uint8_t)x;
 	*p -= k;
 	x >>= 8 * k;
-	q = (uint32_t)(((uint64_t)x * e->rcp) >> 32) >> e->shift;
+	q = (uint32_t)(((uint64_t)x * e->rcp) >> e->shift);
 	return x + e->bias + q * e->cmpl;
+}
+
+/* The codes c[0, m), last first, through the states s[0..3], s[0] next: four at a time
+ * with each state in place (four steps bring the rotation back round), then one at a time,
+ * rotating. by maps a code to its entry of e (NULL: the code itself). */
+static inline void enc_run(uint32_t *s, uint8_t **p, const struct esym *e, const uint8_t *c,
+                           size_t m, const uint8_t *by)
+{
+	uint32_t a = s[0], b = s[1], c4 = s[2], d = s[3];
+	uint8_t *q = *p;
+	size_t j = m;
+
+#define E(k) (&e[by ? by[c[k]] : c[k]])
+	for (; j >= 4; j -= 4) {
+		a = enc_put(a, &q, E(j - 1));
+		b = enc_put(b, &q, E(j - 2));
+		c4 = enc_put(c4, &q, E(j - 3));
+		d = enc_put(d, &q, E(j - 4));
+	}
+	while (j-- > 0) {
+		uint32_t t = enc_put(a, &q, E(j));
+		a = b;
+		b = c4;
+		c4 = d;
+		d = t;
+	}
+#undef E
+	s[0] = a;
+	s[1] = b;
+	s[2] = c4;
+	s[3] = d;
+	*p = q;
 }
 
 static void put32(uint8_t *p, uint32_t v) { adcnn_le32enc(p, v); }
@@ -371,11 +408,11 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	uint8_t *grp = NULL, *tail = NULL, *p;
 	uint16_t *model = NULL;
 	struct adcnn_qmodels *qm = NULL;
-	uint8_t q[MAX_GROUPS][MAX_SYMS], ident[256];
+	uint8_t q[MAX_GROUPS][MAX_SYMS];
 	double best = 0.0;
 	/* per group, by code (not symbol): one lookup less a value */
 	static _Thread_local struct esym enc[MAX_GROUPS][256];
-	uint32_t a = RANS_L, b = RANS_L, c4 = RANS_L, d = RANS_L;
+	uint32_t st[4] = {RANS_L, RANS_L, RANS_L, RANS_L};
 	/* the finest grouping: a power of two, at most one group a channel */
 	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1;
 
@@ -535,30 +572,23 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	}
 	/* the symbols, last first, into the end of tail; symbol i in state i % 4 */
 	p = tail + 2 * n + 16;
-	for (int c = 0; c < 256; c++)
-		ident[c] = (uint8_t)c;
 	for (size_t s = nseg; s-- > 0;) {
 		/* by code from the group's table, or by symbol from the channel's model */
-		const struct esym *e = ngroups ? enc[grp[s]] : enc[0];
-		const uint8_t *c = codes + s * seg, *by = ngroups ? ident : sym;
-		if (ngroups == 0) {
+		const uint8_t *c = codes + s * seg;
+		if (ngroups) {
+			enc_run(st, &p, enc[grp[s]], c, seg, NULL);
+		} else {
 			const struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
 			for (int y = 0; y < nsym; y++)
 				esym_init(&enc[0][y], m->start[y], m->freq[y]);
-		}
-		for (size_t j = seg; j-- > 0;) {
-			uint32_t t = enc_put(a, &p, &e[by[c[j]]]);
-			a = b;
-			b = c4;
-			c4 = d;
-			d = t;
+			enc_run(st, &p, enc[0], c, seg, sym);
 		}
 	}
-	/* a holds the state of symbol -1, state 3; d that of symbol 0, state 0 */
-	put32(out + o, d);
-	put32(out + o + 4, c4);
-	put32(out + o + 8, b);
-	put32(out + o + 12, a);
+	/* st[0] holds the state of symbol -1, state 3; st[3] that of symbol 0, state 0 */
+	put32(out + o, st[3]);
+	put32(out + o + 4, st[2]);
+	put32(out + o + 8, st[1]);
+	put32(out + o + 12, st[0]);
 	o += 16;
 	memcpy(out + o, p, (size_t)(tail + 2 * n + 16 - p));
 	o += (size_t)(tail + 2 * n + 16 - p);
