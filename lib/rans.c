@@ -21,6 +21,7 @@
  * in state i % 4: four chains of dependent arithmetic instead of one. */
 #include "config.h"
 #include "internal.h"
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,17 +320,34 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 	return 1 + (nseg * 9 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 16 + 2 * n + 16;
 }
 
-struct rank {
-	uint64_t sum;
-	uint32_t seg;
-};
+/* The histogram h (nsym symbols) of c[0, m): counted by by[code] (NULL: by the code, to
+ * nc of them) in four parts, so that runs of one value do not wait on each other's
+ * increments; then each count goes to sym[value] (NULL: to the value). */
+static inline void count(const uint8_t *c, size_t m, const uint8_t *by, int nc, const uint8_t *sym,
+                         uint32_t *h)
+{
+	uint32_t part[4][MAX_SYMS];
+	size_t j = 0;
 
+	for (int v = 0; v < nc; v++)
+		part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
+	for (; j + 4 <= m; j += 4) {
+		part[0][by ? by[c[j]] : c[j]]++;
+		part[1][by ? by[c[j + 1]] : c[j + 1]]++;
+		part[2][by ? by[c[j + 2]] : c[j + 2]]++;
+		part[3][by ? by[c[j + 3]] : c[j + 3]]++;
+	}
+	for (; j < m; j++)
+		part[0][by ? by[c[j]] : c[j]]++;
+	for (int v = 0; v < nc; v++)
+		h[sym ? sym[v] : v] = part[0][v] + part[1][v] + part[2][v] + part[3][v];
+}
+
+/* a channel's rank: its symbols' sum (at most 2^32 - 1) above its index */
 static int rank_cmp(const void *a, const void *b)
 {
-	const struct rank *x = a, *y = b;
-	if (x->sum != y->sum)
-		return x->sum < y->sum ? -1 : 1;
-	return x->seg < y->seg ? -1 : x->seg > y->seg;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 /* what a search for a channel's parametric model needs */
@@ -344,8 +362,9 @@ static float model_cost(struct adcnn_qmodels *q, const float *h, int k)
 	const struct adcnn_qmodel *m = adcnn_qmodel(q, k);
 	float c[8] = {0.0f};
 
-	/* eight sums, as eight lanes of a vector */
-	for (int s = 0; s < MAX_SYMS; s += 8)
+	/* eight sums, as eight lanes of a vector, to the alphabet's last eight (past it, h and
+	 * the costs are 0) */
+	for (int s = 0; s < q->nsym; s += 8)
 		for (int l = 0; l < 8; l++)
 			c[l] += h[s + l] * m->cost[s + l];
 	return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
@@ -395,6 +414,44 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 	return i * ADCNN_QMODEL_NSIG + j;
 }
 
+/* The estimated bits of k groups, each of g8 / k of the finest (hist), and their tables in
+ * qq; or, as soon as the sum reaches best, or 99% of it passes models (the models' bits),
+ * what it has reached: no more than the whole. */
+static double group_bits(const uint64_t (*hist)[MAX_SYMS], int g8, int k, int nsym, size_t nseg,
+                         double best, double models, uint8_t (*qq)[MAX_SYMS])
+{
+	int per = g8 / k;
+	double bitsum = (double)(nseg * (size_t)__builtin_ctz((unsigned)k));
+
+	for (int g = 0; g < k; g++) {
+		uint64_t h[MAX_SYMS] = {0}, cmax = 0;
+		uint32_t freq[MAX_SYMS], start[MAX_SYMS];
+		int used = 0;
+		double scale;
+
+		if (bitsum >= best || 0.99 * bitsum > models)
+			return bitsum;
+		for (int f = g * per; f < (g + 1) * per; f++)
+			for (int s = 0; s < nsym; s++)
+				h[s] += hist[f][s];
+		for (int s = 0; s < nsym; s++)
+			if (h[s] > cmax)
+				cmax = h[s];
+		scale = 8388608.0 / (double)(cmax ? cmax : 1);
+		for (int s = 0; s < nsym; s++) {
+			qq[g][s] = h[s] ? (uint8_t)q_of(h[s], scale) : 0;
+			if (h[s])
+				used = s + 1;
+		}
+		table_freqs(qq[g], nsym, freq, start);
+		bitsum += 5.0 + 5.0 * used;
+		for (int s = 0; s < nsym; s++)
+			if (h[s])
+				bitsum += (double)h[s] * cost_bits[freq[s]];
+	}
+	return bitsum;
+}
+
 /* Codes of `bits` bits around zero point zp, n of them in channels of seg each, into out (at
  * least adcnn_rans_bound bytes). Returns the length, or 0 when out of memory. */
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out)
@@ -404,7 +461,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	size_t nseg = seg ? n / seg : 0, o = 0, rawlen = 0;
 	uint64_t (*hist)[MAX_SYMS] = NULL;
 	uint32_t *seghist = NULL;
-	struct rank *rk = NULL;
+	uint64_t *rk = NULL;
 	uint8_t *grp = NULL, *tail = NULL, *p;
 	uint16_t *model = NULL;
 	struct adcnn_qmodels *qm = NULL;
@@ -427,97 +484,77 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	if (hist == NULL || seghist == NULL || rk == NULL || grp == NULL || model == NULL || tail == NULL)
 		goto nomem;
 
-	/* each channel's histogram (in four parts, so that runs of one symbol do not wait on
-	 * each other's increments); the channels ranked by their mean symbol; the g8 finest
+	/* each channel's histogram; the channels ranked by their mean symbol; the g8 finest
 	 * groups by rank */
 	for (size_t s = 0; s < nseg; s++) {
-		const uint8_t *c = codes + s * seg;
-		uint32_t part[4][MAX_SYMS] = {{0}};
+		uint32_t *h = seghist + s * MAX_SYMS;
 		uint64_t sum = 0;
-		size_t j = 0;
-		for (; j + 4 <= seg; j += 4) {
-			part[0][sym[c[j]]]++;
-			part[1][sym[c[j + 1]]]++;
-			part[2][sym[c[j + 2]]]++;
-			part[3][sym[c[j + 3]]]++;
-		}
-		for (; j < seg; j++)
-			part[0][sym[c[j]]]++;
-		for (int y = 0; y < nsym; y++) {
-			uint32_t h = part[0][y] + part[1][y] + part[2][y] + part[3][y];
-			seghist[s * MAX_SYMS + (size_t)y] = h;
-			sum += (uint64_t)h * (uint64_t)y;
-		}
-		rk[s].sum = sum;
-		rk[s].seg = (uint32_t)s;
+		if (bits <= 4)
+			count(codes + s * seg, seg, NULL, 1 << bits, sym, h);
+		else
+			count(codes + s * seg, seg, sym, nsym, NULL, h);
+		for (int y = 1; y < nsym; y++)
+			sum += (uint64_t)h[y] * (uint64_t)y;
+		rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
 	}
-	if (g8 > 1)
+	if (g8 > 1 && nseg > 64) {
 		qsort(rk, nseg, sizeof(*rk), rank_cmp);
+	} else if (g8 > 1) {
+		/* a few channels: by insertion, without qsort's allocation */
+		for (size_t r = 1; r < nseg; r++) {
+			uint64_t t = rk[r];
+			size_t i = r;
+			for (; i > 0 && rk[i - 1] > t; i--)
+				rk[i] = rk[i - 1];
+			rk[i] = t;
+		}
+	}
 	for (size_t r = 0; r < nseg; r++)
-		grp[rk[r].seg] = (uint8_t)(r * (size_t)g8 / nseg);
+		grp[(uint32_t)rk[r]] = (uint8_t)(r * (size_t)g8 / nseg);
 	for (size_t s = 0; s < nseg; s++)
 		for (int y = 0; y < nsym; y++)
 			hist[grp[s]][y] += seghist[s * MAX_SYMS + (size_t)y];
 
-	/* 1, 2, 4 or 8 groups (g8 / k finest ones merged each): the fewest estimated bits */
-	{
-		for (int k = 1; k <= g8; k *= 2) {
-			int ng = k, per = g8 / k;
-			double bitsum = (double)(nseg * (size_t)__builtin_ctz((unsigned)k));
-			uint8_t qq[MAX_GROUPS][MAX_SYMS];
-			for (int g = 0; g < ng; g++) {
-				uint64_t h[MAX_SYMS] = {0}, cmax = 0;
-				uint32_t freq[MAX_SYMS], start[MAX_SYMS];
-				int used = 0;
-				for (int f = g * per; f < (g + 1) * per; f++)
-					for (int s = 0; s < nsym; s++)
-						h[s] += hist[f][s];
-				for (int s = 0; s < nsym; s++)
-					if (h[s] > cmax)
-						cmax = h[s];
-				double scale = 8388608.0 / (double)(cmax ? cmax : 1);
-				for (int s = 0; s < nsym; s++) {
-					qq[g][s] = h[s] ? (uint8_t)q_of(h[s], scale) : 0;
-					if (h[s])
-						used = s + 1;
-				}
-				table_freqs(qq[g], nsym, freq, start);
-				bitsum += 5.0 + 5.0 * used;
-				for (int s = 0; s < nsym; s++)
-					if (h[s])
-						bitsum += (double)h[s] * cost_bits[freq[s]];
+	/* 1, 2, 4 or 8 groups (g8 / k finest ones merged each), or a parametric model a channel:
+	 * the fewest estimated bits. Decoding a model's symbol searches where a table's is one
+	 * load: models only where they save at least 1%. One group first; then the models,
+	 * given up once they cost 99% of that; then the other groupings, each given up once it
+	 * can change nothing (the choice is the one all of them in full would make). */
+	if (nseg == 0) {
+		ngroups = 1;
+		memset(q, 0, sizeof(q));
+		q[0][0] = 1;
+	} else {
+		bool models = false;
+		double sum = 9.0 * (double)nseg;
+		best = group_bits(hist, g8, 1, nsym, nseg, INFINITY, INFINITY, q);
+		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
+			struct fit f = {qm, {0}};
+			double cnt[MAX_SYMS] = {0};
+			for (int c = 0; c < 1 << bits; c++) {
+				f.rep[sym[c]] += c;
+				cnt[sym[c]] += 1.0;
 			}
-			if (k == 1 || bitsum < best) {
-				best = bitsum;
+			for (int y = 0; y < nsym; y++)
+				if (cnt[y] > 0.0)
+					f.rep[y] /= cnt[y];
+			for (size_t s = 0; s < nseg && sum < 0.99 * best; s++) {
+				float c;
+				model[s] = (uint16_t)model_fit(&f, seghist + s * MAX_SYMS, &c);
+				sum += c;
+			}
+			models = sum < 0.99 * best;
+		}
+		for (int k = 2; k <= g8; k *= 2) {
+			uint8_t qq[MAX_GROUPS][MAX_SYMS];
+			double b = group_bits(hist, g8, k, nsym, nseg, best, models ? sum : INFINITY, qq);
+			if (b < best) {
+				best = b;
 				ngroups = k;
 				memcpy(q, qq, sizeof(q));
 			}
 		}
-		if (nseg == 0) {
-			ngroups = 1;
-			memset(q, 0, sizeof(q));
-			q[0][0] = 1;
-		}
-	}
-	/* or a parametric model a channel, if that costs fewer bits */
-	if (nseg > 0 && (qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
-		struct fit f = {qm, {0}};
-		double cnt[MAX_SYMS] = {0}, sum = 9.0 * (double)nseg;
-		for (int c = 0; c < 1 << bits; c++) {
-			f.rep[sym[c]] += c;
-			cnt[sym[c]] += 1.0;
-		}
-		for (int y = 0; y < nsym; y++)
-			if (cnt[y] > 0.0)
-				f.rep[y] /= cnt[y];
-		for (size_t s = 0; s < nseg && sum < 0.99 * best; s++) {
-			float c;
-			model[s] = (uint16_t)model_fit(&f, seghist + s * MAX_SYMS, &c);
-			sum += c;
-		}
-		/* decoding a model's symbol searches where a table's is one load: models only
-		 * where they save at least 1% */
-		if (sum < 0.99 * best)
+		if (models && sum < 0.99 * best)
 			ngroups = 0;
 	}
 	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
