@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: adcnn-pack [-b BITS] [--clip auto|VALUE|pPERCENT|none] [--coder planes|rans|bytes]\n"
+	"usage: adcnn-pack [-b BITS] [--clip auto|VALUE|pPERCENT|none] [--coder rans|planes|bytes]\n"
 	"                  [--lossless] [-L LEVEL] [-d] [-o FILE] [BUNDLE|-]\n";
 
 static void help(void)
@@ -17,8 +17,8 @@ static void help(void)
 	       "  -b, --bits N         quantize to N bits, 1 to 8 (default 4)\n"
 	       "      --clip C         clip before quantizing: auto (least squared error, the\n"
 	       "                       default), a VALUE, pPERCENT (a percentile of |x|), none\n"
-	       "      --coder C        planes (bit planes + zstd, the default), rans (mostly smaller,\n"
-	       "                       2-4 times slower), bytes (a byte a code + zstd)\n"
+	       "      --coder C        rans (the default), planes (bit planes + zstd: mostly larger,\n"
+	       "                       2-4 times faster), bytes (a byte a code + zstd)\n"
 	       "      --lossless       keep float32 exactly: byte planes + zstd\n"
 	       "  -L, --level N        zstd level, 1 to 19 (default 1, or 3 with --lossless)\n"
 	       "  -d, --decompress     restore float32 tensors\n"

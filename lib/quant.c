@@ -42,7 +42,7 @@ void adcnn_pack_opts_init(struct adcnn_pack_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->bits = 4;
 	o->clip = ADCNN_CLIP_AUTO;
-	o->coder = ADCNN_CODER_PLANES;
+	o->coder = ADCNN_CODER_RANS;
 	o->level = 0; /* the default of the mode: 1 quantized, 3 lossless */
 }
 
