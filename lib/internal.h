@@ -269,6 +269,10 @@ float *adcnn_scratch(size_t n);
 /* parallel.c: threads inside an operator */
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */
 int adcnn_threads_get(void);
+/* how many threads run tiles at once, each with a workspace of its own, in the cache they
+ * share (adcnn_run sets it for its tile threads; Winograd's workspace takes a share) */
+void adcnn_cache_sharers_set(int n);
+int adcnn_cache_sharers(void);
 /* the threads worth sharing an operator of this many FLOPs among */
 int adcnn_threads_for(double flops);
 /* fn(arg, i) for every i in [0, n), on the calling thread and up to adcnn_threads_get() - 1

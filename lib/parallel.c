@@ -29,6 +29,18 @@ int adcnn_threads_get(void)
 	return op_threads;
 }
 
+static _Thread_local int cache_sharers = 1;
+
+void adcnn_cache_sharers_set(int n)
+{
+	cache_sharers = n < 1 ? 1 : n;
+}
+
+int adcnn_cache_sharers(void)
+{
+	return cache_sharers;
+}
+
 /* one for a small operator (under about 4 MFLOP, a few tens of microseconds, where waking
  * helpers costs more than it saves) */
 int adcnn_threads_for(double flops)

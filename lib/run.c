@@ -88,7 +88,8 @@ struct job {
 	int ntodo;
 	const struct adcnn_member **members;
 	const struct adcnn_tile **tiles;
-	int op_threads; /* threads inside each tile's operators */
+	int op_threads;   /* threads inside each tile's operators */
+	int tile_threads; /* threads running tiles at once */
 	uint8_t **out;
 	size_t *outlen;
 	double *secs;
@@ -186,6 +187,7 @@ static void *worker(void *arg)
 	struct adcnn_ctx ctx = {0};
 
 	adcnn_threads_set(j->op_threads);
+	adcnn_cache_sharers_set(j->tile_threads);
 	for (;;) {
 		int i;
 		struct timespec a, b;
@@ -306,6 +308,7 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 	j.op_threads = nthreads > j.ntodo ? nthreads / j.ntodo : 1;
 	if (nthreads > j.ntodo)
 		nthreads = j.ntodo;
+	j.tile_threads = nthreads;
 	th = calloc((size_t)nthreads, sizeof(*th));
 	if (th == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");

@@ -23,7 +23,12 @@ ADCNN_FMA_ON /* twice the arithmetic per instruction in the kernels below */
  * VGG-16's 224x224 layer, where a chunk is 448 tiles, no faster or slower than all at once */
 #define IN_TILES 256
 
-/* the budget for V and M of one chunk of tile rows, in floats (8 MiB) */
+/* the budget for the transformed weights of a block of output channels, in floats (8 MiB),
+ * and the same for V and M of one chunk of tile rows: 16 MiB in all, half the L3 cache of
+ * the machine it was measured on. Tiles run at once share the cache, so each takes its
+ * share, down to an eighth (adcnn-run -j 2 on VGG-16's 2x2 tiles: 111-117 -> 103-109 ms);
+ * a tile on its own does better with it all (VGG-16 at 224x224 on one thread: 156-164 ms,
+ * 163-172 with half). */
 #define WINO_BUDGET ((size_t)1 << 21)
 
 /* Where Winograd beats im2col + GEMM and the panel GEMM. Measured on one core (AVX-512,
@@ -189,13 +194,14 @@ struct plan {
 static struct plan plan_for(int C, int M, int oh, int ow)
 {
 	struct plan p;
-	size_t mb = WINO_BUDGET / ((size_t)A * A * C), per_row, rows, in;
+	size_t budget = WINO_BUDGET / (size_t)(adcnn_cache_sharers() < 8 ? adcnn_cache_sharers() : 8);
+	size_t mb = budget / ((size_t)A * A * C), per_row, rows, in;
 
 	p.th = (oh + 3) / 4;
 	p.tw = (ow + 3) / 4;
 	mb = mb < 1 ? 1 : mb > (size_t)M ? (size_t)M : mb;
 	per_row = (size_t)A * A * ((size_t)C + mb) * p.tw;
-	rows = WINO_BUDGET / per_row;
+	rows = budget / per_row;
 	rows = rows < 1 ? 1 : rows > (size_t)p.th ? (size_t)p.th : rows;
 	p.mb = (int)mb;
 	p.rows = (int)rows;

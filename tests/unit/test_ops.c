@@ -1412,6 +1412,36 @@ static void test_conv_winograd(void **state)
 	conv_tiles_check(2);
 }
 
+/* Winograd with the workspace of one of eight tiles run at once: output channels in
+ * blocks (56, then 24) and tile rows in chunks (6, then 4), where one tile alone takes them
+ * all at once; the same values either way, and the reference's */
+static void test_conv_winograd_shared(void **state)
+{
+	struct adcnn_node n = node(OP_CONV, 3);
+	struct adcnn_tensor *x, *w, *b, *y1, *y8, *r;
+	(void)state;
+
+	x = ints(4, (int64_t[]){1, 128, 42, 26}, 7, -3, 3);
+	w = ints(4, (int64_t[]){80, 128, 3, 3}, 8, -2, 2);
+	b = ints(1, (int64_t[]){80}, 9, -3, 3);
+	window(&n, 3, 3, 1, 0, 0, 0, 0);
+	adcnn_conv_algo_set(2);
+	y1 = conv(&n, x, w, b);
+	adcnn_cache_sharers_set(8);
+	y8 = conv(&n, x, w, b);
+	adcnn_cache_sharers_set(1);
+	adcnn_conv_algo_set(0);
+	r = ref_conv(&n, x, w, b);
+	expect_near(y8, r, "Winograd, an eighth of the workspace");
+	assert_memory_equal(y8->d.f, y1->d.f, y1->n * sizeof(float));
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(w);
+	adcnn_tensor_free(b);
+	adcnn_tensor_free(y1);
+	adcnn_tensor_free(y8);
+	adcnn_tensor_free(r);
+}
+
 static void test_conv_panels(void **state)
 {
 	(void)state;
@@ -1546,6 +1576,7 @@ int main(void)
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test(test_conv_winograd),
+		cmocka_unit_test(test_conv_winograd_shared),
 		cmocka_unit_test(test_conv_panels),
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),
