@@ -14,7 +14,11 @@ const char *progname = "adcnn";
 
 void cli_init(const char *name)
 {
+	const char *e;
+
 	progname = name;
+	if ((e = adcnn_env_error()) != NULL)
+		cli_warn("%s", e);
 }
 
 void cli_warn(const char *fmt, ...)

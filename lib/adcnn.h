@@ -46,6 +46,9 @@ const char *adcnn_strerror(enum adcnn_status status);
 const char *adcnn_version(void);
 void adcnn_versions_print(FILE *fp);
 
+/* what is wrong with the environment's ADCNN_CONV (a message), or NULL: unset or known */
+const char *adcnn_env_error(void);
+
 /* tensors */
 struct adcnn_tensor *adcnn_tensor_new(int rank, const int64_t *dims);
 void adcnn_tensor_free(struct adcnn_tensor *t);

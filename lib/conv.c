@@ -482,16 +482,37 @@ static int conv_algo = -1;
 static pthread_once_t conv_algo_once = PTHREAD_ONCE_INIT;
 static bool wide_vectors; /* 512-bit: where the panel GEMM is the automatic choice */
 
+/* ADCNN_CONV's values, by conv_algo; an unknown one is taken for auto */
+static const char *const algo_names[] = {"auto", "im2col", "winograd", "panels"};
+
+static int algo_of(const char *e)
+{
+	for (int a = 0; e != NULL && a < (int)(sizeof(algo_names) / sizeof(algo_names[0])); a++)
+		if (strcmp(e, algo_names[a]) == 0)
+			return a;
+	return -1;
+}
+
 static void conv_algo_env(void)
 {
-	const char *e = getenv("ADCNN_CONV");
+	int a = algo_of(getenv("ADCNN_CONV"));
 
 #if defined(__x86_64__) && defined(__GNUC__)
 	wide_vectors = __builtin_cpu_supports("avx512f");
 #endif
 	if (conv_algo < 0)
-		conv_algo = e && strcmp(e, "im2col") == 0 ? 1 : e && strcmp(e, "winograd") == 0 ? 2 :
-		            e && strcmp(e, "panels") == 0 ? 3 : 0;
+		conv_algo = a < 0 ? 0 : a;
+}
+
+const char *adcnn_env_error(void)
+{
+	static _Thread_local char msg[128];
+	const char *e = getenv("ADCNN_CONV");
+
+	if (e == NULL || algo_of(e) >= 0)
+		return NULL;
+	snprintf(msg, sizeof(msg), "ADCNN_CONV=%.40s: not auto, im2col, winograd or panels; taking auto", e);
+	return msg;
 }
 
 void adcnn_conv_algo_set(int algo)
