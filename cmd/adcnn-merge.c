@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 
 	memset(&mo, 0, sizeof(mo));
 	cli_init("adcnn-merge");
+	cli_check_env();
 	while ((c = getopt_long(argc, argv, "m:k:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model_path = optarg; break;

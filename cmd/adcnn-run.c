@@ -72,6 +72,7 @@ int main(int argc, char **argv)
 	enum adcnn_status st;
 
 	cli_init("adcnn-run");
+	cli_check_env();
 	ro.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((c = getopt_long(argc, argv, "o:j:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {

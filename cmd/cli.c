@@ -14,10 +14,14 @@ const char *progname = "adcnn";
 
 void cli_init(const char *name)
 {
-	const char *e;
-
 	progname = name;
-	if ((e = adcnn_env_error()) != NULL)
+}
+
+void cli_check_env(void)
+{
+	const char *e = adcnn_env_error();
+
+	if (e != NULL)
 		cli_warn("%s", e);
 }
 

@@ -21,6 +21,8 @@ enum {
 extern const char *progname;
 
 void cli_init(const char *name);
+/* a warning for an ADCNN_CONV the library does not know (the tools that convolve) */
+void cli_check_env(void);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_exit_code(enum adcnn_status st);
 /* prints the context's message, returns the exit code for it */

@@ -46,7 +46,8 @@ const char *adcnn_strerror(enum adcnn_status status);
 const char *adcnn_version(void);
 void adcnn_versions_print(FILE *fp);
 
-/* what is wrong with the environment's ADCNN_CONV (a message), or NULL: unset or known */
+/* what is wrong with the environment's ADCNN_CONV (a message), or NULL: unset, empty or
+ * known (an unknown value is taken for auto) */
 const char *adcnn_env_error(void);
 
 /* tensors */

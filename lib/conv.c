@@ -509,7 +509,7 @@ const char *adcnn_env_error(void)
 	static _Thread_local char msg[128];
 	const char *e = getenv("ADCNN_CONV");
 
-	if (e == NULL || algo_of(e) >= 0)
+	if (e == NULL || *e == '\0' || algo_of(e) >= 0)
 		return NULL;
 	snprintf(msg, sizeof(msg), "ADCNN_CONV=%.40s: not auto, im2col, winograd or panels; taking auto", e);
 	return msg;

@@ -270,7 +270,8 @@ float *adcnn_scratch(size_t n);
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */
 int adcnn_threads_get(void);
 /* how many threads run tiles at once, each with a workspace of its own, in the cache they
- * share (adcnn_run sets it for its tile threads; Winograd's workspace takes a share) */
+ * share (adcnn_run sets it for its tile threads; Winograd's workspace takes a share, so a
+ * layer's workspace is sized and used on the same thread) */
 void adcnn_cache_sharers_set(int n);
 int adcnn_cache_sharers(void);
 /* the threads worth sharing an operator of this many FLOPs among */
@@ -281,7 +282,8 @@ void adcnn_parallel(int n, void (*fn)(void *arg, int i), void *arg);
 /* the same on at most threads threads (fewer where the work is too small to share) */
 void adcnn_parallel_n(int threads, int n, void (*fn)(void *arg, int i), void *arg);
 /* which convolution algorithm: 0 the fastest measured (default), 1 always im2col, 2 Winograd
- * wherever it applies (tests); from ADCNN_CONV=auto|im2col|winograd where the tools start */
+ * wherever it applies, 3 the panel GEMM wherever it can (tests); else from
+ * ADCNN_CONV=auto|im2col|winograd|panels, read at the first convolution */
 void adcnn_conv_algo_set(int algo);
 
 /* winograd.c: 3x3 stride-1 convolution, F(4x4, 3x3) */

@@ -467,7 +467,8 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	struct adcnn_qmodels *qm = NULL;
 	uint8_t q[MAX_GROUPS][MAX_SYMS];
 	double best = 0.0;
-	/* per group, by code (not symbol): one lookup less a value */
+	/* per group, by code (not symbol): one lookup less a value; for a channel's model, by
+	 * symbol (fewer to make than codes past 4 bits) */
 	static _Thread_local struct esym enc[MAX_GROUPS][256];
 	uint32_t st[4] = {RANS_L, RANS_L, RANS_L, RANS_L};
 	/* the finest grouping: a power of two, at most one group a channel */

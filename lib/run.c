@@ -320,7 +320,13 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *tb
 			started = i;
 		else
 			break;
-	worker(&j);
+	{
+		/* the calling thread is a tile thread too, then as it was */
+		int op = adcnn_threads_get(), sharers = adcnn_cache_sharers();
+		worker(&j);
+		adcnn_threads_set(op);
+		adcnn_cache_sharers_set(sharers);
+	}
 	for (int i = 1; i <= started; i++)
 		pthread_join(th[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -244,17 +244,24 @@ if command -v b2sum >/dev/null 2>&1; then
 	poke "$TMP/xr/results/r0c0.t" 16 '\020\000\000\000\004\000\000\000'
 	forge "$TMP/xr" "$TMP/r-shape.adcnn"
 	refused 'merge: a result of the wrong shape' "adcnn-merge -m '$M' '$TMP/r-shape.adcnn'" '' 'shape' "r0c0"
-	# a packed tensor: a u32 size and a zstd frame per byte plane, from byte 24
-	unpack "$TMP/p.adcnn" "$TMP/xp"
+	# a quantized tensor: the dims to byte 24, a header of 16 bytes, then the codes: a zstd
+	# frame with --coder planes; by default rANS, its group count first (0, 1, 2, 4 or 8)
+	adcnn-pack --coder planes -o "$TMP/pz.adcnn" "$TMP/r.adcnn" || fail 'cannot pack with planes'
+	unpack "$TMP/pz.adcnn" "$TMP/xp"
 	poke "$TMP/xp/results/r0c0.t" 40 'ZZZZZZZZ'
 	forge "$TMP/xp" "$TMP/p-zstd.adcnn"
 	refused 'merge: a corrupt zstd frame' "adcnn-merge -m '$M' '$TMP/p-zstd.adcnn'" '' 'corrupt' 'r0c0'
 	refused 'pack -d: a corrupt zstd frame' "adcnn-pack -d -o '$O' '$TMP/p-zstd.adcnn'" "$O" 'corrupt' 'r0c0'
 	unpack "$TMP/p.adcnn" "$TMP/xp"
+	poke "$TMP/xp/results/r0c0.t" 40 '\003'
+	forge "$TMP/xp" "$TMP/p-rans.adcnn"
+	refused 'merge: a corrupt rANS payload' "adcnn-merge -m '$M' '$TMP/p-rans.adcnn'" '' 'corrupt' 'r0c0'
+	refused 'pack -d: a corrupt rANS payload' "adcnn-pack -d -o '$O' '$TMP/p-rans.adcnn'" "$O" 'corrupt' 'r0c0'
+	unpack "$TMP/p.adcnn" "$TMP/xp"
 	poke "$TMP/xp/results/r0c0.t" 24 '\377\377\377\177'
 	forge "$TMP/xp" "$TMP/p-plane.adcnn"
-	refused 'merge: a plane size past the end' "adcnn-merge -m '$M' '$TMP/p-plane.adcnn'" '' 'r0c0'
-	refused 'pack -d: a plane size past the end' "adcnn-pack -d -o '$O' '$TMP/p-plane.adcnn'" "$O" 'r0c0'
+	refused 'merge: a bad bit width' "adcnn-merge -m '$M' '$TMP/p-plane.adcnn'" '' 'r0c0'
+	refused 'pack -d: a bad bit width' "adcnn-pack -d -o '$O' '$TMP/p-plane.adcnn'" "$O" 'r0c0'
 
 	# an embedded model that is not the one its name and the prefix line say
 	unpack "$TMP/e.adcnn" "$TMP/xe"

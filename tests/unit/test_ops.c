@@ -1412,6 +1412,15 @@ static void test_conv_winograd(void **state)
 	conv_tiles_check(2);
 }
 
+/* the library's defaults again, after a test that changed them (and may have failed) */
+static int defaults(void **state)
+{
+	(void)state;
+	adcnn_cache_sharers_set(1);
+	adcnn_conv_algo_set(0);
+	return 0;
+}
+
 /* Winograd with the workspace of one of eight tiles run at once: output channels in
  * blocks (56, then 24) and tile rows in chunks (6, then 4), where one tile alone takes them
  * all at once; the same values either way, and the reference's */
@@ -1419,6 +1428,7 @@ static void test_conv_winograd_shared(void **state)
 {
 	struct adcnn_node n = node(OP_CONV, 3);
 	struct adcnn_tensor *x, *w, *b, *y1, *y8, *r;
+	size_t ws1, ws8;
 	(void)state;
 
 	x = ints(4, (int64_t[]){1, 128, 42, 26}, 7, -3, 3);
@@ -1427,10 +1437,14 @@ static void test_conv_winograd_shared(void **state)
 	window(&n, 3, 3, 1, 0, 0, 0, 0);
 	adcnn_conv_algo_set(2);
 	y1 = conv(&n, x, w, b);
+	ws1 = adcnn_winograd_workspace(128, 80, 40, 24);
 	adcnn_cache_sharers_set(8);
 	y8 = conv(&n, x, w, b);
+	ws8 = adcnn_winograd_workspace(128, 80, 40, 24);
 	adcnn_cache_sharers_set(1);
 	adcnn_conv_algo_set(0);
+	/* 56 output channels' weights and 6 tile rows against all 80 and 10 */
+	assert_true(ws8 * 3 < ws1 * 2);
 	r = ref_conv(&n, x, w, b);
 	expect_near(y8, r, "Winograd, an eighth of the workspace");
 	assert_memory_equal(y8->d.f, y1->d.f, y1->n * sizeof(float));
@@ -1576,7 +1590,7 @@ int main(void)
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test(test_conv_winograd),
-		cmocka_unit_test(test_conv_winograd_shared),
+		cmocka_unit_test_teardown(test_conv_winograd_shared, defaults),
 		cmocka_unit_test(test_conv_panels),
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),

@@ -278,7 +278,8 @@ static void expect_refused(const uint8_t *buf, size_t len)
 	assert_null(d);
 }
 
-/* every header field and length is checked */
+/* every header field and length is checked; the zstd frame of the planes (rANS payloads:
+ * rans_corrupt) */
 static void test_corrupt(void **state)
 {
 	struct adcnn_tensor *t = activations(true, 11);
@@ -288,6 +289,7 @@ static void test_corrupt(void **state)
 
 	(void)state;
 	adcnn_pack_opts_init(&o);
+	o.coder = ADCNN_CODER_PLANES;
 	assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
 	c = malloc(len);
 	for (size_t cut = 0; cut < len; cut += (cut < q + 20 ? 1 : 97))
