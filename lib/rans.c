@@ -343,11 +343,39 @@ static inline void count(const uint8_t *c, size_t m, const uint8_t *by, int nc, 
 		h[sym ? sym[v] : v] = part[0][v] + part[1][v] + part[2][v] + part[3][v];
 }
 
-/* a channel's rank: its symbols' sum (at most 2^32 - 1) above its index */
-static int rank_cmp(const void *a, const void *b)
+/* The channels' ranks (keys: a channel's symbols' sum, at most 2^32 - 1, above its index)
+ * in order: runs of 16 by insertion, then merged in passes between k and tmp (n of each).
+ * qsort took 4 of the 65 us that packing 192 channels of 64 values took. */
+static void rank_sort(uint64_t *k, uint64_t *tmp, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	uint64_t *a = k, *b = tmp;
+
+	for (size_t r0 = 0; r0 < n; r0 += 16)
+		for (size_t r = r0 + 1; r < n && r < r0 + 16; r++) {
+			uint64_t t = k[r];
+			size_t i = r;
+			for (; i > r0 && k[i - 1] > t; i--)
+				k[i] = k[i - 1];
+			k[i] = t;
+		}
+	for (size_t w = 16; w < n; w *= 2) {
+		uint64_t *t;
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, o = lo;
+			while (i < mid && j < hi)
+				b[o++] = a[i] <= a[j] ? a[i++] : a[j++];
+			while (i < mid)
+				b[o++] = a[i++];
+			while (j < hi)
+				b[o++] = a[j++];
+		}
+		t = a;
+		a = b;
+		b = t;
+	}
+	if (a != k)
+		memcpy(k, a, n * sizeof(*k));
 }
 
 /* what a search for a channel's parametric model needs */
@@ -478,7 +506,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	hist = calloc(MAX_GROUPS, sizeof(*hist));
 	seghist = malloc(sizeof(*seghist) * MAX_SYMS * (nseg ? nseg : 1));
-	rk = malloc(sizeof(*rk) * (nseg ? nseg : 1));
+	rk = malloc(sizeof(*rk) * 2 * (nseg ? nseg : 1));
 	grp = malloc(nseg ? nseg : 1);
 	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
 	tail = malloc(2 * n + 16);
@@ -498,20 +526,12 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 			sum += (uint64_t)h[y] * (uint64_t)y;
 		rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
 	}
-	if (g8 > 1 && nseg > 64) {
-		qsort(rk, nseg, sizeof(*rk), rank_cmp);
-	} else if (g8 > 1) {
-		/* a few channels: by insertion, without qsort's allocation */
-		for (size_t r = 1; r < nseg; r++) {
-			uint64_t t = rk[r];
-			size_t i = r;
-			for (; i > 0 && rk[i - 1] > t; i--)
-				rk[i] = rk[i - 1];
-			rk[i] = t;
-		}
-	}
-	for (size_t r = 0; r < nseg; r++)
-		grp[(uint32_t)rk[r]] = (uint8_t)(r * (size_t)g8 / nseg);
+	if (g8 > 1)
+		rank_sort(rk, rk + nseg, nseg);
+	/* rank r in group r * g8 / nseg: ranks [ceil(g * nseg / g8), ceil((g + 1) * nseg / g8)) */
+	for (size_t g = 0, r = 0; g < (size_t)g8; g++)
+		for (size_t end = ((g + 1) * nseg + (size_t)g8 - 1) / (size_t)g8; r < end; r++)
+			grp[(uint32_t)rk[r]] = (uint8_t)g;
 	for (size_t s = 0; s < nseg; s++)
 		for (int y = 0; y < nsym; y++)
 			hist[grp[s]][y] += seghist[s * MAX_SYMS + (size_t)y];

@@ -401,6 +401,38 @@ static void test_rans_shapes(void **state)
 	assert_true(models > 0 && tables > 0);
 }
 
+/* 200 channels of eight scales, 25 of each, in an order that mixes them and in order of
+ * scale: the groups are made from the channels ranked by their codes, so the two pack to
+ * about the same size (a rank out of order mixes the scales in a group's table) */
+static void test_rans_ranks(void **state)
+{
+	size_t len[2];
+
+	(void)state;
+	for (int sorted = 0; sorted < 2; sorted++) {
+		struct adcnn_tensor *t = adcnn_tensor_new(4, (int64_t[]){1, 200, 16, 16});
+		struct adcnn_pack_opts o;
+		uint8_t *buf;
+		uint32_t r = 5;
+		for (size_t i = 0; i < t->n; i++) {
+			int ch = (int)(i / 256), scale = sorted ? ch / 25 : ch * 37 % 200 % 8;
+			float v;
+			r = r * 1664525u + 1013904223u;
+			v = ((float)(r >> 8) / 16777216.0f - 0.4f) * (float)(1 << scale);
+			t->d.f[i] = v < 0.0f ? 0.0f : v;
+		}
+		adcnn_pack_opts_init(&o);
+		o.coder = ADCNN_CODER_RANS;
+		o.clip = ADCNN_CLIP_NONE;
+		assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len[sorted]), ADCNN_OK);
+		assert_int_equal(buf[24 + 16], 8); /* eight groups */
+		free(buf);
+		adcnn_tensor_free(t);
+	}
+	print_message("rANS, 200 channels: %zu bytes mixed, %zu in order\n", len[0], len[1]);
+	assert_true(len[0] * 100 < len[1] * 101 && len[1] * 100 < len[0] * 101);
+}
+
 /* A rANS member cut short or changed (its size field kept right): refused, or decoded to
  * finite values, never a crash; cut short, always refused */
 static void rans_corrupt(struct adcnn_tensor *t, bool models)
@@ -509,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_auto_clip_error),
 		cmocka_unit_test(test_rans_shapes),
 		cmocka_unit_test(test_rans_corrupt),
+		cmocka_unit_test(test_rans_ranks),
 		cmocka_unit_test(test_qmodel_tables),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
