@@ -67,6 +67,9 @@ done
 $A/adcnn-pack "$work/r.adcnn" >"$work/a-p.adcnn"
 "$X/adcnn-pack" "$work/r.adcnn" >"$work/x-p.adcnn"
 if cmp -s "$work/a-p.adcnn" "$work/x-p.adcnn"; then ok; else ko "adcnn-pack: aarch64 and x86-64 bytes differ"; fi
+$A/adcnn-pack --coder planes "$work/r.adcnn" >"$work/a-pp.adcnn"
+"$X/adcnn-pack" --coder planes "$work/r.adcnn" >"$work/x-pp.adcnn"
+if cmp -s "$work/a-pp.adcnn" "$work/x-pp.adcnn"; then ok; else ko "adcnn-pack --coder planes: aarch64 and x86-64 bytes differ"; fi
 for b in 4 8; do
 	$A/adcnn-pack --coder rans -b $b "$work/r.adcnn" >"$work/a-pr.adcnn"
 	"$X/adcnn-pack" --coder rans -b $b "$work/r.adcnn" >"$work/x-pr.adcnn"
