@@ -85,6 +85,7 @@ void adcnn_qmodel_make(struct adcnn_qmodels *q, int k)
 			s++;
 		m->bucket[b] = (uint8_t)s;
 	}
+	m->enc_ready = false;
 	q->ready[k] = 1;
 }
 

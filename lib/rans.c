@@ -213,13 +213,9 @@ static bool bit_get(struct bitr *r, int k, uint32_t *v)
 	return true;
 }
 
-/* a symbol's coding: one byte out from x_max, two from x_max2; the reciprocal and its
- * shift (32 plus the frequency's) */
-struct esym {
-	uint32_t x_max, x_max2, rcp, bias;
-	uint16_t cmpl;
-	uint8_t shift;
-};
+/* a symbol's coding (struct adcnn_rans_esym, internal.h): one byte out from x_max, two from
+ * x_max2; the reciprocal and its shift (32 plus the frequency's) */
+#define esym adcnn_rans_esym
 
 /* the reciprocal of every frequency, made once: a division each would cost more than
  * coding a small tensor */
@@ -636,10 +632,13 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		if (ngroups) {
 			enc_run(st, &p, enc[grp[s]], c, seg, NULL);
 		} else {
-			const struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
-			for (int y = 0; y < nsym; y++)
-				esym_init(&enc[0][y], m->start[y], m->freq[y]);
-			enc_run(st, &p, enc[0], c, seg, sym);
+			struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
+			if (!m->enc_ready) {
+				for (int y = 0; y < nsym; y++)
+					esym_init(&m->enc[y], m->start[y], m->freq[y]);
+				m->enc_ready = true;
+			}
+			enc_run(st, &p, m->enc, c, seg, sym);
 		}
 	}
 	/* st[0] holds the state of symbol -1, state 3; st[3] that of symbol 0, state 0 */
