@@ -415,10 +415,13 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 	for (double var = (m2 / n - m1 * m1) * 16384.0, v = top * top; j < ADCNN_QMODEL_NSIG - 1 && v < var; j++)
 		v *= 2.0;
 	c = model_cost(f->q, hf, i * ADCNN_QMODEL_NSIG + j);
-	/* along the means, then along the spreads, until neither moves */
-	for (int axis = 0, still = 0; still < 2; axis ^= 1) {
+	/* along the means, then along the spreads, until neither moves. A pass ends where both
+	 * neighbours along its axis cost no less, so after the first pass one that does not
+	 * move ends the search (the other axis's next pass could not move either); and after a
+	 * move down an axis, the neighbour up it is where the move came from. */
+	for (int axis = 0, pass = 0;; axis ^= 1, pass++) {
 		int moved = 0;
-		for (int dir = -1; dir <= 1; dir += 2)
+		for (int dir = -1; dir <= 1 && !(dir == 1 && moved); dir += 2)
 			for (;;) {
 				int ii = axis ? i : i + dir, jj = axis ? j + dir : j;
 				float cc;
@@ -432,7 +435,8 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 				j = jj;
 				moved = 1;
 			}
-		still = moved ? 0 : still + 1;
+		if (!moved && pass > 0)
+			break;
 	}
 	*cost = c;
 	return i * ADCNN_QMODEL_NSIG + j;
