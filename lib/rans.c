@@ -83,9 +83,17 @@ static void fold_tables(int bits, int zp, uint8_t *fold, uint8_t *unfold, uint8_
 }
 
 /* the weight of q (1 to 31): 2^((q - 1) / 2), times 256 */
-static uint32_t weight(int q)
+#define W(q) ((q) & 1 ? 256u << ((q) - 1) / 2 : 362u << ((q) - 2) / 2)
+static const uint32_t weights[32] = {
+	0, W(1), W(2), W(3), W(4), W(5), W(6), W(7), W(8), W(9), W(10), W(11), W(12), W(13), W(14),
+	W(15), W(16), W(17), W(18), W(19), W(20), W(21), W(22), W(23), W(24), W(25), W(26), W(27),
+	W(28), W(29), W(30), W(31),
+};
+#undef W
+
+static inline uint32_t weight(int q)
 {
-	return q & 1 ? 256u << ((q - 1) / 2) : 362u << ((q - 2) / 2);
+	return weights[q];
 }
 
 /* the q whose weight is nearest (in ratio) to c of the largest count, scale being 2^23 over
@@ -106,7 +114,8 @@ static int q_of(uint64_t c, double scale)
 	return q;
 }
 
-/* the frequencies (summing to PROB) that a table's q values stand for; false if it has none */
+/* the frequencies (summing to PROB) that a table's q values stand for, and where each
+ * symbol's start (start may be NULL); false if it has none */
 static bool table_freqs(const uint8_t *q, int nsym, uint32_t *freq, uint32_t *start)
 {
 	uint64_t sum = 0, recip;
@@ -138,7 +147,7 @@ static bool table_freqs(const uint8_t *q, int nsym, uint32_t *freq, uint32_t *st
 	}
 	/* at most MAX_SYMS were raised to 1, and the top one has at least PROB / MAX_SYMS */
 	freq[top] += PROB - total;
-	for (int s = 0, acc = 0; s < nsym; s++) {
+	for (int s = 0, acc = 0; s < nsym && start != NULL; s++) {
 		start[s] = (uint32_t)acc;
 		acc += (int)freq[s];
 	}
@@ -452,26 +461,26 @@ static double group_bits(const uint64_t (*hist)[MAX_SYMS], int g8, int k, int ns
 	double bitsum = (double)(nseg * (size_t)__builtin_ctz((unsigned)k));
 
 	for (int g = 0; g < k; g++) {
-		uint64_t h[MAX_SYMS] = {0}, cmax = 0;
-		uint32_t freq[MAX_SYMS], start[MAX_SYMS];
+		uint64_t h[MAX_SYMS], cmax = 0;
+		uint32_t freq[MAX_SYMS];
 		int used = 0;
 		double scale;
 
 		if (bitsum >= best || 0.99 * bitsum > models)
 			return bitsum;
-		for (int f = g * per; f < (g + 1) * per; f++)
-			for (int s = 0; s < nsym; s++)
+		for (int s = 0; s < nsym; s++) {
+			h[s] = hist[g * per][s];
+			for (int f = g * per + 1; f < (g + 1) * per; f++)
 				h[s] += hist[f][s];
-		for (int s = 0; s < nsym; s++)
-			if (h[s] > cmax)
-				cmax = h[s];
+			cmax = h[s] > cmax ? h[s] : cmax;
+		}
 		scale = 8388608.0 / (double)(cmax ? cmax : 1);
 		for (int s = 0; s < nsym; s++) {
 			qq[g][s] = h[s] ? (uint8_t)q_of(h[s], scale) : 0;
 			if (h[s])
 				used = s + 1;
 		}
-		table_freqs(qq[g], nsym, freq, start);
+		table_freqs(qq[g], nsym, freq, NULL);
 		bitsum += 5.0 + 5.0 * used;
 		for (int s = 0; s < nsym; s++)
 			if (h[s])
