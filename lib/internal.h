@@ -81,7 +81,8 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 #define ADCNN_QMODEL_NSIG 16
 #define ADCNN_QMODELS (ADCNN_QMODEL_NMU * ADCNN_QMODEL_NSIG)
 #define ADCNN_QMODEL_BUCKETS 64
-/* how the rANS encoder codes a symbol (rans.c) */
+/* how the rANS encoder codes a symbol (rans.c): one byte out from x_max, two from x_max2;
+ * the reciprocal and its shift (32 plus the frequency's) */
 struct adcnn_rans_esym {
 	uint32_t x_max, x_max2, rcp, bias;
 	uint16_t cmpl;

@@ -222,10 +222,6 @@ static bool bit_get(struct bitr *r, int k, uint32_t *v)
 	return true;
 }
 
-/* a symbol's coding (struct adcnn_rans_esym, internal.h): one byte out from x_max, two from
- * x_max2; the reciprocal and its shift (32 plus the frequency's) */
-#define esym adcnn_rans_esym
-
 /* the reciprocal of every frequency, made once: a division each would cost more than
  * coding a small tensor */
 static uint32_t rcp_of[PROB + 1];
@@ -247,7 +243,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 _Static_assert(ADCNN_QMODELS == 1 << 9, "a model index is 9 bits");
 
-static void esym_init(struct esym *e, uint32_t start, uint32_t freq)
+static void esym_init(struct adcnn_rans_esym *e, uint32_t start, uint32_t freq)
 {
 	e->x_max = ((RANS_L >> PROB_BITS) << 8) * freq;
 	/* x < 2^31 never reaches the cap */
@@ -267,7 +263,7 @@ static void esym_init(struct esym *e, uint32_t start, uint32_t freq)
 
 /* x := x / freq * PROB + start + x % freq, with the division by a reciprocal (exact for
  * x < 2^31, which byte-wise renormalization keeps) */
-static inline uint32_t enc_put(uint32_t x, uint8_t **p, const struct esym *e)
+static inline uint32_t enc_put(uint32_t x, uint8_t **p, const struct adcnn_rans_esym *e)
 {
 	uint32_t q, k;
 
@@ -285,8 +281,8 @@ static inline uint32_t enc_put(uint32_t x, uint8_t **p, const struct esym *e)
 /* The codes c[0, m), last first, through the states s[0..3], s[0] next: four at a time
  * with each state in place (four steps bring the rotation back round), then one at a time,
  * rotating. by maps a code to its entry of e (NULL: the code itself). */
-static inline void enc_run(uint32_t *s, uint8_t **p, const struct esym *e, const uint8_t *c,
-                           size_t m, const uint8_t *by)
+static inline void enc_run(uint32_t *s, uint8_t **p, const struct adcnn_rans_esym *e,
+                           const uint8_t *c, size_t m, const uint8_t *by)
 {
 	uint32_t a = s[0], b = s[1], c4 = s[2], d = s[3];
 	uint8_t *q = *p;
@@ -504,9 +500,9 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	struct adcnn_qmodels *qm = NULL;
 	uint8_t q[MAX_GROUPS][MAX_SYMS];
 	double best = 0.0;
-	/* per group, by code (not symbol): one lookup less a value; for a channel's model, by
-	 * symbol (fewer to make than codes past 4 bits) */
-	static _Thread_local struct esym enc[MAX_GROUPS][256];
+	/* per group, by code (not symbol): one lookup less a value (a channel's model keeps
+	 * its own, by symbol: adcnn_qmodel's enc) */
+	static _Thread_local struct adcnn_rans_esym enc[MAX_GROUPS][256];
 	uint32_t st[4] = {RANS_L, RANS_L, RANS_L, RANS_L};
 	/* the finest grouping: a power of two, at most one group a channel */
 	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1;

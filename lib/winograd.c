@@ -194,7 +194,8 @@ struct plan {
 static struct plan plan_for(int C, int M, int oh, int ow)
 {
 	struct plan p;
-	size_t budget = WINO_BUDGET / (size_t)(adcnn_cache_sharers() < 8 ? adcnn_cache_sharers() : 8);
+	int sharers = adcnn_cache_sharers();
+	size_t budget = WINO_BUDGET / (size_t)(sharers < 8 ? sharers : 8);
 	size_t mb = budget / ((size_t)A * A * C), per_row, rows, in;
 
 	p.th = (oh + 3) / 4;
