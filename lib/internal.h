@@ -80,7 +80,6 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 #define ADCNN_QMODEL_NMU 32
 #define ADCNN_QMODEL_NSIG 16
 #define ADCNN_QMODELS (ADCNN_QMODEL_NMU * ADCNN_QMODEL_NSIG)
-#define ADCNN_QMODEL_BUCKETS 64
 /* how the rANS encoder codes a symbol (rans.c): one byte out from x_max, two from x_max2;
  * the reciprocal and its shift (32 plus the frequency's) */
 struct adcnn_rans_esym {
@@ -93,12 +92,13 @@ struct adcnn_qmodel {
 	float cost[ADCNN_RANS_MAX_SYMS];
 	uint16_t freq[ADCNN_RANS_MAX_SYMS];
 	uint16_t start[ADCNN_RANS_MAX_SYMS + 1];
-	/* the symbol at each 64th of the slots: decoding searches on from there */
-	uint8_t bucket[ADCNN_QMODEL_BUCKETS];
 	/* the encoder's entries by symbol, made by rans.c at the model's first use there
 	 * (made for every channel, they cost 5% of packing 32 channels of 64 values) */
 	bool enc_ready;
 	struct adcnn_rans_esym enc[ADCNN_RANS_MAX_SYMS];
+	/* the decoder's symbol of each slot, made by rans.c at the model's first use there */
+	bool dec_ready;
+	uint8_t dec[1 << ADCNN_RANS_PROB_BITS];
 };
 struct adcnn_qmodels {
 	int bits, zp, nsym;

@@ -80,12 +80,8 @@ void adcnn_qmodel_make(struct adcnn_qmodels *q, int k)
 		acc += s < q->nsym ? m->freq[s] : 0;
 	}
 	m->start[q->nsym] = PROB;
-	for (int b = 0, s = 0; b < ADCNN_QMODEL_BUCKETS; b++) {
-		while (b * (PROB / ADCNN_QMODEL_BUCKETS) >= m->start[s + 1])
-			s++;
-		m->bucket[b] = (uint8_t)s;
-	}
 	m->enc_ready = false;
+	m->dec_ready = false;
 	q->ready[k] = 1;
 }
 
