@@ -276,6 +276,12 @@ void adcnn_panels_fill(const float *w, int M, size_t K, float *p);
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);
+/* rowgemm.c: a 1x1 stride-1 convolution's GEMM with the bias and activation, on 256-bit
+ * vectors: y[m][n] = act(bias[m] + sum over k of w[m][k] x[k][n]) for m < M, n < ncol (w's
+ * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */
+bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
+                   float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
+
 
 /* parallel.c: threads inside an operator */
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */

@@ -1497,6 +1497,48 @@ static void test_conv_depthwise_3x3(void **state)
 			}
 }
 
+/* rowgemm.c's GEMM of a 1x1 layer (on any machine, whether or not conv.c picks it there)
+ * against sums of small integers, exact in any order: channel counts around its tiles of 6,
+ * positions around its 16, rows of x and y wider than the columns taken, each activation */
+static void test_rowgemm(void **state)
+{
+	static const int shapes[][3] = {{1, 1, 1}, {6, 16, 16}, {7, 17, 3}, {13, 40, 33}, {24, 49, 64}};
+	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 6.0f};
+	const struct adcnn_act *acts[] = {NULL, &relu, &clip};
+	(void)state;
+
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+		for (int ai = 0; ai < 3; ai++)
+			for (int withb = 0; withb < 2; withb++) {
+				int M = shapes[si][0], ncol = shapes[si][1], K = shapes[si][2];
+				size_t ldx = (size_t)ncol + 5, ldy = (size_t)ncol + 3;
+				struct adcnn_tensor *w = ints(2, (int64_t[]){M, K}, (unsigned)si + 1, -2, 2);
+				struct adcnn_tensor *x = ints(2, (int64_t[]){K, (int64_t)ldx}, (unsigned)si + 50, -3, 3);
+				struct adcnn_tensor *b = ints(1, (int64_t[]){M}, (unsigned)si + 90, -4, 4);
+				struct adcnn_tensor *y = ints(2, (int64_t[]){M, (int64_t)ldy}, 7, 100, 100);
+				assert_true(adcnn_rowgemm(w->d.f, M, (size_t)K, x->d.f, ldx, (size_t)ncol, y->d.f, ldy,
+				                          withb ? b->d.f : NULL, acts[ai]));
+				for (int m = 0; m < M; m++)
+					for (size_t c = 0; c < ldy; c++) {
+						float want = 100.0f; /* past ncol: untouched */
+						if (c < (size_t)ncol) {
+							want = withb ? b->d.f[m] : 0.0f;
+							for (int k = 0; k < K; k++)
+								want += w->d.f[(size_t)m * K + (size_t)k] * x->d.f[(size_t)k * ldx + c];
+							if (acts[ai] == &relu)
+								want = want > 0.0f ? want : 0.0f;
+							else if (acts[ai] == &clip)
+								want = want < -2.0f ? -2.0f : want > 6.0f ? 6.0f : want;
+						}
+						assert_true(y->d.f[(size_t)m * ldy + c] == want);
+					}
+				adcnn_tensor_free(w);
+				adcnn_tensor_free(x);
+				adcnn_tensor_free(b);
+				adcnn_tensor_free(y);
+			}
+}
+
 /* threads inside an operator (parallel.c): the same values as one thread, for every path */
 static void test_conv_threads(void **state)
 {
@@ -1594,6 +1636,7 @@ int main(void)
 		cmocka_unit_test(test_conv_panels),
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),
+		cmocka_unit_test(test_rowgemm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
