@@ -542,10 +542,11 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 			hist[grp[s]][y] += seghist[s * MAX_SYMS + (size_t)y];
 
 	/* 1, 2, 4 or 8 groups (g8 / k finest ones merged each), or a parametric model a channel:
-	 * the fewest estimated bits. Decoding a model's symbol searches where a table's is one
-	 * load: models only where they save at least 1%. One group first; then the models,
-	 * given up once they cost 99% of that; then the other groupings, each given up once it
-	 * can change nothing (the choice is the one all of them in full would make). */
+	 * the fewest estimated bits. Models only where they save at least 1% (a model's
+	 * decoding table is made on its first use in a thread, 4 KiB). One group first; then
+	 * the models, given up once they cost 99% of that; then the other groupings, each
+	 * given up once it can change nothing (the choice is the one all of them in full would
+	 * make). */
 	if (nseg == 0) {
 		ngroups = 1;
 		memset(q, 0, sizeof(q));
