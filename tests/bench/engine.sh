@@ -94,13 +94,23 @@ field() { # KEY < "k v k v" line: the value after KEY
 json() { # KEY < JSON line
 	sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -n 1
 }
-put() { # MODEL PART THREADS WHAT VALUE
-	[ -n "$5" ] && echo "$1 $2 $3 $4 $5" >>"$RES"
+put() { # MODEL PART THREADS WHAT VALUE, of round $r
+	[ -n "$5" ] && echo "$1 $2 $3 $4 $5 $r" >>"$RES"
 	return 0
 }
 med() { # MODEL PART THREADS WHAT: the median over the rounds, or n/a
 	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" '$1 == m && $2 == p && $3 == t && $4 == e {print $5}' "$RES" | sort -g |
 		awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+ratio() { # MODEL PART THREADS WHAT THREADS2 WHAT2: the median over the rounds of each round's
+	# WHAT / WHAT2, or n/a. A cell's engines run seconds apart in a round, and this machine's
+	# slow spells last minutes: a round's ratio sees both engines in one spell, where the
+	# ratio of the medians can set one engine's slow rounds against the other's fast ones.
+	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" -v t2="$5" -v e2="$6" '
+		$1 == m && $2 == p && $3 == t && $4 == e {a[$6] = $5}
+		$1 == m && $2 == p && $3 == t2 && $4 == e2 {b[$6] = $5}
+		END {for (k in a) if ((k in b) && b[k] > 0) print a[k] / b[k]}' "$RES" | sort -g |
+		awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) printf "%.2f\n", a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 calc() { # FORMAT COND A B EXPR: printf FORMAT EXPR (of a and b) when COND holds; n/a if A or B is
 	case "$3$4" in *n/a*) echo n/a; return ;; esac
@@ -215,6 +225,8 @@ echo "prefix: the spatial prefix (to the split tensor), adcnn as adcnn-run --ben
 echo "includes decoding the tile and encoding the result; -j runs tiles in parallel, so one tile gains only what adcnn-run"
 echo "does inside a tile); whole: the whole model, adcnn as engine-bench (adcnn_graph_run, BLIS on T threads)."
 echo "ORT: onnxruntime-node, intraOpNumThreads T; PyTorch: torch.set_num_threads(T). Peak RSS: of the adcnn process."
+echo "Times: the medians over the rounds; ratios: the median over the rounds of each round's ratio (a cell's engines"
+echo "run seconds apart in a round, so a slow spell of the machine weighs on both)."
 echo
 echo "| model | part | threads | adcnn ms | ORT ms | PyTorch ms | adcnn/ORT | adcnn/PyTorch | adcnn GFLOP/s | adcnn peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -227,7 +239,7 @@ for m in $MODELS; do
 			gf=$(med "$m" $p "$t" gflops)
 			rss=$(med "$m" $p "$t" rss)
 			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$m" $p "$t" "$(ms "$a")" "$(ms "$o")" "$(ms "$y")" \
-				"$(calc %.2f 'b > 0' "$a" "$o" 'a / b')" "$(calc %.2f 'b > 0' "$a" "$y" 'a / b')" \
+				"$(ratio "$m" $p "$t" adcnn "$t" ort)" "$(ratio "$m" $p "$t" adcnn "$t" torch)" \
 				"$(calc %.1f 1 "$gf" 0 a)" "$(calc %.0f 1 "$rss" 0 'a / 1024')"
 		done
 	done
@@ -281,12 +293,14 @@ done
 echo
 echo "## Tile-level parallelism: a 2x2 bundle of the prefix, adcnn-run --bench (target >= 1.9x)"
 echo
+echo "speedup: the median over the rounds of each round's -j 1 time over its -j 2 time, run one after the other."
+echo
 echo "| model | -j 1 ms | -j 2 ms | speedup |"
 echo "|---|---|---|---|"
 for m in $MODELS; do
 	a=$(med "$m" tiles2x2 1 adcnn)
 	b=$(med "$m" tiles2x2 2 adcnn)
-	printf '| %s | %s | %s | %s |\n' "$m" "$(ms "$a")" "$(ms "$b")" "$(calc %.2f 'b > 0' "$a" "$b" 'a / b')"
+	printf '| %s | %s | %s | %s |\n' "$m" "$(ms "$a")" "$(ms "$b")" "$(ratio "$m" tiles2x2 1 adcnn 2 adcnn)"
 done
 
 echo
