@@ -676,21 +676,12 @@ nomem:
 	return 0;
 }
 
-/* one code of a group's table, state x, at least two bytes at p: a macro, not a function
- * taking &p, whose every byte written might be p and reload it */
-#define DEC_TAB(x, out) do { \
-	uint32_t slot_ = (x) & (PROB - 1), sy_ = tb[slot_], e_ = gy[sy_], t_, k_; \
-	t_ = (e_ >> 16) * ((x) >> PROB_BITS) + slot_ - (e_ & 0xffff); \
-	k_ = (t_ < RANS_L) + (t_ < (RANS_L >> 8)); \
-	(x) = t_ << (8 * k_) | (uint32_t)(p[0] << 8 | p[1]) >> (16 - 8 * k_); \
-	p += k_; \
-	(out) = unfold[sy_]; \
-} while (0)
-
-/* the same by a channel's model m, its slots' symbols in md */
-#define DEC_MODEL(x, out) do { \
-	uint32_t slot_ = (x) & (PROB - 1), sy_ = md[slot_], t_, k_; \
-	t_ = m->freq[sy_] * ((x) >> PROB_BITS) + slot_ - m->start[sy_]; \
+/* one code, state x, at least two bytes at p, by the segment's tables: sl the symbol of
+ * each slot, fr and st each symbol's frequency and first slot. A macro, not a function
+ * taking &p, whose every byte written might be p and reload it. */
+#define DEC(x, out) do { \
+	uint32_t slot_ = (x) & (PROB - 1), sy_ = sl[slot_], t_, k_; \
+	t_ = fr[sy_] * ((x) >> PROB_BITS) + slot_ - st[sy_]; \
 	k_ = (t_ < RANS_L) + (t_ < (RANS_L >> 8)); \
 	(x) = t_ << (8 * k_) | (uint32_t)(p[0] << 8 | p[1]) >> (16 - 8 * k_); \
 	p += k_; \
@@ -718,11 +709,11 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	uint16_t *model = NULL;
 	struct adcnn_qmodels *qm = NULL;
 	size_t nseg = seg ? n / seg : 0, o = 1, rawlen = 0;
-	/* per group: the symbol of each slot, and each symbol's frequency and first slot. Bytes,
-	 * not the three in a word: 4 KiB a group where 16 left the L1 cache, and a lookup from
-	 * the L2 took a third of decoding (8 groups, 64K codes: 370 -> ... us) */
+	/* per group: the symbol of each slot, and each symbol's frequency and first slot, as a
+	 * model keeps them. Bytes, not the three in a word: 4 KiB a group where 16 left the L1
+	 * cache, and a lookup from the L2 took a third of decoding */
 	uint8_t *tab = NULL;
-	uint32_t (*gsym)[MAX_SYMS] = NULL; /* frequency << 16 | first slot */
+	uint16_t (*gfreq)[MAX_SYMS] = NULL, (*gstart)[MAX_SYMS] = NULL;
 	uint8_t *grp = NULL;
 	struct bitr raw = {0};
 	const uint8_t *p, *end = in + len;
@@ -742,9 +733,10 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
 	if (ngroups) {
 		tab = malloc((size_t)ngroups * PROB);
-		gsym = malloc(sizeof(*gsym) * (size_t)ngroups);
+		gfreq = malloc(sizeof(*gfreq) * (size_t)ngroups);
+		gstart = malloc(sizeof(*gstart) * (size_t)ngroups);
 	}
-	if (grp == NULL || model == NULL || (ngroups && (tab == NULL || gsym == NULL)))
+	if (grp == NULL || model == NULL || (ngroups && (tab == NULL || gfreq == NULL || gstart == NULL)))
 		goto done;
 	if (ngroups == 0) {
 		pthread_once(&once, tables_init);
@@ -781,10 +773,10 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			}
 			if (!table_freqs(q, nsym, freq, start))
 				goto done;
-			for (int s = 0; s < nsym; s++)
-			{
+			for (int s = 0; s < nsym; s++) {
 				memset(t + start[s], s, freq[s]);
-				gsym[g][s] = freq[s] << 16 | start[s];
+				gfreq[g][s] = (uint16_t)freq[s];
+				gstart[g][s] = (uint16_t)start[s];
 			}
 		}
 		o = r.i;
@@ -811,41 +803,33 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	d = adcnn_le32dec(in + o + 12);
 	p = in + o + 16;
 	for (size_t s = 0; s < nseg; s++) {
-		const uint8_t *tb = ngroups ? tab + (size_t)grp[s] * PROB : NULL;
-		const uint32_t *gy = ngroups ? gsym[grp[s]] : NULL;
-		struct adcnn_qmodel *m = NULL;
-		const uint8_t *md = NULL;
+		const uint8_t *sl;
+		const uint16_t *fr, *st;
 		uint8_t *c = codes + s * seg;
 		size_t j = 0;
 		if (ngroups == 0) {
-			m = adcnn_qmodel(qm, model[s]);
-			md = model_dec(m, nsym);
-			if (bits <= 4)
-				for (; j + 4 <= seg && end - p >= 8; j += 4) {
-					DEC_MODEL(a, c[j]);
-					DEC_MODEL(b, c[j + 1]);
-					DEC_MODEL(c4, c[j + 2]);
-					DEC_MODEL(d, c[j + 3]);
-				}
-		} else if (bits <= 4)
-			/* four codes at a time, a state each, while 8 bytes remain: no moving the
-			 * states round, no test of the bytes or of raw bits for each */
+			struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
+			sl = model_dec(m, nsym);
+			fr = m->freq;
+			st = m->start;
+		} else {
+			sl = tab + (size_t)grp[s] * PROB;
+			fr = gfreq[grp[s]];
+			st = gstart[grp[s]];
+		}
+		/* four codes at a time, a state each, while 8 bytes remain: no moving the states
+		 * round, no test of the bytes or of raw bits for each */
+		if (bits <= 4)
 			for (; j + 4 <= seg && end - p >= 8; j += 4) {
-				DEC_TAB(a, c[j]);
-				DEC_TAB(b, c[j + 1]);
-				DEC_TAB(c4, c[j + 2]);
-				DEC_TAB(d, c[j + 3]);
+				DEC(a, c[j]);
+				DEC(b, c[j + 1]);
+				DEC(c4, c[j + 2]);
+				DEC(d, c[j + 3]);
 			}
 		for (; j < seg; j++) {
 			uint32_t slot = a & (PROB - 1), t, k;
-			int sy;
-			if (m == NULL) {
-				sy = tb[slot];
-				t = (gy[sy] >> 16) * (a >> PROB_BITS) + slot - (gy[sy] & 0xffff);
-			} else {
-				sy = md[slot];
-				t = m->freq[sy] * (a >> PROB_BITS) + slot - m->start[sy];
-			}
+			int sy = sl[slot];
+			t = fr[sy] * (a >> PROB_BITS) + slot - st[sy];
 			if (end - p >= 2) {
 				/* at most two bytes in (t >= 2^11 from a state >= 2^23), without a branch
 				 * to mispredict */
@@ -882,6 +866,7 @@ done:
 	free(grp);
 	free(model);
 	free(tab);
-	free(gsym);
+	free(gfreq);
+	free(gstart);
 	return ok;
 }
