@@ -258,6 +258,23 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
                                      const struct adcnn_tensor *b, struct adcnn_tensor **out,
                                      const struct adcnn_geom *geom, const struct adcnn_act *act);
 void adcnn_act_apply(const struct adcnn_act *act, float *p, size_t n);
+/* adcnn_act_apply's loop, for kernels that apply it to a piece in the L1 cache without a
+ * call: exactly what unary() computes for Relu and Clip (NaN: 0 for Relu, kept by Clip) */
+static inline void adcnn_act_loop(const struct adcnn_act *act, float *restrict p, size_t n)
+{
+	if (act == NULL)
+		return;
+	if (act->op == OP_RELU) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+	} else {
+		float lo = act->lo, hi = act->hi;
+		for (size_t i = 0; i < n; i++) {
+			float v = p[i] < lo ? lo : p[i];
+			p[i] = v > hi ? hi : v;
+		}
+	}
+}
 void adcnn_bias_act(const struct adcnn_act *act, float bias, float *p, size_t n);
 /* the calling thread's scratch memory (im2col columns, Winograd transforms), grown as needed
  * and kept until adcnn_thread_release */
@@ -281,7 +298,6 @@ float *adcnn_scratch(size_t n);
  * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */
 bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
                    float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
-
 
 /* parallel.c: threads inside an operator */
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */

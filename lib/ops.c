@@ -89,22 +89,10 @@ bool adcnn_act_fusable(const struct adcnn_node *n, struct adcnn_act *act)
 	return false;
 }
 
-/* exactly what unary() computes for Relu and Clip (NaN: 0 for Relu, kept by Clip) */
 ADCNN_VECTORIZE
 void adcnn_act_apply(const struct adcnn_act *act, float *restrict p, size_t n)
 {
-	if (act == NULL)
-		return;
-	if (act->op == OP_RELU) {
-		for (size_t i = 0; i < n; i++)
-			p[i] = p[i] > 0.0f ? p[i] : 0.0f;
-	} else {
-		float lo = act->lo, hi = act->hi;
-		for (size_t i = 0; i < n; i++) {
-			float v = p[i] < lo ? lo : p[i];
-			p[i] = v > hi ? hi : v;
-		}
-	}
+	adcnn_act_loop(act, p, n);
 }
 
 /* p[i] + bias, then the activation (act may be NULL): a convolution's output pass */

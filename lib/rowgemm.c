@@ -16,22 +16,6 @@ ADCNN_FMA_ON /* the kernel is multiply-adds */
 typedef float v8 __attribute__((vector_size(32)));
 #define UNROLL _Pragma("GCC unroll 8")
 
-/* the activation over a row of a tile, in the L1 cache */
-static inline void act_row(const struct adcnn_act *act, float *restrict p, int n)
-{
-	if (act == NULL)
-		return;
-	if (act->op == OP_RELU) {
-		for (int i = 0; i < n; i++)
-			p[i] = p[i] > 0.0f ? p[i] : 0.0f;
-	} else {
-		for (int i = 0; i < n; i++) {
-			float v = p[i] < act->lo ? act->lo : p[i];
-			p[i] = v > act->hi ? act->hi : v;
-		}
-	}
-}
-
 /* mr (<= MR) channels of w (rows ldw apart) by NC positions of x (rows ldx apart) into y
  * (rows ldy apart): a short tile's spare rows repeat its last, and are not stored */
 ADCNN_VECTORIZE
@@ -69,7 +53,7 @@ static void tile(const float *restrict w, size_t ldw, int mr, size_t K, const fl
 			hi[i] += b;
 			memcpy(y + (size_t)i * ldy, &lo[i], sizeof(lo[i]));
 			memcpy(y + (size_t)i * ldy + 8, &hi[i], sizeof(hi[i]));
-			act_row(act, y + (size_t)i * ldy, NC);
+			adcnn_act_loop(act, y + (size_t)i * ldy, NC);
 		}
 }
 
