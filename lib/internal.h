@@ -75,37 +75,43 @@ size_t adcnn_rans_bound(size_t n, size_t seg);
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out);
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes);
+/* ranslanes.c: the eight interleaved states of rans.c's coder (symbol i in state i % 8, each
+ * in [ADCNN_RANS_L, 2^31)). adcnn_rans_put codes c[0, m), last first, the first of them
+ * symbol i0 of the tensor, into the states st, writing 16-bit words backward from *p (and
+ * up to 16 bytes below the last one written); the symbol of code c is by[c] (by has 3
+ * readable bytes past its last code), whose frequency << 16 | start is fs[by[c]] (fs has
+ * ADCNN_RANS_MAX_SYMS entries, nsym of them used). _plain: the same, one at a time, on any
+ * machine (the tests compare them). */
+#define ADCNN_RANS_LANES 8
+#define ADCNN_RANS_L (1u << 15)
+void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
+                    int nsym, const uint8_t *c, size_t i0, size_t m);
+void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
+                          const uint8_t *c, size_t i0, size_t m);
 /* qmodel.c: coder 3's parametric tables: ADCNN_QMODELS models for codes of `bits` bits
  * around zp whose symbols are sym[code] (nsym of them), made as they are first asked for */
 #define ADCNN_QMODEL_NMU 32
 #define ADCNN_QMODEL_NSIG 16
 #define ADCNN_QMODELS (ADCNN_QMODEL_NMU * ADCNN_QMODEL_NSIG)
-/* how the rANS encoder codes a symbol (rans.c): one byte out from x_max, two from x_max2;
- * the reciprocal and its shift (32 plus the frequency's) */
-struct adcnn_rans_esym {
-	uint32_t x_max, x_max2, rcp, bias;
-	uint16_t cmpl;
-	uint8_t shift;
-};
 struct adcnn_qmodel {
-	/* bits a symbol, by cost_of (0 past nsym: sums can run over all MAX_SYMS) */
-	float cost[ADCNN_RANS_MAX_SYMS];
 	uint16_t freq[ADCNN_RANS_MAX_SYMS];
 	uint16_t start[ADCNN_RANS_MAX_SYMS + 1];
-	/* the encoder's entries by symbol, made by rans.c at the model's first use there
-	 * (made for every channel, they cost 5% of packing 32 channels of 64 values) */
-	bool enc_ready;
-	struct adcnn_rans_esym enc[ADCNN_RANS_MAX_SYMS];
-	/* the decoder's symbol of each slot, made by rans.c at the model's first use there */
+	/* the encoder's entries by symbol: freq << 16 | start */
+	uint32_t fs[ADCNN_RANS_MAX_SYMS];
+	/* dec[k] is made by rans.c at the model's first use there */
 	bool dec_ready;
-	uint8_t dec[1 << ADCNN_RANS_PROB_BITS];
 };
 struct adcnn_qmodels {
 	int bits, zp, nsym;
 	uint8_t sym[256];
 	const float *cost_of; /* bits a symbol of each frequency */
 	uint8_t ready[ADCNN_QMODELS];
+	/* bits a symbol, by cost_of (0 past nsym: sums can run over all MAX_SYMS); apart from
+	 * the models, 48 KiB together, where the search for a channel's model reads them */
+	float cost[ADCNN_QMODELS][ADCNN_RANS_MAX_SYMS];
 	struct adcnn_qmodel m[ADCNN_QMODELS];
+	/* the decoder's symbol of each slot; last, so that an encoder never touches its 2 MiB */
+	uint8_t dec[ADCNN_QMODELS][1 << ADCNN_RANS_PROB_BITS];
 };
 /* the calling thread's set for (bits, zp), emptied if it was another's; NULL when out of memory */
 struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int nsym, const float *cost_of);

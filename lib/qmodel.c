@@ -75,12 +75,13 @@ void adcnn_qmodel_make(struct adcnn_qmodels *q, int k)
 	}
 	m->freq[best] = (uint16_t)(m->freq[best] + PROB - total);
 	for (int s = 0, acc = 0; s < ADCNN_RANS_MAX_SYMS; s++) {
-		m->cost[s] = s < q->nsym ? q->cost_of[m->freq[s]] : 0.0f;
+		q->cost[k][s] = s < q->nsym ? q->cost_of[m->freq[s]] : 0.0f;
 		m->start[s] = (uint16_t)acc;
 		acc += s < q->nsym ? m->freq[s] : 0;
 	}
 	m->start[q->nsym] = PROB;
-	m->enc_ready = false;
+	for (int s = 0; s < ADCNN_RANS_MAX_SYMS; s++)
+		m->fs[s] = s < q->nsym ? (uint32_t)m->freq[s] << 16 | m->start[s] : 0;
 	m->dec_ready = false;
 	q->ready[k] = 1;
 }

@@ -6,10 +6,10 @@
  * many as pay for their tables; each group has its own frequency table, sent as 5-bit log
  * weights. Or, where it saves at least 1%, each channel has a parametric model of its own
  * (qmodel.c), sent as a 9-bit index: small tensors cannot pay for a table a channel, and
- * their channels differ. The symbols are coded with four interleaved rANS states (32-bit,
- * byte-wise renormalization, 12-bit frequencies). Codes of 5 to 8 bits: those from 16 up share 8
- * symbols by magnitude ([16, 24), [24, 32), [32, 48), ... [192, 256)) and send their low
- * bits raw, in a stream of their own.
+ * their channels differ. The symbols are coded with eight interleaved rANS states (32-bit,
+ * 16-bit renormalization, 12-bit frequencies: ranslanes.c). Codes of 5 to 8 bits: those from
+ * 16 up share 8 symbols by magnitude ([16, 24), [24, 32), [32, 48), ... [192, 256)) and send
+ * their low bits raw, in a stream of their own.
  *
  * Payload: the group count (1 byte, 0 for models); with models, each channel's model (9
  * bits, mean index * 16 + spread index) and no tables; if above 1, each channel's group
@@ -17,8 +17,9 @@
  * each group's table (5 bits: how many symbols it lists, less one; 5 bits a symbol: 0 for
  * absent, else q for the weight 2^((q - 1) / 2)); zero bits to the byte; for codes of more
  * than 4 bits, the raw bits' length (LEB128) and the raw bits (least significant first);
- * then the four rANS states (u32 each, state 0 first) and the rANS bytes. Symbol i is coded
- * in state i % 4: four chains of dependent arithmetic instead of one. */
+ * then the eight rANS states (u32 each, state 0 first) and the rANS words (16-bit, little
+ * endian). Symbol i is coded in state i % 8: eight chains of dependent arithmetic instead
+ * of one, and eight lanes of a vector. */
 #include "config.h"
 #include "internal.h"
 #include <math.h>
@@ -31,7 +32,8 @@ ADCNN_FMA_OFF
 
 #define PROB_BITS ADCNN_RANS_PROB_BITS
 #define PROB (1u << PROB_BITS)
-#define RANS_L (1u << 23)
+#define RANS_L ADCNN_RANS_L
+#define LANES ADCNN_RANS_LANES
 #define MAX_SYMS ADCNN_RANS_MAX_SYMS
 #define MAX_GROUPS 8
 
@@ -222,93 +224,9 @@ static bool bit_get(struct bitr *r, int k, uint32_t *v)
 	return true;
 }
 
-/* the reciprocal of every frequency, made once: a division each would cost more than
- * coding a small tensor */
-static uint32_t rcp_of[PROB + 1];
-static uint8_t shift_of[PROB + 1];
-
-static void tables_init(void)
-{
-	cost_init();
-	for (uint32_t f = 2; f <= PROB; f++) {
-		uint32_t shift = 0;
-		while (f > (1u << shift))
-			shift++;
-		rcp_of[f] = (uint32_t)((((uint64_t)1 << (shift + 31)) + f - 1) / f);
-		shift_of[f] = (uint8_t)(shift - 1);
-	}
-}
-
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 _Static_assert(ADCNN_QMODELS == 1 << 9, "a model index is 9 bits");
-
-static void esym_init(struct adcnn_rans_esym *e, uint32_t start, uint32_t freq)
-{
-	e->x_max = ((RANS_L >> PROB_BITS) << 8) * freq;
-	/* x < 2^31 never reaches the cap */
-	e->x_max2 = e->x_max < 1u << 24 ? e->x_max << 8 : ~0u;
-	e->cmpl = (uint16_t)(PROB - freq);
-	if (freq < 2) {
-		/* q = x - 1 below, and the bias makes up for it */
-		e->rcp = ~0u;
-		e->shift = 32;
-		e->bias = start + PROB - 1;
-	} else {
-		e->rcp = rcp_of[freq];
-		e->shift = (uint8_t)(32 + shift_of[freq]);
-		e->bias = start;
-	}
-}
-
-/* x := x / freq * PROB + start + x % freq, with the division by a reciprocal (exact for
- * x < 2^31, which byte-wise renormalization keeps) */
-static inline uint32_t enc_put(uint32_t x, uint8_t **p, const struct adcnn_rans_esym *e)
-{
-	uint32_t q, k;
-
-	/* at most two bytes out (x < 2^31, x_max >= 2^19), both written, without a branch to
-	 * mispredict: the low byte last, as a loop of one byte at a time would */
-	k = (uint32_t)(x >= e->x_max) + (uint32_t)(x >= e->x_max2);
-	(*p)[-2] = (uint8_t)(x >> 8);
-	(*p)[-1] = (uint8_t)x;
-	*p -= k;
-	x >>= 8 * k;
-	q = (uint32_t)(((uint64_t)x * e->rcp) >> e->shift);
-	return x + e->bias + q * e->cmpl;
-}
-
-/* The codes c[0, m), last first, through the states s[0..3], s[0] next: four at a time
- * with each state in place (four steps bring the rotation back round), then one at a time,
- * rotating. by maps a code to its entry of e (NULL: the code itself). */
-static inline void enc_run(uint32_t *s, uint8_t **p, const struct adcnn_rans_esym *e,
-                           const uint8_t *c, size_t m, const uint8_t *by)
-{
-	uint32_t a = s[0], b = s[1], c4 = s[2], d = s[3];
-	uint8_t *q = *p;
-	size_t j = m;
-
-#define E(k) (&e[by ? by[c[k]] : c[k]])
-	for (; j >= 4; j -= 4) {
-		a = enc_put(a, &q, E(j - 1));
-		b = enc_put(b, &q, E(j - 2));
-		c4 = enc_put(c4, &q, E(j - 3));
-		d = enc_put(d, &q, E(j - 4));
-	}
-	while (j-- > 0) {
-		uint32_t t = enc_put(a, &q, E(j));
-		a = b;
-		b = c4;
-		c4 = d;
-		d = t;
-	}
-#undef E
-	s[0] = a;
-	s[1] = b;
-	s[2] = c4;
-	s[3] = d;
-	*p = q;
-}
 
 static void put32(uint8_t *p, uint32_t v) { adcnn_le32enc(p, v); }
 
@@ -317,8 +235,8 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 	size_t nseg = seg ? n / seg : 0;
 
 	/* header, map or models, and tables; raw bits (at most 6 a value) and their length;
-	 * states; and at most 12 bits a symbol */
-	return 1 + (nseg * 9 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 16 + 2 * n + 16;
+	 * states; and at most a word a symbol */
+	return 1 + (nseg * 9 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 4 * LANES + 2 * n;
 }
 
 /* The histogram h (nsym symbols) of c[0, m): counted by by[code] (NULL: by the code, to
@@ -388,14 +306,14 @@ struct fit {
 /* the bits that h (a histogram of symbols, 0 past the alphabet) costs under model k */
 static float model_cost(struct adcnn_qmodels *q, const float *h, int k)
 {
-	const struct adcnn_qmodel *m = adcnn_qmodel(q, k);
+	const float *cost = (adcnn_qmodel(q, k), q->cost[k]);
 	float c[8] = {0.0f};
 
 	/* eight sums, as eight lanes of a vector, to the alphabet's last eight (past it, h and
 	 * the costs are 0) */
 	for (int s = 0; s < q->nsym; s += 8)
 		for (int l = 0; l < 8; l++)
-			c[l] += h[s + l] * m->cost[s + l];
+			c[l] += h[s + l] * cost[s + l];
 	return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
 }
 
@@ -489,7 +407,8 @@ static double group_bits(const uint64_t (*hist)[MAX_SYMS], int g8, int k, int ns
  * least adcnn_rans_bound bytes). Returns the length, or 0 when out of memory. */
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out)
 {
-	uint8_t fold[256], unfold[256], sym[256], nraw[256];
+	/* sym has room for a vector gather's four bytes at its last */
+	uint8_t fold[256], unfold[256], sym[256 + 4] = {0}, nraw[256];
 	int nsym = adcnn_rans_alphabet(bits), ngroups = 1, lg = 0;
 	size_t nseg = seg ? n / seg : 0, o = 0, rawlen = 0;
 	uint64_t (*hist)[MAX_SYMS] = NULL;
@@ -500,14 +419,13 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	struct adcnn_qmodels *qm = NULL;
 	uint8_t q[MAX_GROUPS][MAX_SYMS];
 	double best = 0.0;
-	/* per group, by code (not symbol): one lookup less a value (a channel's model keeps
-	 * its own, by symbol: adcnn_qmodel's enc) */
-	static _Thread_local struct adcnn_rans_esym enc[MAX_GROUPS][256];
-	uint32_t st[4] = {RANS_L, RANS_L, RANS_L, RANS_L};
+	/* each group's symbols' frequency << 16 | start (a model keeps its own) */
+	uint32_t fs[MAX_GROUPS][MAX_SYMS];
+	uint32_t st[LANES];
 	/* the finest grouping: a power of two, at most one group a channel */
 	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1;
 
-	pthread_once(&once, tables_init);
+	pthread_once(&once, cost_init);
 	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	hist = calloc(MAX_GROUPS, sizeof(*hist));
 	seghist = malloc(sizeof(*seghist) * MAX_SYMS * (nseg ? nseg : 1));
@@ -588,9 +506,8 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	for (int g = 0; g < ngroups; g++) {
 		uint32_t freq[MAX_SYMS], start[MAX_SYMS];
 		table_freqs(q[g], nsym, freq, start);
-		for (int c = 0; c < 1 << bits; c++)
-			if (freq[sym[c]])
-				esym_init(&enc[g][c], start[sym[c]], freq[sym[c]]);
+		for (int y = 0; y < MAX_SYMS; y++)
+			fs[g][y] = y < nsym ? freq[y] << 16 | start[y] : 0;
 	}
 
 	/* the group count (0: a model a channel), the map or the models, the tables */
@@ -634,29 +551,18 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		memcpy(out + o, tail, rawlen);
 		o += rawlen;
 	}
-	/* the symbols, last first, into the end of tail; symbol i in state i % 4 */
+	/* the symbols, last first, into the end of tail (a word a symbol at most, and 16 bytes
+	 * below them that a vector store may write); symbol i in state i % 8 */
 	p = tail + 2 * n + 16;
+	for (int l = 0; l < LANES; l++)
+		st[l] = RANS_L;
 	for (size_t s = nseg; s-- > 0;) {
-		/* by code from the group's table, or by symbol from the channel's model */
-		const uint8_t *c = codes + s * seg;
-		if (ngroups) {
-			enc_run(st, &p, enc[grp[s]], c, seg, NULL);
-		} else {
-			struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
-			if (!m->enc_ready) {
-				for (int y = 0; y < nsym; y++)
-					esym_init(&m->enc[y], m->start[y], m->freq[y]);
-				m->enc_ready = true;
-			}
-			enc_run(st, &p, m->enc, c, seg, sym);
-		}
+		const uint32_t *t = ngroups ? fs[grp[s]] : adcnn_qmodel(qm, model[s])->fs;
+		adcnn_rans_put(st, &p, t, sym, bits, nsym, codes + s * seg, s * seg, seg);
 	}
-	/* st[0] holds the state of symbol -1, state 3; st[3] that of symbol 0, state 0 */
-	put32(out + o, st[3]);
-	put32(out + o + 4, st[2]);
-	put32(out + o + 8, st[1]);
-	put32(out + o + 12, st[0]);
-	o += 16;
+	for (int l = 0; l < LANES; l++)
+		put32(out + o + 4 * (size_t)l, st[l]);
+	o += 4 * LANES;
 	memcpy(out + o, p, (size_t)(tail + 2 * n + 16 - p));
 	o += (size_t)(tail + 2 * n + 16 - p);
 	free(hist);
@@ -682,22 +588,55 @@ nomem:
 #define DEC(x, out) do { \
 	uint32_t slot_ = (x) & (PROB - 1), sy_ = sl[slot_], t_, k_; \
 	t_ = fr[sy_] * ((x) >> PROB_BITS) + slot_ - st[sy_]; \
-	k_ = (t_ < RANS_L) + (t_ < (RANS_L >> 8)); \
-	(x) = t_ << (8 * k_) | (uint32_t)(p[0] << 8 | p[1]) >> (16 - 8 * k_); \
-	p += k_; \
+	k_ = t_ < RANS_L; \
+	(x) = t_ << (16 * k_) | ((uint32_t)(p[0] | p[1] << 8) & (0u - k_)); \
+	p += 2 * k_; \
 	(out) = unfold[sy_]; \
 } while (0)
 
+/* one code of any width, in state x[l]; false if the bytes or the raw bits run out */
+static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, const uint16_t *st,
+                 const uint8_t *unfold, struct bitr *raw, const uint8_t **pp, const uint8_t *end,
+                 uint8_t *c)
+{
+	uint32_t slot = x[l] & (PROB - 1), t;
+	int sy = sl[slot];
+
+	t = fr[sy] * (x[l] >> PROB_BITS) + slot - st[sy];
+	/* one word at most: t >= 2^3 from a state >= 2^15 */
+	if (t < RANS_L) {
+		if (end - *pp < 2)
+			return false;
+		t = t << 16 | (uint32_t)((*pp)[0] | (*pp)[1] << 8);
+		*pp += 2;
+	}
+	x[l] = t;
+	if (sy < 16) {
+		*c = unfold[sy];
+	} else {
+		int nr;
+		unsigned v = base_of(sy, &nr);
+		uint32_t extra;
+		if (!bit_get(raw, nr, &extra))
+			return false;
+		/* below 2^bits: the alphabet stops at the bucket of the largest code */
+		*c = unfold[v | extra];
+	}
+	return true;
+}
+
 /* the model's symbol of each slot, made once: a search from the bucket's symbol took a
  * mispredicted branch a code or so */
-static const uint8_t *model_dec(struct adcnn_qmodel *m, int nsym)
+static const uint8_t *model_dec(struct adcnn_qmodels *q, int k)
 {
+	struct adcnn_qmodel *m = adcnn_qmodel(q, k);
+
 	if (!m->dec_ready) {
-		for (int s = 0; s < nsym; s++)
-			memset(m->dec + m->start[s], s, m->freq[s]);
+		for (int s = 0; s < q->nsym; s++)
+			memset(q->dec[k] + m->start[s], s, m->freq[s]);
 		m->dec_ready = true;
 	}
-	return m->dec;
+	return q->dec[k];
 }
 
 /* Decodes n codes; false if the payload is corrupt. Reads nothing outside in[0, len). */
@@ -717,7 +656,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	uint8_t *grp = NULL;
 	struct bitr raw = {0};
 	const uint8_t *p, *end = in + len;
-	uint32_t a, b, c4, d;
+	uint32_t x[LANES];
 	bool ok = false;
 
 	if (len < 1)
@@ -739,7 +678,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	if (grp == NULL || model == NULL || (ngroups && (tab == NULL || gfreq == NULL || gstart == NULL)))
 		goto done;
 	if (ngroups == 0) {
-		pthread_once(&once, tables_init);
+		pthread_once(&once, cost_init);
 		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) == NULL)
 			goto done;
 	}
@@ -795,21 +734,19 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 		raw.n = rawlen;
 		o += rawlen;
 	}
-	if (len - o < 16)
+	if (len - o < 4 * LANES)
 		goto done;
-	a = adcnn_le32dec(in + o);
-	b = adcnn_le32dec(in + o + 4);
-	c4 = adcnn_le32dec(in + o + 8);
-	d = adcnn_le32dec(in + o + 12);
-	p = in + o + 16;
+	for (int l = 0; l < LANES; l++)
+		x[l] = adcnn_le32dec(in + o + 4 * (size_t)l);
+	p = in + o + 4 * LANES;
 	for (size_t s = 0; s < nseg; s++) {
 		const uint8_t *sl;
 		const uint16_t *fr, *st;
 		uint8_t *c = codes + s * seg;
-		size_t j = 0;
+		size_t j = 0, whole = 0;
 		if (ngroups == 0) {
 			struct adcnn_qmodel *m = adcnn_qmodel(qm, model[s]);
-			sl = model_dec(m, nsym);
+			sl = model_dec(qm, model[s]);
 			fr = m->freq;
 			st = m->start;
 		} else {
@@ -817,51 +754,39 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			fr = gfreq[grp[s]];
 			st = gstart[grp[s]];
 		}
-		/* four codes at a time, a state each, while 8 bytes remain: no moving the states
-		 * round, no test of the bytes or of raw bits for each */
-		if (bits <= 4)
-			for (; j + 4 <= seg && end - p >= 8; j += 4) {
-				DEC(a, c[j]);
-				DEC(b, c[j + 1]);
-				DEC(c4, c[j + 2]);
-				DEC(d, c[j + 3]);
-			}
-		for (; j < seg; j++) {
-			uint32_t slot = a & (PROB - 1), t, k;
-			int sy = sl[slot];
-			t = fr[sy] * (a >> PROB_BITS) + slot - st[sy];
-			if (end - p >= 2) {
-				/* at most two bytes in (t >= 2^11 from a state >= 2^23), without a branch
-				 * to mispredict */
-				k = (t < RANS_L) + (t < (RANS_L >> 8));
-				t = t << (8 * k) | (uint32_t)(p[0] << 8 | p[1]) >> (16 - 8 * k);
-				p += k;
-			} else {
-				while (t < RANS_L) {
-					if (p == end)
-						goto done;
-					t = t << 8 | *p++;
-				}
-			}
-			a = b;
-			b = c4;
-			c4 = d;
-			d = t;
-			if (sy < 16) {
-				c[j] = unfold[sy];
-			} else {
-				int nr;
-				unsigned v = base_of(sy, &nr);
-				uint32_t extra;
-				if (!bit_get(&raw, nr, &extra))
-					goto done;
-				/* below 2^bits: the alphabet stops at the bucket of the largest code */
-				c[j] = unfold[v | extra];
-			}
+		/* the whole groups of eight from the first symbol of state 0: a state each, no
+		 * test of the bytes or of raw bits for each, while 16 bytes remain */
+		if (bits <= 4) {
+			j = (LANES - s * seg % LANES) % LANES;
+			whole = j < seg ? (seg - j) / LANES * LANES : 0;
 		}
+		for (size_t k = 0, k1 = j; k < k1; k++)
+			if (!dec1(x, (s * seg + k) % LANES, sl, fr, st, unfold, &raw, &p, end, c + k))
+				goto done;
+		if (whole > 0) {
+			uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+			uint32_t x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+			for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES) {
+				DEC(x0, c[j]);
+				DEC(x1, c[j + 1]);
+				DEC(x2, c[j + 2]);
+				DEC(x3, c[j + 3]);
+				DEC(x4, c[j + 4]);
+				DEC(x5, c[j + 5]);
+				DEC(x6, c[j + 6]);
+				DEC(x7, c[j + 7]);
+			}
+			x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
+			x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
+		}
+		for (; j < seg; j++)
+			if (!dec1(x, (s * seg + j) % LANES, sl, fr, st, unfold, &raw, &p, end, c + j))
+				goto done;
 	}
 	/* the states are back where the encoder began, and every byte is used */
-	ok = a == RANS_L && b == RANS_L && c4 == RANS_L && d == RANS_L && p == end;
+	ok = p == end;
+	for (int l = 0; l < LANES; l++)
+		ok = ok && x[l] == RANS_L;
 done:
 	free(grp);
 	free(model);

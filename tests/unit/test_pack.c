@@ -384,7 +384,7 @@ static void test_rans_shapes(void **state)
 				adcnn_tensor_free(t);
 			}
 	{
-		struct adcnn_tensor *z = adcnn_tensor_new(4, (int64_t[]){1, 64, 128, 128}), *d;
+		struct adcnn_tensor *z = adcnn_tensor_new(4, (int64_t[]){1, 64, 160, 160}), *d;
 		struct adcnn_pack_opts o;
 		uint8_t *buf;
 		size_t len;
@@ -518,6 +518,62 @@ static void test_qmodel_tables(void **state)
 	assert_int_equal(h, 0x2511c9f1u);
 }
 
+/* The vector encoder (where the machine has one) writes the same words and leaves the
+ * same states as the one-at-a-time encoder: every alphabet size, tables with frequencies
+ * of 1 and one of all 4096, runs starting in every lane and of every length around a group
+ * of eight, states from 2^15 to 2^31 - 1. */
+static void test_rans_lanes(void **state)
+{
+	static const int widths[] = {1, 2, 3, 4, 5, 6, 8};
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++)
+		for (int kind = 0; kind < 3; kind++) {
+			int bits = widths[w], nsym = adcnn_rans_alphabet(bits), ncode = 1 << bits;
+			uint32_t fs[ADCNN_RANS_MAX_SYMS] = {0}, freq[ADCNN_RANS_MAX_SYMS] = {0}, acc = 0;
+			uint8_t by[256 + 4] = {0}, c[300];
+			/* kind 0: random frequencies; 1: most of them 1; 2: one symbol of 4096 */
+			for (int y = 0; y < nsym; y++)
+				freq[y] = kind == 2 ? (y == 0 ? 4096 : 0) : kind == 1 && y > 0 ? 1 : 0;
+			for (uint32_t left = 4096 - (kind == 1 ? (uint32_t)nsym - 1 : 0); kind == 0 && left > 0;) {
+				seed = seed * 1103515245u + 12345u;
+				freq[(seed >> 16) % (uint32_t)nsym]++;
+				left--;
+			}
+			if (kind == 1)
+				freq[0] = 4096 - (uint32_t)(nsym - 1);
+			for (int y = 0; y < nsym; y++) {
+				fs[y] = freq[y] << 16 | acc;
+				acc += freq[y];
+			}
+			for (int code = 0; code < ncode; code++)
+				by[code] = (uint8_t)(code % nsym);
+			for (size_t i = 0; i < sizeof(c); i++) {
+				do {
+					seed = seed * 1103515245u + 12345u;
+					c[i] = (uint8_t)((seed >> 16) % (uint32_t)ncode);
+				} while (freq[by[c[i]]] == 0);
+			}
+			for (size_t i0 = 0; i0 < 8; i0 += 3)
+				for (size_t m = 0; m <= 300; m += m < 20 ? 1 : 47) {
+					uint32_t sa[ADCNN_RANS_LANES], sb[ADCNN_RANS_LANES];
+					uint8_t oa[700], ob[700], *pa = oa + sizeof(oa), *pb = ob + sizeof(ob);
+					for (int l = 0; l < ADCNN_RANS_LANES; l++) {
+						seed = seed * 1103515245u + 12345u;
+						sa[l] = sb[l] = ADCNN_RANS_L + seed % (0x80000000u - ADCNN_RANS_L);
+					}
+					adcnn_rans_put(sa, &pa, fs, by, bits, nsym, c, i0, m);
+					adcnn_rans_put_plain(sb, &pb, fs, by, c, i0, m);
+					assert_memory_equal(sa, sb, sizeof(sa));
+					assert_int_equal(pa - oa, pb - ob);
+					assert_memory_equal(pa, pb, (size_t)(oa + sizeof(oa) - pa));
+					for (int l = 0; l < ADCNN_RANS_LANES; l++)
+						assert_true(sa[l] >= ADCNN_RANS_L && sa[l] < 0x80000000u);
+				}
+		}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -542,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_rans_shapes),
 		cmocka_unit_test(test_rans_corrupt),
 		cmocka_unit_test(test_rans_ranks),
+		cmocka_unit_test(test_rans_lanes),
 		cmocka_unit_test(test_qmodel_tables),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),

@@ -1,0 +1,172 @@
+/* ranslanes.c: the states of the rANS coder (rans.c), eight interleaved: symbol i of a tensor
+ * is coded in state i % 8. A state x lies in [2^15, 2^31); coding symbol s of frequency f (of
+ * 2^12) first sends x's low 16 bits if x >= f 2^19 (a little-endian word; x >>= 16), then
+ * makes x := (x / f) 2^12 + x % f + start[s]. The encoder goes last symbol first and writes
+ * backward, so the decoder reads forward: after decoding a symbol, a state below 2^15 takes
+ * the next word. Eight states side by side are eight lanes of a vector: on x86-64 with AVX2
+ * the encoder codes eight symbols an instruction, dividing in single precision and correcting
+ * the quotient; elsewhere one at a time, by a reciprocal. Both give the same bytes. */
+#include "config.h"
+#include "internal.h"
+#include <pthread.h>
+#include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LANES_AVX2 1
+#endif
+
+#define PROB_BITS ADCNN_RANS_PROB_BITS
+#define LANES ADCNN_RANS_LANES
+
+/* q = x / f is (x * rcp[f]) >> sh[f] for x < 2^31: rcp = ceil(2^(31 + s) / f), 2^s the
+ * power of two at or above f, and sh = 31 + s (f = 1 too: rcp = 2^31) */
+static uint32_t rcp[(1u << PROB_BITS) + 1];
+static uint8_t sh[(1u << PROB_BITS) + 1];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+#ifdef LANES_AVX2
+static bool avx2;
+/* the byte shuffle that moves the low words of the lanes of a mask (in lane order) to the
+ * top of 16 bytes */
+static uint8_t pick[256][16];
+#endif
+
+static void init(void)
+{
+	for (uint32_t f = 1; f <= 1u << PROB_BITS; f++) {
+		uint32_t s = 0;
+		while (f > 1u << s)
+			s++;
+		rcp[f] = (uint32_t)((((uint64_t)1 << (31 + s)) + f - 1) / f);
+		sh[f] = (uint8_t)(31 + s);
+	}
+#ifdef LANES_AVX2
+	avx2 = __builtin_cpu_supports("avx2");
+	for (int m = 0; m < 256; m++) {
+		int k = __builtin_popcount((unsigned)m), o = 16 - 2 * k;
+		memset(pick[m], 0x80, 16);
+		for (int l = 0; l < LANES; l++)
+			if (m >> l & 1) {
+				pick[m][o++] = (uint8_t)(2 * l);
+				pick[m][o++] = (uint8_t)(2 * l + 1);
+			}
+	}
+#endif
+}
+
+static inline uint32_t put1(uint32_t x, uint8_t **p, uint32_t e)
+{
+	uint32_t f = e >> 16, q;
+
+	if (x >= f << 19) {
+		*p -= 2;
+		(*p)[0] = (uint8_t)x;
+		(*p)[1] = (uint8_t)(x >> 8);
+		x >>= 16;
+	}
+	q = (uint32_t)(((uint64_t)x * rcp[f]) >> sh[f]);
+	return (q << PROB_BITS) + (x - q * f) + (e & 0xffff);
+}
+
+void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
+                          const uint8_t *c, size_t i0, size_t m)
+{
+	pthread_once(&once, init);
+	for (size_t j = m; j-- > 0;) {
+		uint32_t *x = &st[(i0 + j) % LANES];
+		*x = put1(*x, p, fs[by[c[j]]]);
+	}
+}
+
+#ifdef LANES_AVX2
+/* the entries of the symbols in the lanes of y (below 24): three vectors of eight */
+__attribute__((target("avx2")))
+static inline __m256i entries(__m256i y, __m256i t0, __m256i t1, __m256i t2, int nsym)
+{
+	__m256i e = _mm256_permutevar8x32_epi32(t0, y);
+
+	if (nsym > 8)
+		e = _mm256_blendv_epi8(e, _mm256_permutevar8x32_epi32(t1, y),
+		                       _mm256_cmpgt_epi32(y, _mm256_set1_epi32(7)));
+	if (nsym > 16)
+		e = _mm256_blendv_epi8(e, _mm256_permutevar8x32_epi32(t2, y),
+		                       _mm256_cmpgt_epi32(y, _mm256_set1_epi32(15)));
+	return e;
+}
+
+/* ng groups of eight symbols, the codes c[0, 8 ng), the first in lane 0; last first */
+__attribute__((target("avx2")))
+static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8_t *by, int bits,
+                     int nsym, const uint8_t *c, size_t ng)
+{
+	const __m256i t0 = _mm256_loadu_si256((const __m256i *)fs);
+	const __m256i t1 = _mm256_loadu_si256((const __m256i *)(fs + 8));
+	const __m256i t2 = _mm256_loadu_si256((const __m256i *)(fs + 16));
+	const __m128i by16 = _mm_loadu_si128((const __m128i *)by);
+	const __m256i lo16 = _mm256_set1_epi32(0xffff), one = _mm256_set1_epi32(1);
+	const __m256i prob = _mm256_set1_epi32(1 << PROB_BITS);
+	__m256i x = _mm256_loadu_si256((const __m256i *)st);
+	uint8_t *p = *pp;
+
+	for (size_t g = ng; g-- > 0;) {
+		__m128i c8 = _mm_loadl_epi64((const __m128i *)(c + 8 * g));
+		__m256i y, e, f, big, q, r, cm, w;
+		__m256 qf;
+		int mask;
+		if (bits <= 4) {
+			y = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(by16, c8));
+		} else {
+			y = _mm256_i32gather_epi32((const int *)by, _mm256_cvtepu8_epi32(c8), 1);
+			y = _mm256_and_si256(y, _mm256_set1_epi32(0xff));
+		}
+		e = entries(y, t0, t1, t2, nsym);
+		f = _mm256_srli_epi32(e, 16);
+		/* renormalization: x >= f 2^19 (f = 2^12 never: x < 2^31) */
+		big = _mm256_cmpgt_epi32(x, _mm256_sub_epi32(_mm256_slli_epi32(f, 19), one));
+		mask = _mm256_movemask_ps(_mm256_castsi256_ps(big));
+		w = _mm256_and_si256(x, lo16);
+		w = _mm256_permute4x64_epi64(_mm256_packus_epi32(w, w), 0x08);
+		_mm_storeu_si128((__m128i *)(p - 16),
+		                 _mm_shuffle_epi8(_mm256_castsi256_si128(w),
+		                                  _mm_loadu_si128((const __m128i *)pick[mask])));
+		p -= 2 * __builtin_popcount((unsigned)mask);
+		x = _mm256_blendv_epi8(x, _mm256_srli_epi32(x, 16), big);
+		/* x / f within one of the truth (x < 2^31, the quotient below 2^19), then the
+		 * remainder brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f
+		 * for each unit the quotient was off */
+		qf = _mm256_div_ps(_mm256_cvtepi32_ps(x), _mm256_cvtepi32_ps(f));
+		q = _mm256_cvttps_epi32(qf);
+		r = _mm256_sub_epi32(x, _mm256_mullo_epi32(q, f));
+		cm = _mm256_sub_epi32(prob, f);
+		x = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(q, PROB_BITS), r),
+		                     _mm256_and_si256(e, lo16));
+		x = _mm256_add_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(r, _mm256_sub_epi32(f, one)), cm));
+		x = _mm256_sub_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), r), cm));
+	}
+	_mm256_storeu_si256((__m256i *)st, x);
+	*pp = p;
+}
+#endif
+
+void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
+                    int nsym, const uint8_t *c, size_t i0, size_t m)
+{
+#ifdef LANES_AVX2
+	size_t a, b;
+
+	pthread_once(&once, init);
+	/* the whole groups of eight in [a, b), in vectors; the symbols either side one at a time */
+	a = (LANES - i0 % LANES) % LANES;
+	if (!avx2 || a >= m || m - a < LANES) {
+		adcnn_rans_put_plain(st, p, fs, by, c, i0, m);
+		return;
+	}
+	b = a + (m - a) / LANES * LANES;
+	adcnn_rans_put_plain(st, p, fs, by, c + b, i0 + b, m - b);
+	put_avx2(st, p, fs, by, bits, nsym, c + a, (b - a) / LANES);
+	adcnn_rans_put_plain(st, p, fs, by, c, i0, a);
+#else
+	(void)bits;
+	(void)nsym;
+	adcnn_rans_put_plain(st, p, fs, by, c, i0, m);
+#endif
+}
