@@ -78,18 +78,17 @@ void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const u
 }
 
 #ifdef LANES_AVX2
-/* the entries of the symbols in the lanes of y (below 24): three vectors of eight */
+/* the entries of the symbols in the lanes of y (below 24) from a table of three vectors
+ * of eight, given which lanes are past the first eight (hi1) and the first sixteen (hi2) */
 __attribute__((target("avx2")))
-static inline __m256i entries(__m256i y, __m256i t0, __m256i t1, __m256i t2, int nsym)
+static inline __m256i entries(__m256i y, const __m256i *t, __m256i hi1, __m256i hi2, int nsym)
 {
-	__m256i e = _mm256_permutevar8x32_epi32(t0, y);
+	__m256i e = _mm256_permutevar8x32_epi32(t[0], y);
 
 	if (nsym > 8)
-		e = _mm256_blendv_epi8(e, _mm256_permutevar8x32_epi32(t1, y),
-		                       _mm256_cmpgt_epi32(y, _mm256_set1_epi32(7)));
+		e = _mm256_blendv_epi8(e, _mm256_permutevar8x32_epi32(t[1], y), hi1);
 	if (nsym > 16)
-		e = _mm256_blendv_epi8(e, _mm256_permutevar8x32_epi32(t2, y),
-		                       _mm256_cmpgt_epi32(y, _mm256_set1_epi32(15)));
+		e = _mm256_blendv_epi8(e, _mm256_permutevar8x32_epi32(t[2], y), hi2);
 	return e;
 }
 
@@ -98,18 +97,22 @@ __attribute__((target("avx2")))
 static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8_t *by, int bits,
                      int nsym, const uint8_t *c, size_t ng)
 {
-	const __m256i t0 = _mm256_loadu_si256((const __m256i *)fs);
-	const __m256i t1 = _mm256_loadu_si256((const __m256i *)(fs + 8));
-	const __m256i t2 = _mm256_loadu_si256((const __m256i *)(fs + 16));
+	/* the entries, and the reciprocals of their frequencies (never used where 0) */
+	__m256i t[3], rt[3];
 	const __m128i by16 = _mm_loadu_si128((const __m128i *)by);
 	const __m256i lo16 = _mm256_set1_epi32(0xffff), one = _mm256_set1_epi32(1);
 	const __m256i prob = _mm256_set1_epi32(1 << PROB_BITS);
 	__m256i x = _mm256_loadu_si256((const __m256i *)st);
 	uint8_t *p = *pp;
 
+	for (int k = 0; k < 3; k++) {
+		t[k] = _mm256_loadu_si256((const __m256i *)(fs + 8 * k));
+		rt[k] = _mm256_castps_si256(_mm256_div_ps(_mm256_set1_ps(1.0f),
+		                                          _mm256_cvtepi32_ps(_mm256_srli_epi32(t[k], 16))));
+	}
 	for (size_t g = ng; g-- > 0;) {
 		__m128i c8 = _mm_loadl_epi64((const __m128i *)(c + 8 * g));
-		__m256i y, e, f, big, q, r, cm, w;
+		__m256i y, e, f, big, q, r, cm, w, hi1, hi2;
 		__m256 qf;
 		int mask;
 		if (bits <= 4) {
@@ -118,7 +121,9 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8
 			y = _mm256_i32gather_epi32((const int *)by, _mm256_cvtepu8_epi32(c8), 1);
 			y = _mm256_and_si256(y, _mm256_set1_epi32(0xff));
 		}
-		e = entries(y, t0, t1, t2, nsym);
+		hi1 = _mm256_cmpgt_epi32(y, _mm256_set1_epi32(7));
+		hi2 = _mm256_cmpgt_epi32(y, _mm256_set1_epi32(15));
+		e = entries(y, t, hi1, hi2, nsym);
 		f = _mm256_srli_epi32(e, 16);
 		/* renormalization: x >= f 2^19 (f = 2^12 never: x < 2^31) */
 		big = _mm256_cmpgt_epi32(x, _mm256_sub_epi32(_mm256_slli_epi32(f, 19), one));
@@ -130,10 +135,13 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8
 		                                  _mm_loadu_si128((const __m128i *)pick[mask])));
 		p -= 2 * __builtin_popcount((unsigned)mask);
 		x = _mm256_blendv_epi8(x, _mm256_srli_epi32(x, 16), big);
-		/* x / f within one of the truth (x < 2^31, the quotient below 2^19), then the
-		 * remainder brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f
-		 * for each unit the quotient was off */
-		qf = _mm256_div_ps(_mm256_cvtepi32_ps(x), _mm256_cvtepi32_ps(f));
+		/* x / f within one of the truth (x < 2^31, the quotient below 2^19: x and 1 / f
+		 * rounded, and their product, each within 2^-24 of it), then the remainder
+		 * brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f for each
+		 * unit the quotient was off. A multiplication, not a division: the states wait
+		 * on it */
+		qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x),
+		                   _mm256_castsi256_ps(entries(y, rt, hi1, hi2, nsym)));
 		q = _mm256_cvttps_epi32(qf);
 		r = _mm256_sub_epi32(x, _mm256_mullo_epi32(q, f));
 		cm = _mm256_sub_epi32(prob, f);
