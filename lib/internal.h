@@ -128,6 +128,10 @@ static inline uint32_t adcnn_le32dec(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+static inline uint64_t adcnn_le64dec(const uint8_t *p)
+{
+	return (uint64_t)adcnn_le32dec(p) | (uint64_t)adcnn_le32dec(p + 4) << 32;
+}
 static inline void adcnn_le32enc(uint8_t *p, uint32_t v)
 {
 	p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = v >> 24;

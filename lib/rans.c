@@ -594,6 +594,20 @@ nomem:
 	(out) = unfold[sy_]; \
 } while (0)
 
+/* DEC for codes of more than 4 bits: the symbol's raw bits from racc (rk of them, at
+ * least 48 for eight codes), by each symbol's first folded value (rb) and raw bit count
+ * (rn): 0 below 16, so that there is no branch */
+#define DECW(x, out) do { \
+	uint32_t slot_ = (x) & (PROB - 1), sy_ = sl[slot_], t_, k_; \
+	t_ = fr[sy_] * ((x) >> PROB_BITS) + slot_ - st[sy_]; \
+	k_ = t_ < RANS_L; \
+	(x) = t_ << (16 * k_) | ((uint32_t)(p[0] | p[1] << 8) & (0u - k_)); \
+	p += 2 * k_; \
+	(out) = unfold[rb[sy_] | (uint32_t)(racc & ((1u << rn[sy_]) - 1))]; \
+	racc >>= rn[sy_]; \
+	rk -= rn[sy_]; \
+} while (0)
+
 /* one code of any width, in state x[l]; false if the bytes or the raw bits run out */
 static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, const uint16_t *st,
                  const uint8_t *unfold, struct bitr *raw, const uint8_t **pp, const uint8_t *end,
@@ -657,6 +671,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	struct bitr raw = {0};
 	const uint8_t *p, *end = in + len;
 	uint32_t x[LANES];
+	uint8_t rb[MAX_SYMS], rn[MAX_SYMS];
 	bool ok = false;
 
 	if (len < 1)
@@ -734,6 +749,11 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 		raw.n = rawlen;
 		o += rawlen;
 	}
+	for (int y = 0; y < MAX_SYMS; y++) {
+		int nr;
+		rb[y] = (uint8_t)base_of(y, &nr);
+		rn[y] = (uint8_t)nr;
+	}
 	if (len - o < 4 * LANES)
 		goto done;
 	for (int l = 0; l < LANES; l++)
@@ -755,26 +775,46 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			st = gstart[grp[s]];
 		}
 		/* the whole groups of eight from the first symbol of state 0: a state each, no
-		 * test of the bytes or of raw bits for each, while 16 bytes remain */
-		if (bits <= 4) {
-			j = (LANES - s * seg % LANES) % LANES;
-			whole = j < seg ? (seg - j) / LANES * LANES : 0;
-		}
-		for (size_t k = 0, k1 = j; k < k1; k++)
+		 * test of the bytes for each, while 16 bytes remain (and for wider codes, 8
+		 * bytes of raw bits: taken 48 bits or more a group, without a branch) */
+		j = (LANES - s * seg % LANES) % LANES;
+		whole = j < seg ? (seg - j) / LANES * LANES : 0;
+		for (size_t k = 0, k1 = j < seg ? j : seg; k < k1; k++)
 			if (!dec1(x, (s * seg + k) % LANES, sl, fr, st, unfold, &raw, &p, end, c + k))
 				goto done;
 		if (whole > 0) {
 			uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
 			uint32_t x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-			for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES) {
-				DEC(x0, c[j]);
-				DEC(x1, c[j + 1]);
-				DEC(x2, c[j + 2]);
-				DEC(x3, c[j + 3]);
-				DEC(x4, c[j + 4]);
-				DEC(x5, c[j + 5]);
-				DEC(x6, c[j + 6]);
-				DEC(x7, c[j + 7]);
+			if (bits <= 4) {
+				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES) {
+					DEC(x0, c[j]);
+					DEC(x1, c[j + 1]);
+					DEC(x2, c[j + 2]);
+					DEC(x3, c[j + 3]);
+					DEC(x4, c[j + 4]);
+					DEC(x5, c[j + 5]);
+					DEC(x6, c[j + 6]);
+					DEC(x7, c[j + 7]);
+				}
+			} else {
+				uint64_t racc = raw.acc;
+				int rk = raw.k;
+				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES && raw.n - raw.i >= 8;
+				     j += LANES) {
+					racc |= adcnn_le64dec(raw.p + raw.i) << rk;
+					raw.i += (size_t)(63 - rk) >> 3;
+					rk |= 56;
+					DECW(x0, c[j]);
+					DECW(x1, c[j + 1]);
+					DECW(x2, c[j + 2]);
+					DECW(x3, c[j + 3]);
+					DECW(x4, c[j + 4]);
+					DECW(x5, c[j + 5]);
+					DECW(x6, c[j + 6]);
+					DECW(x7, c[j + 7]);
+				}
+				raw.acc = racc;
+				raw.k = rk;
 			}
 			x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
 			x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
