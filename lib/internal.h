@@ -136,6 +136,11 @@ static inline void adcnn_le32enc(uint8_t *p, uint32_t v)
 {
 	p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = v >> 24;
 }
+static inline void adcnn_le64enc(uint8_t *p, uint64_t v)
+{
+	adcnn_le32enc(p, (uint32_t)v);
+	adcnn_le32enc(p + 4, (uint32_t)(v >> 32));
+}
 
 /* hash.c */
 #define ADCNN_HASH_HEX 65

@@ -537,12 +537,23 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	}
 	/* the raw bits of codes past 15, after their length */
 	if (bits > 4) {
-		struct bitw w = {tail, 0, 0, 0};
-		for (size_t i = 0; i < n; i++)
-			if (nraw[codes[i]])
-				bit_put(&w, fold[codes[i]] & ((1u << nraw[codes[i]]) - 1), nraw[codes[i]]);
-		bit_flush(&w);
-		rawlen = w.n;
+		/* eight bytes written a code, without a branch (at most 6 bits a code: tail has
+		 * room for the 8 bytes past the last) */
+		uint16_t rv[256];
+		uint64_t acc = 0;
+		int k = 0;
+		for (int c = 0; c < 1 << bits; c++)
+			rv[c] = (uint16_t)((fold[c] & ((1u << nraw[c]) - 1)) | nraw[c] << 8);
+		for (size_t i = 0; i < n; i++) {
+			acc |= (uint64_t)(rv[codes[i]] & 0xff) << k;
+			k += rv[codes[i]] >> 8;
+			adcnn_le64enc(tail + rawlen, acc);
+			rawlen += (size_t)k >> 3;
+			acc >>= k & ~7;
+			k &= 7;
+		}
+		if (k > 0)
+			tail[rawlen++] = (uint8_t)acc;
 		for (size_t v = rawlen; ; v >>= 7) {
 			out[o++] = (uint8_t)((v & 127) | (v > 127 ? 128 : 0));
 			if (v <= 127)
