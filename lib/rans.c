@@ -537,16 +537,18 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	}
 	/* the raw bits of codes past 15, after their length */
 	if (bits > 4) {
-		/* eight bytes written a code, without a branch (at most 6 bits a code: tail has
-		 * room for the 8 bytes past the last) */
+		/* eight bytes written a group of eight codes (48 bits at most), without a branch
+		 * (tail has room for the 8 bytes past the last) */
 		uint16_t rv[256];
 		uint64_t acc = 0;
 		int k = 0;
 		for (int c = 0; c < 1 << bits; c++)
 			rv[c] = (uint16_t)((fold[c] & ((1u << nraw[c]) - 1)) | nraw[c] << 8);
-		for (size_t i = 0; i < n; i++) {
-			acc |= (uint64_t)(rv[codes[i]] & 0xff) << k;
-			k += rv[codes[i]] >> 8;
+		for (size_t i = 0; i < n; i += 8) {
+			for (size_t j = i; j < i + 8 && j < n; j++) {
+				acc |= (uint64_t)(rv[codes[j]] & 0xff) << k;
+				k += rv[codes[j]] >> 8;
+			}
 			adcnn_le64enc(tail + rawlen, acc);
 			rawlen += (size_t)k >> 3;
 			acc >>= k & ~7;
