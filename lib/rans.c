@@ -301,10 +301,15 @@ static void rank_sort(uint64_t *k, uint64_t *tmp, size_t n)
 struct fit {
 	struct adcnn_qmodels *q;
 	double rep[MAX_SYMS]; /* the mean code of each symbol */
+	/* whether each symbol is one code (at most 4 bits), which irep then holds: the sums
+	 * below in integers, the same values as in doubles (exact, far below 2^53) */
+	bool whole;
+	uint32_t irep[MAX_SYMS];
 };
 
 /* the bits that h (a histogram of symbols, 0 past the alphabet) costs under model k */
-static float model_cost(struct adcnn_qmodels *q, const float *h, int k)
+static inline __attribute__((always_inline)) float model_cost(struct adcnn_qmodels *q,
+                                                              const float *h, int k)
 {
 	const float *cost = (adcnn_qmodel(q, k), q->cost[k]);
 	float c[8] = {0.0f};
@@ -322,14 +327,29 @@ static float model_cost(struct adcnn_qmodels *q, const float *h, int k)
 static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 {
 	double n = 0.0, m1 = 0.0, m2 = 0.0, top = (double)((1 << f->q->bits) - 1);
-	int i, j = 0;
-	float c, hf[MAX_SYMS] = {0.0f};
+	int i, j = 0, nsym = f->q->nsym;
+	float c, hf[MAX_SYMS];
 
-	for (int s = 0; s < f->q->nsym; s++) {
-		hf[s] = (float)h[s];
-		n += h[s];
-		m1 += h[s] * f->rep[s];
-		m2 += h[s] * f->rep[s] * f->rep[s];
+	for (int s = nsym; s < MAX_SYMS; s++)
+		hf[s] = 0.0f;
+	if (f->whole) {
+		uint64_t sn = 0, s1 = 0, s2 = 0;
+		for (int s = 0; s < nsym; s++) {
+			hf[s] = (float)h[s];
+			sn += h[s];
+			s1 += (uint64_t)h[s] * f->irep[s];
+			s2 += (uint64_t)h[s] * f->irep[s] * f->irep[s];
+		}
+		n = (double)sn;
+		m1 = (double)s1;
+		m2 = (double)s2;
+	} else {
+		for (int s = 0; s < nsym; s++) {
+			hf[s] = (float)h[s];
+			n += h[s];
+			m1 += h[s] * f->rep[s];
+			m2 += h[s] * f->rep[s] * f->rep[s];
+		}
 	}
 	m1 /= n;
 	i = (int)((m1 - f->q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
@@ -494,10 +514,11 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		double sum = 9.0 * (double)nseg;
 		best = group_bits(hist, g8, 1, nsym, nseg, INFINITY, INFINITY, q);
 		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
-			struct fit f = {qm, {0}};
+			struct fit f = {qm, {0}, bits <= 4, {0}};
 			double cnt[MAX_SYMS] = {0};
 			for (int c = 0; c < 1 << bits; c++) {
 				f.rep[sym[c]] += c;
+				f.irep[sym[c]] = (uint32_t)c;
 				cnt[sym[c]] += 1.0;
 			}
 			for (int y = 0; y < nsym; y++)
