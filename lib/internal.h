@@ -61,9 +61,11 @@ size_t adcnn_channel_len(int rank, const int64_t *dims, size_t n);
 #include <zstd.h>
 ZSTD_CCtx *adcnn_zstd_cctx(void);
 ZSTD_DCtx *adcnn_zstd_dctx(void);
-/* seg: the values of a channel (the planes of an NCHW tensor), which coder 3 groups by */
+/* seg: the values of a channel (the planes of an NCHW tensor), which coder 3 groups by; *out
+ * starts with room bytes left for the caller (a member's header), which *outlen counts */
 enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
-                                     const struct adcnn_pack_opts *o, uint8_t **out, size_t *outlen);
+                                     const struct adcnn_pack_opts *o, size_t room, uint8_t **out,
+                                     size_t *outlen);
 enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, size_t n);
 enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
                                      float *out, size_t n, size_t seg);

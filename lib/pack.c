@@ -102,8 +102,7 @@ enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct 
                                             const struct adcnn_pack_opts *o, uint8_t **buf,
                                             size_t *len)
 {
-	size_t hl = header_len(t->rank), ql;
-	uint8_t *q, *b;
+	size_t hl = header_len(t->rank);
 	enum adcnn_status st;
 
 	if (t->dtype != ADCNN_F32)
@@ -111,20 +110,11 @@ enum adcnn_status adcnn_tensor_encode_quant(struct adcnn_ctx *ctx, const struct 
 	for (int i = 0; i < t->rank; i++)
 		if (t->dims[i] > UINT32_MAX)
 			return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "tensor dimension too large for a bundle");
-	st = adcnn_quant_encode(ctx, t->d.f, t->n, adcnn_channel_len(t->rank, t->dims, t->n), o, &q, &ql);
-	if (st != ADCNN_OK)
-		return st;
-	b = malloc(hl + ql);
-	if (b == NULL) {
-		free(q);
-		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
-	}
-	header_put(b, t, ADCNN_ENC_QUANT);
-	memcpy(b + hl, q, ql);
-	free(q);
-	*buf = b;
-	*len = hl + ql;
-	return ADCNN_OK;
+	st = adcnn_quant_encode(ctx, t->d.f, t->n, adcnn_channel_len(t->rank, t->dims, t->n), o, hl,
+	                        buf, len);
+	if (st == ADCNN_OK)
+		header_put(*buf, t, ADCNN_ENC_QUANT);
+	return st;
 }
 
 enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,

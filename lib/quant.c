@@ -305,10 +305,11 @@ static size_t coded_len(int coder, size_t n, int bits)
 #define MAX_VALUES_PER_BYTE 32768
 
 enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
-                                     const struct adcnn_pack_opts *o, uint8_t **out, size_t *outlen)
+                                     const struct adcnn_pack_opts *o, size_t room, uint8_t **out,
+                                     size_t *outlen)
 {
 	struct qparams q;
-	uint8_t *codes = NULL, *planes = NULL, *buf = NULL;
+	uint8_t *codes = NULL, *planes = NULL, *buf = NULL, *hdr;
 	const uint8_t *src;
 	size_t raw, bound, z;
 	float inv, zp, levels;
@@ -330,10 +331,10 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 	levels = (float)((1 << q.bits) - 1);
 	quantize(x, n, inv, zp, levels, codes);
 	if (coder == ADCNN_CODER_RANS) {
-		buf = malloc(QHDR + adcnn_rans_bound(n, seg));
+		buf = malloc(room + QHDR + adcnn_rans_bound(n, seg));
 		if (buf == NULL)
 			goto nomem;
-		z = adcnn_rans_encode(codes, n, seg, q.bits, q.zp, buf + QHDR);
+		z = adcnn_rans_encode(codes, n, seg, q.bits, q.zp, buf + room + QHDR);
 		if (z == 0)
 			goto nomem;
 		if (n / MAX_VALUES_PER_BYTE < z)
@@ -353,10 +354,10 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 		src = planes;
 	}
 	bound = ZSTD_compressBound(raw);
-	buf = malloc(QHDR + bound);
+	buf = malloc(room + QHDR + bound);
 	if (buf == NULL)
 		goto nomem;
-	z = ZSTD_compressCCtx(adcnn_zstd_cctx(), buf + QHDR, bound, src, raw, o->level > 0 ? o->level : 1);
+	z = ZSTD_compressCCtx(adcnn_zstd_cctx(), buf + room + QHDR, bound, src, raw, o->level > 0 ? o->level : 1);
 	if (ZSTD_isError(z)) {
 		free(codes);
 		free(planes);
@@ -364,19 +365,20 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 		return adcnn_set_error(ctx, ADCNN_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(z));
 	}
 done:
-	buf[0] = (uint8_t)q.bits;
-	buf[1] = (uint8_t)coder;
-	buf[2] = (uint8_t)q.zp;
-	buf[3] = 0;
+	hdr = buf + room;
+	hdr[0] = (uint8_t)q.bits;
+	hdr[1] = (uint8_t)coder;
+	hdr[2] = (uint8_t)q.zp;
+	hdr[3] = 0;
 	memcpy(&u, &q.scale, 4);
-	adcnn_le32enc(buf + 4, u);
+	adcnn_le32enc(hdr + 4, u);
 	memcpy(&u, &q.clip, 4);
-	adcnn_le32enc(buf + 8, u);
-	adcnn_le32enc(buf + 12, (uint32_t)z);
+	adcnn_le32enc(hdr + 8, u);
+	adcnn_le32enc(hdr + 12, (uint32_t)z);
 	free(codes);
 	free(planes);
 	*out = buf;
-	*outlen = QHDR + z;
+	*outlen = room + QHDR + z;
 	return ADCNN_OK;
 nomem:
 	free(codes);
