@@ -139,7 +139,9 @@ enum adcnn_status adcnn_run(struct adcnn_ctx *ctx, const struct adcnn_bundle *ti
 /* packing */
 enum adcnn_clip { ADCNN_CLIP_AUTO = 0, ADCNN_CLIP_NONE = 1, ADCNN_CLIP_VALUE = 2, ADCNN_CLIP_PERCENTILE = 3 };
 /* zstd on one byte a code, zstd on bit planes, or rANS with tables per group of channels */
-enum adcnn_coder { ADCNN_CODER_BYTES = 1, ADCNN_CODER_PLANES = 2, ADCNN_CODER_RANS = 3 };
+/* the number is the member's coder byte; 3 was a rANS of four states with bytes out, which
+ * no longer is read or written */
+enum adcnn_coder { ADCNN_CODER_BYTES = 1, ADCNN_CODER_PLANES = 2, ADCNN_CODER_RANS = 4 };
 struct adcnn_pack_opts {
 	int lossless;           /* keep float32 exactly; the rest is for quantization */
 	int bits;               /* 1 to 8 */

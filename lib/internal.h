@@ -61,7 +61,7 @@ size_t adcnn_channel_len(int rank, const int64_t *dims, size_t n);
 #include <zstd.h>
 ZSTD_CCtx *adcnn_zstd_cctx(void);
 ZSTD_DCtx *adcnn_zstd_dctx(void);
-/* seg: the values of a channel (the planes of an NCHW tensor), which coder 3 groups by; *out
+/* seg: the values of a channel (the planes of an NCHW tensor), which coder 4 groups by; *out
  * starts with room bytes left for the caller (a member's header), which *outlen counts */
 enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
                                      const struct adcnn_pack_opts *o, size_t room, uint8_t **out,
@@ -90,7 +90,7 @@ void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t
                     int nsym, const uint8_t *c, size_t i0, size_t m);
 void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
                           const uint8_t *c, size_t i0, size_t m);
-/* qmodel.c: coder 3's parametric tables: ADCNN_QMODELS models for codes of `bits` bits
+/* qmodel.c: coder 4's parametric tables: ADCNN_QMODELS models for codes of `bits` bits
  * around zp whose symbols are sym[code] (nsym of them), made as they are first asked for */
 #define ADCNN_QMODEL_NMU 32
 #define ADCNN_QMODEL_NSIG 16

@@ -399,6 +399,9 @@ enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, siz
 	coder = p[1];
 	if (bits < 1 || bits > 8 || p[2] >= (1 << bits))
 		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "quantized tensor: bad bit width or zero point");
+	if (coder == 3)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED,
+		                       "quantized tensor: coder 3 (the four-state rANS of adcnn before November 27, 2026) is no longer read");
 	if (coder != ADCNN_CODER_BYTES && coder != ADCNN_CODER_PLANES && coder != ADCNN_CODER_RANS)
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "quantized tensor: unknown coder %d", coder);
 	z = adcnn_le32dec(p + 12);

@@ -1,4 +1,4 @@
-/* rans.c: an entropy coder of quantized codes (coder 3, adcnn-pack --coder rans).
+/* rans.c: an entropy coder of quantized codes (coder 4, adcnn-pack --coder rans).
  *
  * Each code is folded around the zero point into a symbol (0 is the zero point, then the
  * nearest codes on either side, alternately). The channels (the planes of an NCHW tensor)

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		for (int bi = 0; bi < 3; bi++)
 			for (int ci = 0; ci < 4; ci++)
 				for (int coder = ADCNN_CODER_BYTES; coder <= ADCNN_CODER_RANS; coder++)
-					for (int level = 1; level <= 3; level += 2) {
+					for (int level = 1; level <= 3 && coder != 3; level += 2) {
 						struct adcnn_pack_opts o;
 						uint8_t *buf;
 						size_t len;

@@ -73,7 +73,7 @@ if [ "$(tar -xOf "$TMP/q.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An 
 # byte 8 + 4*rank of the member: the bit width
 if [ "$(tar -xOf "$TMP/q.adcnn" results/r0c0.t 2>/dev/null | od -An -tu1 -j24 -N1 | tr -d ' ')" = 4 ]; then pass; else fail 'pack: the default is not 4 bits'; fi
 # and the next byte, the coder: rANS
-if [ "$(tar -xOf "$TMP/q.adcnn" results/r0c0.t 2>/dev/null | od -An -tu1 -j25 -N1 | tr -d ' ')" = 3 ]; then pass; else fail 'pack: the default coder is not rANS'; fi
+if [ "$(tar -xOf "$TMP/q.adcnn" results/r0c0.t 2>/dev/null | od -An -tu1 -j25 -N1 | tr -d ' ')" = 4 ]; then pass; else fail 'pack: the default coder is not rANS'; fi
 check 'pack -b 4 --clip auto' 0 "adcnn-pack -b 4 --clip auto '$TMP/r.adcnn'"
 same 'pack: -b 4 --clip auto is the default' "$TMP/out" "$TMP/q.adcnn"
 check 'pack < FILE (4 bits)' 0 "adcnn-pack <'$TMP/r.adcnn'"
@@ -87,7 +87,7 @@ done
 # the coders: the same codes, so merge reads the same tensor; the coder is byte 1 of the
 # quantization header
 adcnn-merge -m "$M" --stitched "$TMP/s-default.npy" --output /dev/null "$TMP/q.adcnn" || fail 'cannot merge the default packing'
-for coder in planes:2 rans:3 bytes:1; do
+for coder in planes:2 rans:4 bytes:1; do
 	check "pack --coder ${coder%:*}" 0 "adcnn-pack --coder ${coder%:*} -o '$TMP/qc.adcnn' '$TMP/r.adcnn'"
 	if [ "$(tar -xOf "$TMP/qc.adcnn" results/r0c0.t 2>/dev/null | od -An -tu1 -j25 -N1 | tr -d ' ')" = "${coder#*:}" ]; then pass; else fail "pack --coder ${coder%:*}: not coder ${coder#*:}"; fi
 	check "pack --coder ${coder%:*} | merge --stitched" 0 "adcnn-merge -m '$M' --stitched '$TMP/s-coder.npy' --output /dev/null '$TMP/qc.adcnn'"
