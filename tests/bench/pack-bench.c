@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 						struct adcnn_tensor *d = NULL;
 						double gp, gu, me, rms;
 
-						static const char *coders[] = {"", "bytes, zstd", "planes, zstd", "rans"};
+						static const char *coders[] = {"", "bytes, zstd", "planes, zstd", "", "rans"};
 						char setting[96];
 
 						/* rANS has no level; quick: the default and the planes at zstd -1 */
