@@ -357,6 +357,15 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 	/* model j's variance is top^2 2^(j - 14) */
 	for (double var = (m2 / n - m1 * m1) * 16384.0, v = top * top; j < ADCNN_QMODEL_NSIG - 1 && v < var; j++)
 		v *= 2.0;
+	/* where the zero point holds 30% of the codes or more (a ReLU's zeros, the distribution's
+	 * clamped lower tail), the distribution before the clamp has a lower mean and a wider
+	 * spread than the codes: start a step down and a step wider, where the search ended
+	 * most often (29% fewer models tried on the fashion split tensors, the same sizes
+	 * within 2 bytes on every benchmark tensor) */
+	if (h[0] > 0.3 * n) {
+		i = i > 0 ? i - 1 : 0;
+		j = j < ADCNN_QMODEL_NSIG - 1 ? j + 1 : j;
+	}
 	c = model_cost(f->q, hf, i * ADCNN_QMODEL_NSIG + j);
 	/* along the means, then along the spreads, until neither moves. A pass ends where both
 	 * neighbours along its axis cost no less, so after the first pass one that does not
