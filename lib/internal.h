@@ -89,7 +89,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
                     int nsym, const uint8_t *c, size_t i0, size_t m);
 void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
-                          const uint8_t *c, size_t i0, size_t m);
+                          int nsym, const uint8_t *c, size_t i0, size_t m);
 /* qmodel.c: coder 4's parametric tables: ADCNN_QMODELS models for codes of `bits` bits
  * around zp whose symbols are sym[code] (nsym of them), made as they are first asked for */
 #define ADCNN_QMODEL_NMU 32

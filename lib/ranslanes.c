@@ -5,7 +5,8 @@
  * backward, so the decoder reads forward: after decoding a symbol, a state below 2^15 takes
  * the next word. Eight states side by side are eight lanes of a vector: on x86-64 with AVX2
  * the encoder codes eight symbols an instruction, dividing in single precision and correcting
- * the quotient; elsewhere one at a time, by a reciprocal. Both give the same bytes. */
+ * the quotient; elsewhere one at a time, by a reciprocal, without a branch. Both give the same
+ * bytes. */
 #include "config.h"
 #include "internal.h"
 #include <pthread.h>
@@ -53,28 +54,94 @@ static void init(void)
 #endif
 }
 
-static inline uint32_t put1(uint32_t x, uint8_t **p, uint32_t e)
-{
-	uint32_t f = e >> 16, q;
+/* how the one-at-a-time coder codes a symbol of frequency f: from xmax = f 2^19 it sends a
+ * word; then x := x + start + q (2^12 - f), q = x / f by the reciprocal */
+struct esym {
+	uint32_t xmax, rcp, start, cmpl, sh;
+};
 
-	if (x >= f << 19) {
-		*p -= 2;
-		(*p)[0] = (uint8_t)x;
-		(*p)[1] = (uint8_t)(x >> 8);
-		x >>= 16;
+static void esyms(const uint32_t *fs, int nsym, struct esym *e)
+{
+	for (int y = 0; y < nsym; y++) {
+		uint32_t f = fs[y] >> 16;
+		e[y].xmax = f << 19;
+		e[y].rcp = rcp[f];
+		e[y].sh = sh[f];
+		e[y].start = fs[y] & 0xffff;
+		e[y].cmpl = (1u << PROB_BITS) - f;
 	}
-	q = (uint32_t)(((uint64_t)x * rcp[f]) >> sh[f]);
-	return (q << PROB_BITS) + (x - q * f) + (e & 0xffff);
+}
+
+/* a word written whether sent or not (below p: room the caller leaves), and p moved only if
+ * sent: no branch to mispredict */
+#define PUT1(x, p, e) do { \
+	uint32_t k_ = (x) >= (e)->xmax, q_; \
+	(p)[-2] = (uint8_t)(x); \
+	(p)[-1] = (uint8_t)((x) >> 8); \
+	(p) -= 2 * k_; \
+	(x) >>= 16 * k_; \
+	q_ = (uint32_t)(((uint64_t)(x) * (e)->rcp) >> (e)->sh); \
+	(x) = (x) + (e)->start + q_ * (e)->cmpl; \
+} while (0)
+
+/* c[0, m) one at a time, last first, the first of them in state i0 % 8 */
+static void put_run(uint32_t *st, uint8_t **pp, const struct esym *e, const uint8_t *by,
+                    const uint8_t *c, size_t i0, size_t m)
+{
+	uint8_t *p = *pp;
+
+	for (size_t j = m; j-- > 0;) {
+		uint32_t x = st[(i0 + j) % LANES];
+		PUT1(x, p, &e[by[c[j]]]);
+		st[(i0 + j) % LANES] = x;
+	}
+	*pp = p;
+}
+
+/* ng groups of eight, the first in state 0, last first: each state in a variable of its own */
+static void put_groups(uint32_t *st, uint8_t **pp, const struct esym *e, const uint8_t *by,
+                       const uint8_t *c, size_t ng)
+{
+	uint32_t x0 = st[0], x1 = st[1], x2 = st[2], x3 = st[3];
+	uint32_t x4 = st[4], x5 = st[5], x6 = st[6], x7 = st[7];
+	uint8_t *p = *pp;
+
+	for (size_t g = ng; g-- > 0;) {
+		const uint8_t *d = c + 8 * g;
+		PUT1(x7, p, &e[by[d[7]]]);
+		PUT1(x6, p, &e[by[d[6]]]);
+		PUT1(x5, p, &e[by[d[5]]]);
+		PUT1(x4, p, &e[by[d[4]]]);
+		PUT1(x3, p, &e[by[d[3]]]);
+		PUT1(x2, p, &e[by[d[2]]]);
+		PUT1(x1, p, &e[by[d[1]]]);
+		PUT1(x0, p, &e[by[d[0]]]);
+	}
+	st[0] = x0, st[1] = x1, st[2] = x2, st[3] = x3;
+	st[4] = x4, st[5] = x5, st[6] = x6, st[7] = x7;
+	*pp = p;
 }
 
 void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
-                          const uint8_t *c, size_t i0, size_t m)
+                          int nsym, const uint8_t *c, size_t i0, size_t m)
 {
+	struct esym e[ADCNN_RANS_MAX_SYMS];
+	size_t a, b;
+
+	if (m == 0)
+		return;
 	pthread_once(&once, init);
-	for (size_t j = m; j-- > 0;) {
-		uint32_t *x = &st[(i0 + j) % LANES];
-		*x = put1(*x, p, fs[by[c[j]]]);
+	esyms(fs, nsym, e);
+	/* the whole groups of eight in [a, b); the symbols either side one at a time */
+	a = (LANES - i0 % LANES) % LANES;
+	if (a >= m || m - a < LANES) {
+		put_run(st, p, e, by, c, i0, m);
+		return;
 	}
+	b = a + (m - a) / LANES * LANES;
+	put_run(st, p, e, by, c + b, i0 + b, m - b);
+	put_groups(st, p, e, by, c + a, (b - a) / LANES);
+	put_run(st, p, e, by, c, i0, a);
 }
 
 #ifdef LANES_AVX2
@@ -165,16 +232,15 @@ void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t
 	/* the whole groups of eight in [a, b), in vectors; the symbols either side one at a time */
 	a = (LANES - i0 % LANES) % LANES;
 	if (!avx2 || a >= m || m - a < LANES) {
-		adcnn_rans_put_plain(st, p, fs, by, c, i0, m);
+		adcnn_rans_put_plain(st, p, fs, by, nsym, c, i0, m);
 		return;
 	}
 	b = a + (m - a) / LANES * LANES;
-	adcnn_rans_put_plain(st, p, fs, by, c + b, i0 + b, m - b);
+	adcnn_rans_put_plain(st, p, fs, by, nsym, c + b, i0 + b, m - b);
 	put_avx2(st, p, fs, by, bits, nsym, c + a, (b - a) / LANES);
-	adcnn_rans_put_plain(st, p, fs, by, c, i0, a);
+	adcnn_rans_put_plain(st, p, fs, by, nsym, c, i0, a);
 #else
 	(void)bits;
-	(void)nsym;
-	adcnn_rans_put_plain(st, p, fs, by, c, i0, m);
+	adcnn_rans_put_plain(st, p, fs, by, nsym, c, i0, m);
 #endif
 }

@@ -588,7 +588,7 @@ static void test_rans_lanes(void **state)
 						sa[l] = sb[l] = ADCNN_RANS_L + seed % (0x80000000u - ADCNN_RANS_L);
 					}
 					adcnn_rans_put(sa, &pa, fs, by, bits, nsym, c, i0, m);
-					adcnn_rans_put_plain(sb, &pb, fs, by, c, i0, m);
+					adcnn_rans_put_plain(sb, &pb, fs, by, nsym, c, i0, m);
 					assert_memory_equal(sa, sb, sizeof(sa));
 					assert_int_equal(pa - oa, pb - ob);
 					assert_memory_equal(pa, pb, (size_t)(oa + sizeof(oa) - pa));
