@@ -773,6 +773,7 @@ struct gemm_job {
 	float *shared;  /* NULL, or every chunk's columns, made once for all the threads */
 	int cparts;     /* the pieces of each chunk's im2col into shared */
 	bool rows;      /* direct, by rowgemm.c rather than BLIS */
+	bool flip;      /* direct, few positions: the GEMM of the output transposed (below) */
 };
 
 /* the output rows of a chunk */
@@ -846,9 +847,28 @@ static void gemm_piece(void *arg, int i)
 		bm = col;
 		ldb = (int64_t)ncol;
 	}
-	adcnn_sgemm(false, false, m1 - m0, (int64_t)ncol, (int64_t)j->K, 1.0f,
-	            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, bm, ldb, 0.0f,
-	            yg + (size_t)m0 * plane + (size_t)y0 * j->ow, (int64_t)plane);
+	if (j->flip) {
+		/* positions x channels = x^T w^T, then transposed into place: BLIS's 6x16 tiles put
+		 * the channels, not 49 positions (a 7x7 plane: 3 tiles and a 16th of one), across
+		 * its 16 */
+		size_t mm = (size_t)(m1 - m0);
+		float *t = adcnn_workspace(ncol * mm);
+		if (t == NULL) {
+			atomic_store(&j->nomem, 1);
+			return;
+		}
+		adcnn_sgemm(true, true, (int64_t)ncol, (int64_t)mm, (int64_t)j->K, 1.0f, bm, ldb,
+		            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, 0.0f, t, (int64_t)mm);
+		for (size_t m = 0; m < mm; m++) {
+			float *row = yg + (m0 + m) * plane + (size_t)y0 * j->ow;
+			for (size_t p = 0; p < ncol; p++)
+				row[p] = t[p * mm + m];
+		}
+	} else {
+		adcnn_sgemm(false, false, m1 - m0, (int64_t)ncol, (int64_t)j->K, 1.0f,
+		            j->w + ((size_t)grp * j->Mg + m0) * j->K, (int64_t)j->K, bm, ldb, 0.0f,
+		            yg + (size_t)m0 * plane + (size_t)y0 * j->ow, (int64_t)plane);
+	}
 	/* the bias and activation in one pass over the piece, while it is in the cache */
 	if (j->b != NULL || j->act != NULL)
 		for (int m = m0; m < m1; m++)
@@ -1004,6 +1024,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
 		int ncombo = chunks * G * N;
 		gj.rows = use_rowgemm(direct, K);
+		gj.flip = direct && !gj.rows && (size_t)oh * ow <= 64 && K >= 256 && Mg <= 512;
 		/* with more threads than chunks, the output channels are shared out too */
 		if (threads > 1 && ncombo < 2 * threads)
 			gj.mparts = (2 * threads + ncombo - 1) / ncombo;
