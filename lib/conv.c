@@ -1024,7 +1024,9 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
 		int ncombo = chunks * G * N;
 		gj.rows = use_rowgemm(direct, K);
-		gj.flip = direct && !gj.rows && (size_t)oh * ow <= 64 && K >= 256 && Mg <= 512;
+		/* measured with BLIS alone: faster for K 256 to 2048 and M up to 512 (on 49
+		 * positions, 512 x 4608 was slower) */
+		gj.flip = direct && !gj.rows && (size_t)oh * ow <= 64 && K >= 256 && K <= 2048 && Mg <= 512;
 		/* with more threads than chunks, the output channels are shared out too */
 		if (threads > 1 && ncombo < 2 * threads)
 			gj.mparts = (2 * threads + ncombo - 1) / ncombo;
