@@ -100,7 +100,7 @@ struct adcnn_qmodel {
 	uint16_t start[ADCNN_RANS_MAX_SYMS + 1];
 	/* the encoder's entries by symbol: freq << 16 | start */
 	uint32_t fs[ADCNN_RANS_MAX_SYMS];
-	/* dec[k] is made by rans.c at the model's first use there */
+	/* whether the set's dec[k] is made (by rans.c, at the model's first use there) */
 	bool dec_ready;
 };
 struct adcnn_qmodels {
