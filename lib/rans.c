@@ -637,30 +637,46 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	return o;
 }
 
-/* one code, state x, at least two bytes at p, by the segment's tables: sl the symbol of
- * each slot, fr and st each symbol's frequency and first slot. A macro, not a function
- * taking &p, whose every byte written might be p and reload it. */
-#define DEC(x, out) do { \
-	uint32_t slot_ = (x) & (PROB - 1), sy_ = sl[slot_], t_, k_; \
-	t_ = fr[sy_] * ((x) >> PROB_BITS) + slot_ - st[sy_]; \
+/* one step of state x, at least two bytes at p, by the segment's tables: sl the symbol of
+ * each slot, fr and st each symbol's frequency and first slot; its symbol in sy. A macro,
+ * not a function taking &p, whose every byte written might be p and reload it. */
+#define DEC_STEP(x, sy) do { \
+	uint32_t slot_ = (x) & (PROB - 1), t_, k_; \
+	(sy) = sl[slot_]; \
+	t_ = fr[(sy)] * ((x) >> PROB_BITS) + slot_ - st[(sy)]; \
 	k_ = t_ < RANS_L; \
 	(x) = t_ << (16 * k_) | ((uint32_t)(p[0] | p[1] << 8) & (0u - k_)); \
 	p += 2 * k_; \
+} while (0)
+
+/* one code of at most 4 bits */
+#define DEC(x, out) do { \
+	uint32_t sy_; \
+	DEC_STEP(x, sy_); \
 	(out) = unfold[sy_]; \
 } while (0)
 
-/* DEC for codes of more than 4 bits: the symbol's raw bits from racc (rk of them, at
- * least 48 for eight codes), by each symbol's first folded value (rb) and raw bit count
- * (rn): 0 below 16, so that there is no branch */
+/* one code of more than 4 bits: the symbol's raw bits from racc (rk of them, at least 48
+ * for eight codes), by each symbol's first folded value (rb) and raw bit count (rn): 0
+ * below 16, so that there is no branch */
 #define DECW(x, out) do { \
-	uint32_t slot_ = (x) & (PROB - 1), sy_ = sl[slot_], t_, k_; \
-	t_ = fr[sy_] * ((x) >> PROB_BITS) + slot_ - st[sy_]; \
-	k_ = t_ < RANS_L; \
-	(x) = t_ << (16 * k_) | ((uint32_t)(p[0] | p[1] << 8) & (0u - k_)); \
-	p += 2 * k_; \
+	uint32_t sy_; \
+	DEC_STEP(x, sy_); \
 	(out) = unfold[rb[sy_] | (uint32_t)(racc & ((1u << rn[sy_]) - 1))]; \
 	racc >>= rn[sy_]; \
 	rk -= rn[sy_]; \
+} while (0)
+
+/* eight codes c[j], ... c[j + 7] by D, one in each of the states x0 ... x7 */
+#define DEC8(D) do { \
+	D(x0, c[j]); \
+	D(x1, c[j + 1]); \
+	D(x2, c[j + 2]); \
+	D(x3, c[j + 3]); \
+	D(x4, c[j + 4]); \
+	D(x5, c[j + 5]); \
+	D(x6, c[j + 6]); \
+	D(x7, c[j + 7]); \
 } while (0)
 
 /* one code of any width, in state x[l]; false if the bytes or the raw bits run out */
@@ -841,16 +857,8 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
 			uint32_t x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
 			if (bits <= 4) {
-				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES) {
-					DEC(x0, c[j]);
-					DEC(x1, c[j + 1]);
-					DEC(x2, c[j + 2]);
-					DEC(x3, c[j + 3]);
-					DEC(x4, c[j + 4]);
-					DEC(x5, c[j + 5]);
-					DEC(x6, c[j + 6]);
-					DEC(x7, c[j + 7]);
-				}
+				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES)
+					DEC8(DEC);
 			} else {
 				uint64_t racc = raw.acc;
 				int rk = raw.k;
@@ -859,14 +867,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 					racc |= adcnn_le64dec(raw.p + raw.i) << rk;
 					raw.i += (size_t)(63 - rk) >> 3;
 					rk |= 56;
-					DECW(x0, c[j]);
-					DECW(x1, c[j + 1]);
-					DECW(x2, c[j + 2]);
-					DECW(x3, c[j + 3]);
-					DECW(x4, c[j + 4]);
-					DECW(x5, c[j + 5]);
-					DECW(x6, c[j + 6]);
-					DECW(x7, c[j + 7]);
+					DEC8(DECW);
 				}
 				raw.acc = racc;
 				raw.k = rk;
