@@ -122,28 +122,6 @@ static void put_groups(uint32_t *st, uint8_t **pp, const struct esym *e, const u
 	*pp = p;
 }
 
-void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
-                          int nsym, const uint8_t *c, size_t i0, size_t m)
-{
-	struct esym e[ADCNN_RANS_MAX_SYMS];
-	size_t a, b;
-
-	if (m == 0)
-		return;
-	pthread_once(&once, init);
-	esyms(fs, nsym, e);
-	/* the whole groups of eight in [a, b); the symbols either side one at a time */
-	a = (LANES - i0 % LANES) % LANES;
-	if (a >= m || m - a < LANES) {
-		put_run(st, p, e, by, c, i0, m);
-		return;
-	}
-	b = a + (m - a) / LANES * LANES;
-	put_run(st, p, e, by, c + b, i0 + b, m - b);
-	put_groups(st, p, e, by, c + a, (b - a) / LANES);
-	put_run(st, p, e, by, c, i0, a);
-}
-
 #ifdef LANES_AVX2
 /* the entries of the symbols in the lanes of y (below 24) from a table of three vectors
  * of eight, given which lanes are past the first eight (hi1) and the first sixteen (hi2) */
@@ -222,25 +200,53 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8
 }
 #endif
 
+/* c[0, m): the whole groups of eight (from the first symbol of state 0) in vectors where
+ * vec, else eight states at a time; the symbols either side one at a time, by entries made
+ * once a call, and only where there are such symbols or no vectors */
+static void put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
+                int nsym, const uint8_t *c, size_t i0, size_t m, bool vec)
+{
+	struct esym e[ADCNN_RANS_MAX_SYMS];
+	size_t a = (LANES - i0 % LANES) % LANES, b = a < m ? a + (m - a) / LANES * LANES : m;
+
+	if (m == 0)
+		return;
+	if (b <= a) {
+		esyms(fs, nsym, e);
+		put_run(st, p, e, by, c, i0, m);
+		return;
+	}
+	if (vec && a == 0 && b == m) {
+#ifdef LANES_AVX2
+		put_avx2(st, p, fs, by, bits, nsym, c, m / LANES);
+#endif
+		return;
+	}
+	esyms(fs, nsym, e);
+	put_run(st, p, e, by, c + b, i0 + b, m - b);
+#ifdef LANES_AVX2
+	if (vec)
+		put_avx2(st, p, fs, by, bits, nsym, c + a, (b - a) / LANES);
+	else
+#endif
+		put_groups(st, p, e, by, c + a, (b - a) / LANES);
+	put_run(st, p, e, by, c, i0, a);
+}
+
 void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
                     int nsym, const uint8_t *c, size_t i0, size_t m)
 {
-#ifdef LANES_AVX2
-	size_t a, b;
-
 	pthread_once(&once, init);
-	/* the whole groups of eight in [a, b), in vectors; the symbols either side one at a time */
-	a = (LANES - i0 % LANES) % LANES;
-	if (!avx2 || a >= m || m - a < LANES) {
-		adcnn_rans_put_plain(st, p, fs, by, nsym, c, i0, m);
-		return;
-	}
-	b = a + (m - a) / LANES * LANES;
-	adcnn_rans_put_plain(st, p, fs, by, nsym, c + b, i0 + b, m - b);
-	put_avx2(st, p, fs, by, bits, nsym, c + a, (b - a) / LANES);
-	adcnn_rans_put_plain(st, p, fs, by, nsym, c, i0, a);
+#ifdef LANES_AVX2
+	put(st, p, fs, by, bits, nsym, c, i0, m, avx2);
 #else
-	(void)bits;
-	adcnn_rans_put_plain(st, p, fs, by, nsym, c, i0, m);
+	put(st, p, fs, by, bits, nsym, c, i0, m, false);
 #endif
+}
+
+void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
+                          int nsym, const uint8_t *c, size_t i0, size_t m)
+{
+	pthread_once(&once, init);
+	put(st, p, fs, by, 0, nsym, c, i0, m, false);
 }
