@@ -171,276 +171,23 @@ static void depthwise(const float *x, int h, int w, const float *k, float bias,
 	}
 }
 
-/* 3x3 depthwise, dilation 1, stride 1 or 2: one pass per output row over the columns whose
- * nine taps are all inside the tile (r0..r2: the three input rows at the first such column's
- * first tap, a zero row where the row is outside) */
-ADCNN_VECTORIZE
-static void dw3_row(const float *restrict r0, const float *restrict r1, const float *restrict r2,
-                    const float *restrict k, float bias, int stride, float *restrict y, int n)
-{
-	float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
-	      k8 = k[8];
-
-	if (stride == 1)
-		for (int x = 0; x < n; x++)
-			y[x] = bias + k0 * r0[x] + k1 * r0[x + 1] + k2 * r0[x + 2] + k3 * r1[x] +
-			       k4 * r1[x + 1] + k5 * r1[x + 2] + k6 * r2[x] + k7 * r2[x + 1] + k8 * r2[x + 2];
-	else
-		for (int x = 0; x < n; x++)
-			y[x] = bias + k0 * r0[2 * x] + k1 * r0[2 * x + 1] + k2 * r0[2 * x + 2] +
-			       k3 * r1[2 * x] + k4 * r1[2 * x + 1] + k5 * r1[2 * x + 2] + k6 * r2[2 * x] +
-			       k7 * r2[2 * x + 1] + k8 * r2[2 * x + 2];
-}
-
-/* 3x3 depthwise, stride 2, over rows split into their even columns and their odd ones
- * (e0, o0: the first row's; e1, o1; e2, o2): every load a whole vector, where stride 2 over
- * a plain row costs a permute for every tap (MobileNetV2's 96x112x112 layer on AVX2, 0.67
- * of its 1.04 ms in the permutes); the sums in dw3_row's order */
-ADCNN_VECTORIZE
-static void dw3_row_split(const float *restrict e0, const float *restrict o0, const float *restrict e1,
-                          const float *restrict o1, const float *restrict e2, const float *restrict o2,
-                          const float *restrict k, float bias, float *restrict y, int n)
-{
-	float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
-	      k8 = k[8];
-
-	for (int x = 0; x < n; x++)
-		y[x] = bias + k0 * e0[x] + k1 * o0[x] + k2 * e0[x + 1] + k3 * e1[x] + k4 * o1[x] +
-		       k5 * e1[x + 1] + k6 * e2[x] + k7 * o2[x] + k8 * e2[x + 1];
-}
-
-/* 3x3 depthwise, stride 1, over a whole plane of h x w laid flat (f: the plane, with w + 1
- * zeros before it and after it): the taps that cross a row's left end (where lm is 0) or
- * its right end (rm) add nothing, as the zero columns of a padded plane would; the sums in
- * dw3_row's order, so that both give the same values */
-ADCNN_VECTORIZE
-static void dw3_flat(const float *restrict f, int w, const float *restrict lm, const float *restrict rm,
-                     const float *restrict k, float bias, float *restrict y, int n)
-{
-	float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
-	      k8 = k[8];
-	const float *u = f - w, *d = f + w;
-
-	for (int x = 0; x < n; x++) {
-		bool l = lm[x] != 0.0f, r = rm[x] != 0.0f;
-		float a = bias, t;
-		t = a + k0 * u[x - 1];
-		a = l ? t : a;
-		a = a + k1 * u[x];
-		t = a + k2 * u[x + 1];
-		a = r ? t : a;
-		t = a + k3 * f[x - 1];
-		a = l ? t : a;
-		a = a + k4 * f[x];
-		t = a + k5 * f[x + 1];
-		a = r ? t : a;
-		t = a + k6 * d[x - 1];
-		a = l ? t : a;
-		a = a + k7 * d[x];
-		t = a + k8 * d[x + 1];
-		y[x] = r ? t : a;
-	}
-}
-
 static bool depthwise3(const struct adcnn_node *n)
 {
 	return n->kernel[0] == 3 && n->kernel[1] == 3 && n->dil[0] == 1 && n->dil[1] == 1 &&
 	       n->stride[0] == n->stride[1] && (n->stride[0] == 1 || n->stride[0] == 2);
 }
 
-/* the padded plane depthwise_3x3 works on: the rows and columns its outputs read, zero
- * outside the tile */
+/* the tile row and column of the padded plane a 3x3 depthwise layer's outputs read (its
+ * first row and column): adcnn_dw3_block's r0 and c0 */
 struct dw_pad {
-	int r0, c0;  /* tile row and column of the plane's first row and column */
-	int ph, pw;  /* its size */
+	int r0, c0;
 };
 
-static struct dw_pad dw_pad_plan(const struct adcnn_node *n, const struct adcnn_geom *g, int pt,
-                                 int pl, int oh, int ow)
+static struct dw_pad dw_pad_plan(const struct adcnn_node *n, const struct adcnn_geom *g, int pt, int pl)
 {
 	int s = n->stride[0];
-	struct dw_pad p;
 
-	p.r0 = g->out_r0 * s - pt - g->in_r0;
-	p.c0 = g->out_c0 * s - pl - g->in_c0;
-	p.ph = (oh - 1) * s + 3;
-	p.pw = (ow - 1) * s + 3;
-	return p;
-}
-
-/* the copies of rows of at most DW_SHORT floats below move DW_CHUNK at a time (a vector of
- * AVX-512): the loops' ends cost more than the copying (MobileNetV2's 14x14 layers, 16.5 ->
- * 22.4 GFLOP/s; 28x28, 29 -> 34; longer rows no faster) */
-#define DW_CHUNK 16
-#define DW_SHORT 32
-
-/* the padded plane's rows (lo..hi: the columns inside the tile); chunked, for short rows,
- * a constant where it is called, so that each way gets a loop of its own */
-static inline __attribute__((always_inline)) void dw_pad_fill(const float *restrict x, int h, int w,
-                                                              const struct dw_pad *p, int lo, int hi,
-                                                              float *restrict pad, bool chunked)
-{
-	int pw = p->pw;
-
-	for (int r = 0; r < p->ph; r++) {
-		int ty = p->r0 + r;
-		float *d = pad + (size_t)r * pw;
-		const float *src;
-		if (ty < 0 || ty >= h) {
-			for (int c = 0; c < pw; c++)
-				d[c] = 0.0f;
-			continue;
-		}
-		src = x + (size_t)ty * w + (p->c0 + lo); /* the row's first column inside the tile */
-		for (int c = 0; c < lo; c++)
-			d[c] = 0.0f;
-		if (chunked && (size_t)(h - 1 - ty) * w >= DW_CHUNK)
-			/* whole vectors: what they copy past the row comes from the plane's next row
-			 * and lands on the next padded row (or the flat output), written after this */
-			for (int c = lo; c < hi; c += DW_CHUNK)
-				memcpy(d + c, src + (c - lo), DW_CHUNK * sizeof(float));
-		else
-			for (int c = lo; c < hi; c++)
-				d[c] = src[c - lo];
-		for (int c = hi; c < pw; c++)
-			d[c] = 0.0f;
-	}
-}
-
-/* the padded plane's rows for stride 2, each split: its even columns ((pw + 1) / 2 of them),
- * then its odd ones (pw / 2); lo..hi as dw_pad_fill's */
-static inline __attribute__((always_inline)) void dw_pad_fill_split(const float *restrict x, int h, int w,
-                                                                    const struct dw_pad *p, int lo,
-                                                                    int hi, float *restrict pad)
-{
-	int pw = p->pw, ne = (pw + 1) / 2;
-	/* the even columns inside the tile: e0..e1; the odd ones o0..o1 */
-	int e0 = (lo + 1) / 2, e1 = (hi + 1) / 2, o0 = lo / 2, o1 = hi / 2;
-
-	if (e1 < e0)
-		e1 = e0;
-	if (o1 < o0)
-		o1 = o0;
-	for (int r = 0; r < p->ph; r++) {
-		int ty = p->r0 + r;
-		float *e = pad + (size_t)r * pw, *o = e + ne;
-		const float *src;
-		if (ty < 0 || ty >= h) {
-			for (int c = 0; c < pw; c++)
-				e[c] = 0.0f;
-			continue;
-		}
-		/* padded column c is the tile's column p->c0 + c: src[c - lo] for c in lo..hi */
-		src = x + (size_t)ty * w + (p->c0 + lo);
-		for (int i = 0; i < e0; i++)
-			e[i] = 0.0f;
-		for (int i = e0; i < e1; i++)
-			e[i] = src[2 * i - lo];
-		for (int i = e1; i < ne; i++)
-			e[i] = 0.0f;
-		for (int i = 0; i < o0; i++)
-			o[i] = 0.0f;
-		for (int i = o0; i < o1; i++)
-			o[i] = src[2 * i + 1 - lo];
-		for (int i = o1; i < pw / 2; i++)
-			o[i] = 0.0f;
-	}
-}
-
-/* depthwise3's channel, through a copy of its input padded with zeros (pad: 2 x ph x pw
- * floats, the second half for stride 1's flat output). The rows are short (7 to 112 floats):
- * plain loops, not a libc call for every piece of every row. */
-ADCNN_VECTORIZE ADCNN_PLAIN_LOOPS
-static void depthwise_3x3(const float *restrict x, int h, int w, const float *k, float bias, int s,
-                          const struct dw_pad *p, int oh, int ow, float *restrict y,
-                          float *restrict pad)
-{
-	int lo = p->c0 < 0 ? -p->c0 : 0, hi = w - p->c0 < p->pw ? w - p->c0 : p->pw, pw = p->pw;
-
-	if (hi < lo)
-		hi = lo;
-	if (s == 2) {
-		int ne = (pw + 1) / 2;
-		dw_pad_fill_split(x, h, w, p, lo, hi, pad);
-		for (int oy = 0; oy < oh; oy++) {
-			const float *r = pad + (size_t)oy * 2 * pw;
-			dw3_row_split(r, r + ne, r + pw, r + pw + ne, r + 2 * pw, r + 2 * pw + ne, k, bias,
-			              y + (size_t)oy * ow, ow);
-		}
-		return;
-	}
-	if (hi - lo <= DW_SHORT)
-		dw_pad_fill(x, h, w, p, lo, hi, pad, true);
-	else
-		dw_pad_fill(x, h, w, p, lo, hi, pad, false);
-	if (s == 1 && ow < 64) {
-		/* stride 1, short rows: the plane is one row, pw wide rows laid end to end, and one
-		 * pass over it makes every output (and pw - ow columns between rows, dropped) */
-		float *flat = pad + (size_t)p->ph * pw;
-		dw3_row(pad, pad + pw, pad + 2 * pw, k, bias, 1, flat, (oh - 1) * pw + ow);
-		int oy = 0;
-		/* short rows: whole vectors while the rows after hold what they spill (this
-		 * plane's next rows, written after: the next plane may be another thread's) */
-		if (ow <= DW_SHORT)
-			for (; (size_t)(oh - 1 - oy) * ow >= DW_CHUNK; oy++)
-				for (int c = 0; c < ow; c += DW_CHUNK)
-					memcpy(y + (size_t)oy * ow + c, flat + (size_t)oy * pw + c, DW_CHUNK * sizeof(float));
-		for (; oy < oh; oy++)
-			for (int c = 0; c < ow; c++)
-				y[(size_t)oy * ow + c] = flat[(size_t)oy * pw + c];
-		return;
-	}
-	for (int oy = 0; oy < oh; oy++) {
-		const float *r = pad + (size_t)oy * s * pw;
-		dw3_row(r, r + pw, r + 2 * pw, k, bias, s, y + (size_t)oy * ow, ow);
-	}
-}
-
-/* depthwise3 on small planes, 16 channels at a time, one in each lane: the channels' padded
- * planes transposed into pad[r][c][16] (zero outside the tile), every output a vector of 16
- * multiply-adds in dw3_row's order, then transposed back. A channel at a time, a 7x7 plane
- * spent most of its time on the loops' ends (115 ns a channel). nl: the block's channels,
- * 16 but for the last; out: oh * ow * 16 floats. */
-#define DWL 16
-ADCNN_VECTORIZE ADCNN_PLAIN_LOOPS
-static void depthwise_3x3_lanes(const float *restrict x, size_t cstride, int nl, int h, int w,
-                                const float *restrict k, const float *restrict bias, int s,
-                                const struct dw_pad *p, int oh, int ow, float *restrict y,
-                                size_t ystride, float *restrict pad, float *restrict out)
-{
-	float kt[9][DWL], bt[DWL];
-	int pw = p->pw;
-
-	for (int l = 0; l < DWL; l++) {
-		for (int t = 0; t < 9; t++)
-			kt[t][l] = l < nl ? k[(size_t)l * 9 + (size_t)t] : 0.0f;
-		bt[l] = l < nl && bias ? bias[l] : 0.0f;
-	}
-	for (int r = 0; r < p->ph; r++)
-		for (int c = 0; c < pw; c++) {
-			int ty = p->r0 + r, tx = p->c0 + c;
-			float *d = pad + ((size_t)r * pw + (size_t)c) * DWL;
-			if (ty < 0 || ty >= h || tx < 0 || tx >= w) {
-				for (int l = 0; l < DWL; l++)
-					d[l] = 0.0f;
-				continue;
-			}
-			for (int l = 0; l < DWL; l++)
-				d[l] = l < nl ? x[(size_t)l * cstride + (size_t)ty * w + (size_t)tx] : 0.0f;
-		}
-	for (int oy = 0; oy < oh; oy++)
-		for (int ox = 0; ox < ow; ox++) {
-			const float *r0 = pad + ((size_t)(oy * s) * pw + (size_t)(ox * s)) * DWL;
-			const float *r1 = r0 + (size_t)pw * DWL, *r2 = r1 + (size_t)pw * DWL;
-			float *o = out + ((size_t)oy * ow + (size_t)ox) * DWL;
-			for (int l = 0; l < DWL; l++)
-				o[l] = bt[l] + kt[0][l] * r0[l] + kt[1][l] * r0[DWL + l] + kt[2][l] * r0[2 * DWL + l] +
-				       kt[3][l] * r1[l] + kt[4][l] * r1[DWL + l] + kt[5][l] * r1[2 * DWL + l] +
-				       kt[6][l] * r2[l] + kt[7][l] * r2[DWL + l] + kt[8][l] * r2[2 * DWL + l];
-		}
-	for (int l = 0; l < nl; l++)
-		for (size_t q = 0; q < (size_t)oh * ow; q++)
-			y[(size_t)l * ystride + q] = out[q * DWL + (size_t)l];
+	return (struct dw_pad){g->out_r0 * s - pt - g->in_r0, g->out_c0 * s - pl - g->in_c0};
 }
 
 /* BLIS runs single-threaded: threads inside an operator are ours (parallel.c) */
@@ -673,41 +420,28 @@ struct dw_job {
 	atomic_int nomem;
 	int parts; /* dw_planes: the planes in this many runs of neighbours */
 	int nplanes;
-	const float *lm, *rm; /* dw3_flat's masks, where the planes are whole and padded by one */
 };
 
-/* depthwise3 on planes of at most this many outputs (7x7, 8x8) goes 16 channels at a time:
- * measured on MobileNetV2, 7x7 layers 0.11 -> 0.06 ms; at 14x14 no faster, at 28x28 -> 14x14
- * slower (0.06 -> 0.08 ms: the padded planes of 16 channels leave the L1 cache) */
-#define DW_LANES_MAX 64
-
-/* dw3_flat's planes: at most 16x16 */
-#define DW_FLAT_MAX 16
-
-static bool dw_lanes(const struct dw_job *j)
-{
-	return depthwise3(j->n) && (size_t)j->oh * j->ow <= DW_LANES_MAX;
-}
-
-/* a block of 16 channels of one image (dw_lanes), for adcnn_parallel */
+/* a block of 8 channels of one image (adcnn_dw3_block), for adcnn_parallel */
 static void dw_block(void *arg, int i)
 {
 	struct dw_job *j = arg;
-	int nb = (j->C + DWL - 1) / DWL, bn = i / nb, c0 = i % nb * DWL, nl = j->C - c0 < DWL ? j->C - c0 : DWL;
+	int nb = (j->C + ADCNN_DW_LANES - 1) / ADCNN_DW_LANES, bn = i / nb, c0 = i % nb * ADCNN_DW_LANES;
+	int nl = j->C - c0 < ADCNN_DW_LANES ? j->C - c0 : ADCNN_DW_LANES;
 	size_t in_plane = (size_t)j->h * j->w_, plane = (size_t)j->oh * j->ow;
-	float *pad = adcnn_workspace(((size_t)j->pad.ph * j->pad.pw + plane) * DWL), *y;
+	float *work = adcnn_workspace(adcnn_dw3_block_work(j->n->stride[0], j->ow));
 
-	if (pad == NULL) {
+	if (work == NULL) {
 		atomic_store(&j->nomem, 1);
 		return;
 	}
-	y = j->y + ((size_t)bn * j->C + (size_t)c0) * plane;
-	depthwise_3x3_lanes(j->x + ((size_t)bn * j->C + (size_t)c0) * in_plane, in_plane, nl, j->h, j->w_,
-	                    j->w + (size_t)c0 * 9, j->b ? j->b + c0 : NULL, j->n->stride[0], &j->pad,
-	                    j->oh, j->ow, y, plane, pad, pad + (size_t)j->pad.ph * j->pad.pw * DWL);
-	adcnn_act_apply(j->act, y, (size_t)nl * plane);
+	adcnn_dw3_block(j->x + ((size_t)bn * j->C + (size_t)c0) * in_plane, in_plane, nl, j->h, j->w_,
+	                j->w + (size_t)c0 * 9, j->b ? j->b + c0 : NULL, j->n->stride[0], j->pad.r0,
+	                j->pad.c0, j->oh, j->ow, j->y + ((size_t)bn * j->C + (size_t)c0) * plane, plane,
+	                j->act, work);
 }
 
+/* a channel of any other depthwise layer */
 static void dw_plane(void *arg, int i)
 {
 	struct dw_job *j = arg;
@@ -716,31 +450,8 @@ static void dw_plane(void *arg, int i)
 	float *y = j->y + (size_t)i * j->oh * j->ow;
 	float bias = j->b ? j->b[c] : 0.0f;
 
-	if (j->lm != NULL) {
-		/* the plane between zeros */
-		size_t n = (size_t)j->h * j->w_, m = (size_t)j->w_ + 1;
-		float *f = adcnn_workspace(n + 2 * m);
-		if (f == NULL) {
-			atomic_store(&j->nomem, 1);
-			return;
-		}
-		memset(f, 0, m * sizeof(float));
-		memcpy(f + m, x, n * sizeof(float));
-		memset(f + m + n, 0, m * sizeof(float));
-		dw3_flat(f + m, j->w_, j->lm, j->rm, j->w + (size_t)c * 9, bias, y, (int)n);
-	} else if (depthwise3(j->n)) {
-		/* the padded plane, and for stride 1 the flat output beside it */
-		float *pad = adcnn_workspace((size_t)j->pad.ph * j->pad.pw * 2);
-		if (pad == NULL) {
-			atomic_store(&j->nomem, 1);
-			return;
-		}
-		depthwise_3x3(x, j->h, j->w_, j->w + (size_t)c * 9, bias, j->n->stride[0], &j->pad, j->oh,
-		              j->ow, y, pad);
-	} else {
-		depthwise(x, j->h, j->w_, j->w + (size_t)c * j->n->kernel[0] * j->n->kernel[1], bias, j->n,
-		          j->g, j->pt, j->pl, j->oh, j->ow, y);
-	}
+	depthwise(x, j->h, j->w_, j->w + (size_t)c * j->n->kernel[0] * j->n->kernel[1], bias, j->n, j->g,
+	          j->pt, j->pl, j->oh, j->ow, y);
 	adcnn_act_apply(j->act, y, (size_t)j->oh * j->ow);
 }
 
@@ -921,32 +632,17 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 	if (Cg == 1 && Mg == 1) {
 		struct dw_job dj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, pt, pl, oh, ow,
-		                    dw_pad_plan(n, g, pt, pl, oh, ow), act, 0};
-		float *masks = NULL;
-		/* stride 1 over the whole plane, padded by one, a small plane: dw3_flat, with its
-		 * masks. MobileNetV2's 14x14 layers 0.060 -> 0.050 ms, 7x7 (from dw_lanes) 0.061 ->
-		 * 0.044; at 28x28 and more, the padded plane's fewer instructions a vector win */
-		if (depthwise3(n) && n->stride[0] == 1 && dj.pad.r0 == -1 && dj.pad.c0 == -1 && oh == h &&
-		    ow == w && h <= DW_FLAT_MAX && w <= DW_FLAT_MAX && (masks = malloc(sizeof(float) * 2 * (size_t)h * w)) != NULL) {
-			for (size_t i = 0; i < (size_t)h * w; i++) {
-				masks[i] = i % (size_t)w != 0;
-				masks[(size_t)h * w + i] = i % (size_t)w != (size_t)w - 1;
-			}
-			dj.lm = masks;
-			dj.rm = masks + (size_t)h * w;
-		}
+		                    dw_pad_plan(n, g, pt, pl), act, 0};
 		/* depthwise runs at a fraction of a GEMM's FLOP rate: counted 8 times over, so that
 		 * a layer shares out from about half a MFLOP */
-		if (dj.lm == NULL && dw_lanes(&dj))
-			adcnn_parallel_n(work_threads(N, C, (size_t)kh * kw * 8, oh, ow), N * ((C + DWL - 1) / DWL),
-			                 dw_block, &dj);
-		else {
-			int threads = work_threads(N, C, (size_t)kh * kw * 8, oh, ow);
+		int threads = work_threads(N, C, (size_t)kh * kw * 8, oh, ow);
+		if (depthwise3(n)) {
+			adcnn_parallel_n(threads, N * ((C + ADCNN_DW_LANES - 1) / ADCNN_DW_LANES), dw_block, &dj);
+		} else {
 			dj.nplanes = N * C;
 			dj.parts = threads > 1 && N * C > 8 * threads ? 8 * threads : N * C;
 			adcnn_parallel_n(threads, dj.parts, dw_planes, &dj);
 		}
-		free(masks);
 		if (dj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);

@@ -315,6 +315,16 @@ float *adcnn_scratch(size_t n);
  * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */
 bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
                    float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
+/* dwblock.c: a 3x3 depthwise convolution (stride s, 1 or 2, dilation 1) of nl <= 8 channels
+ * (planes h x w, xstride apart; weights k[l][9], bias NULL or bias[l]) into oh x ow output
+ * planes (ystride apart), then the activation (NULL: none). r0, c0: the tile row and column
+ * of the padded plane's first row and column (outside the tile: zeros); work:
+ * adcnn_dw3_block_work(s, ow) floats */
+#define ADCNN_DW_LANES 8
+size_t adcnn_dw3_block_work(int s, int ow);
+void adcnn_dw3_block(const float *x, size_t xstride, int nl, int h, int w, const float *k,
+                     const float *bias, int s, int r0, int c0, int oh, int ow, float *y,
+                     size_t ystride, const struct adcnn_act *act, float *work);
 
 /* parallel.c: threads inside an operator */
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */

@@ -1462,16 +1462,46 @@ static void test_conv_panels(void **state)
 	conv_tiles_check(3);
 }
 
-/* the 3x3 depthwise kernels (a channel at a time, and 16 at a time on planes of at most 64
- * outputs: 3 channels, and 40 for two full blocks and a part) against the reference: stride
- * 1 and 2, every pad, rows narrower than a vector and wider */
+/* a tile of a 3x3 depthwise layer's output (rows r0..r1, columns c0..c1 of the reference r)
+ * from the input rows and columns it reads, and one more above and to the left where there
+ * are any (the kernel's padded plane then starts inside the tile) */
+static void dw3_tile_check(const struct adcnn_node *n, const struct adcnn_tensor *x,
+                           const struct adcnn_tensor *w, const struct adcnn_tensor *b,
+                           const struct adcnn_tensor *r, int r0, int r1, int c0, int c1,
+                           const char *what)
+{
+	int s = n->stride[0], H = (int)x->dims[2], W = (int)x->dims[3];
+	int i0 = r0 * s - n->pad[0] - 1, i1 = (r1 - 1) * s - n->pad[0] + 3;
+	int j0 = c0 * s - n->pad[1] - 1, j1 = (c1 - 1) * s - n->pad[1] + 3;
+	struct adcnn_tensor *xc, *tile, *want;
+	struct adcnn_geom g;
+
+	i0 = i0 < 0 ? 0 : i0;
+	j0 = j0 < 0 ? 0 : j0;
+	i1 = i1 > H ? H : i1;
+	j1 = j1 > W ? W : j1;
+	xc = crop(x, i0, i1, j0, j1);
+	g = (struct adcnn_geom){i0, j0, H, W, r0, r1, c0, c1};
+	assert_int_equal(adcnn_conv_run(ctx, n, xc, w, b, &tile, &g), ADCNN_OK);
+	want = crop(r, r0, r1, c0, c1);
+	expect_near(tile, want, what);
+	adcnn_tensor_free(tile);
+	adcnn_tensor_free(want);
+	adcnn_tensor_free(xc);
+}
+
+/* the 3x3 depthwise kernel (dwblock.c: eight channels at a time) against the reference:
+ * 3 channels and 43 (five whole blocks and a part), stride 1 and 2, every pad, rows
+ * narrower than a vector and wider, planes of several bands (250 wide), the tiles of a 2x2
+ * grid, and each activation */
 static void test_conv_depthwise_3x3(void **state)
 {
-	static const int sizes[][2] = {{1, 1}, {2, 3}, {5, 4}, {7, 7}, {9, 33}, {16, 21}};
-	char what[96];
+	static const int sizes[][2] = {{1, 1}, {2, 3}, {5, 4}, {7, 7}, {9, 33}, {16, 21}, {11, 250}};
+	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 6.0f};
+	char what[128];
 	(void)state;
 
-	for (int C = 3; C <= 40; C += 37)
+	for (int C = 3; C <= 43; C += 40)
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
 		for (int stride = 1; stride <= 2; stride++)
 			for (int pad = 0; pad < 4; pad++) {
@@ -1489,6 +1519,38 @@ static void test_conv_depthwise_3x3(void **state)
 				r = ref_conv(&n, x, w, b);
 				snprintf(what, sizeof(what), "%d channels, %dx%d stride %d pads %d,%d", C, H, W, stride, pb, pe);
 				expect_near(y, r, what);
+				/* each activation, in the kernel's output pass */
+				for (int ai = 0; ai < 2; ai++) {
+					const struct adcnn_act *act = ai ? &clip : &relu;
+					struct adcnn_tensor *fused;
+					assert_int_equal(adcnn_conv_run_act(ctx, &n, x, w, b, &fused, NULL, act), ADCNN_OK);
+					for (size_t k = 0; k < r->n; k++) {
+						float v = r->d.f[k];
+						v = ai ? (v < -2.0f ? -2.0f : v > 6.0f ? 6.0f : v) : (v > 0.0f ? v : 0.0f);
+						assert_true(fused->d.f[k] == v);
+					}
+					adcnn_tensor_free(fused);
+				}
+				/* the first image's tiles */
+				int OH = (int)r->dims[2], OW = (int)r->dims[3], rb[3], cb[3];
+				struct adcnn_tensor *x1 = adcnn_tensor_new_uninit(4, (int64_t[]){1, C, H, W});
+				struct adcnn_tensor *r1 = adcnn_tensor_new_uninit(4, (int64_t[]){1, C, OH, OW});
+				assert_non_null(x1);
+				assert_non_null(r1);
+				memcpy(x1->d.f, x->d.f, x1->n * sizeof(float));
+				memcpy(r1->d.f, r->d.f, r1->n * sizeof(float));
+				adcnn_split_sizes(OH, 2, rb);
+				adcnn_split_sizes(OW, 2, cb);
+				for (int tr = 0; tr < 2; tr++)
+					for (int tc = 0; tc < 2; tc++) {
+						if (rb[tr] == rb[tr + 1] || cb[tc] == cb[tc + 1])
+							continue;
+						snprintf(what, sizeof(what), "%d channels, %dx%d stride %d pads %d,%d, tile %d,%d",
+						         C, H, W, stride, pb, pe, tr, tc);
+						dw3_tile_check(&n, x1, w, b, r1, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1], what);
+					}
+				adcnn_tensor_free(x1);
+				adcnn_tensor_free(r1);
 				adcnn_tensor_free(x);
 				adcnn_tensor_free(w);
 				adcnn_tensor_free(b);
