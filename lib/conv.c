@@ -294,7 +294,8 @@ float *adcnn_scratch(size_t n)
 
 static int conv_algo = -1;
 static pthread_once_t conv_algo_once = PTHREAD_ONCE_INIT;
-static bool wide_vectors; /* 512-bit: where the panel GEMM is the automatic choice */
+static bool wide_vectors; /* 512-bit: pgemm.c's kernel, and where it is the automatic choice */
+static bool avx2;         /* and FMA: where pgemm8.c's kernel is */
 
 /* ADCNN_CONV's values, by conv_algo; an unknown one is taken for auto */
 static const char *const algo_names[] = {"auto", "im2col", "winograd", "panels"};
@@ -313,6 +314,7 @@ static void conv_algo_env(void)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 	wide_vectors = __builtin_cpu_supports("avx512f");
+	avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
 	if (conv_algo < 0)
 		conv_algo = a < 0 ? 0 : a;
@@ -347,9 +349,13 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
 /* Where pgemm.c beats BLIS: few output positions (at most 20x20; a 3x3 stride-1 layer from
  * 13x13 up goes to Winograd, which is asked first) and many weights (adcnn_panels_worth).
  * Measured on one core (AVX-512): ResNet-18's 7x7 layers, e.g. M 512, N 49, K 4608: 94-101
- * GFLOP/s against BLIS's 74-77. Its kernel is
- * written for 512-bit vectors: elsewhere (AVX2, NEON) it runs, tested, but BLIS is left the
- * choice. */
+ * GFLOP/s against BLIS's 74-77. On AVX2, pgemm8.c's kernel, on planes of at most 64
+ * positions (7x7 and the tiles of it), measured on one core (Zen 3) against BLIS with the
+ * weights out of the cache, as a model's run finds them: MobileNetV2's 7x7 1x1 layers 0.63
+ * to 0.92 of BLIS's time, ResNet-18's 512 x 49 x 4608 0.82-0.93, planes of 9 to 36
+ * positions 0.44-0.91, with one loss: 512 x 16 x 4608, 1.24-1.37 (16 columns are BLIS's own
+ * tile); with the weights in the cache, 0.86-1.03; at 14x14, slower. In a whole run of
+ * MobileNetV2, its 7x7 1x1 layers 2.9-3.7 -> 2.2 ms (four interleaved runs). */
 static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
@@ -361,7 +367,9 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 		return true;
 	/* the weights the ready form keeps panels of, so that a parsed model and a mapped one take
 	 * the same path (and give the same bytes) */
-	return wide_vectors && (size_t)oh * ow <= 400 && adcnn_panels_worth(Mg, K);
+	if (!adcnn_panels_worth(Mg, K))
+		return false;
+	return wide_vectors ? (size_t)oh * ow <= 400 : avx2 && (size_t)oh * ow <= 64;
 }
 
 /* Where rowgemm.c beats BLIS: 1x1 stride-1 layers of few input channels (K <= 64) on
@@ -384,12 +392,22 @@ struct pgemm_job {
 	size_t K, ldx, xstride, plane;
 	const struct adcnn_act *act;
 	int cparts; /* each panel's columns in this many parts, whole tiles each */
+	float *xp;  /* pgemm8.c's kernel (NULL: pgemm.c's): x packed, K * plane floats an image */
 };
 
 static void pgemm_piece(void *arg, int i)
 {
 	struct pgemm_job *j = arg;
 	int cp = i % j->cparts, p = i / j->cparts % j->np, bn = i / j->cparts / j->np;
+
+	if (j->xp != NULL) {
+		size_t nt = adcnn_pgemm8_tiles(j->plane), t0 = nt * (size_t)cp / (size_t)j->cparts;
+		size_t t1 = nt * (size_t)(cp + 1) / (size_t)j->cparts;
+		if (t1 > t0)
+			adcnn_pgemm8(j->panels, j->M, p, j->K, j->xp + (size_t)bn * j->K * j->plane, j->plane, t0, t1,
+			             j->y + (size_t)bn * j->M * j->plane, j->plane, j->b, j->act);
+		return;
+	}
 	size_t tiles = (j->plane + ADCNN_PGEMM_NR - 1) / ADCNN_PGEMM_NR;
 	size_t c0 = tiles * (size_t)cp / (size_t)j->cparts * ADCNN_PGEMM_NR;
 	size_t c1 = cp + 1 == j->cparts ? j->plane : tiles * (size_t)(cp + 1) / (size_t)j->cparts * ADCNN_PGEMM_NR;
@@ -397,6 +415,17 @@ static void pgemm_piece(void *arg, int i)
 	if (c1 > c0)
 		adcnn_pgemm(j->panels, j->M, p, j->K, j->x + (size_t)bn * j->xstride + c0, j->ldx, (int)(c1 - c0),
 		            j->y + (size_t)bn * j->M * j->plane + c0, j->plane, j->b, j->act);
+}
+
+/* x (or its columns) into pgemm8.c's tiles: a piece is an image's part of them */
+static void pgemm_pack_piece(void *arg, int i)
+{
+	struct pgemm_job *j = arg;
+	int cp = i % j->cparts, bn = i / j->cparts;
+	size_t nt = adcnn_pgemm8_tiles(j->plane);
+
+	adcnn_pgemm8_pack(j->x + (size_t)bn * j->xstride, j->ldx, j->K, j->plane, nt * (size_t)cp / (size_t)j->cparts,
+	                  nt * (size_t)(cp + 1) / (size_t)j->cparts, j->xp + (size_t)bn * j->K * j->plane);
 }
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
@@ -696,6 +725,14 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		if (!direct && cols == NULL) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+		}
+		if (!wide_vectors) {
+			/* pgemm8.c's kernel: x packed into its tiles first, by the threads */
+			if ((pj.xp = adcnn_scratch((size_t)N * K * plane)) == NULL) {
+				adcnn_tensor_free(y);
+				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+			}
+			adcnn_parallel_n(threads, N * pj.cparts, pgemm_pack_piece, &pj);
 		}
 		adcnn_parallel_n(threads, N * pj.np * pj.cparts, pgemm_piece, &pj);
 		*out = y;

@@ -310,6 +310,16 @@ void adcnn_panels_fill(const float *w, int M, size_t K, float *p);
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);
+/* pgemm8.c: adcnn_pgemm on 256-bit vectors, from x packed into tiles of at most 6 columns
+ * (adcnn_pgemm8_tiles of them over ncol columns; adcnn_pgemm8_pack packs tiles t0..t1 of x,
+ * K rows ldx apart, into xp, K * ncol floats): panel p's rows of y, the columns of tiles
+ * t0..t1, then the bias and activation */
+size_t adcnn_pgemm8_tiles(size_t ncol);
+void adcnn_pgemm8_pack(const float *x, size_t ldx, size_t K, size_t ncol, size_t t0, size_t t1,
+                       float *xp);
+void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, size_t ncol,
+                  size_t t0, size_t t1, float *y, size_t ldy, const float *bias,
+                  const struct adcnn_act *act);
 /* rowgemm.c: a 1x1 stride-1 convolution's GEMM with the bias and activation, on 256-bit
  * vectors: y[m][n] = act(bias[m] + sum over k of w[m][k] x[k][n]) for m < M, n < ncol (w's
  * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */

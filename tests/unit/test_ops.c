@@ -1601,6 +1601,60 @@ static void test_rowgemm(void **state)
 			}
 }
 
+/* pgemm8.c's GEMM (on any machine, whether or not conv.c picks it there) against sums of
+ * small integers, exact in any order: channels around its halves of 16 and panels of 32,
+ * columns around its tiles of 5 and 6, K across its chunks of 512, a part of the tiles
+ * only, each activation; the rows of y past the columns taken untouched */
+static void test_pgemm8(void **state)
+{
+	static const int shapes[][3] = {{1, 1, 1}, {16, 6, 7}, {17, 7, 64}, {40, 13, 513}, {70, 49, 1100}, {32, 64, 3}};
+	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 6.0f};
+	const struct adcnn_act *acts[] = {NULL, &relu, &clip};
+	(void)state;
+
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+		for (int ai = 0; ai < 3; ai++)
+			for (int part = 0; part < 2; part++) {
+				int M = shapes[si][0], ncol = shapes[si][1], K = shapes[si][2], np = (M + 31) / 32;
+				size_t ldx = (size_t)ncol + 5, ldy = (size_t)ncol + 3, nt = adcnn_pgemm8_tiles((size_t)ncol);
+				/* all the tiles, or the second half of them */
+				size_t t0 = part ? nt / 2 : 0, c0 = part ? t0 * (size_t)ncol / nt : 0;
+				struct adcnn_tensor *w = ints(2, (int64_t[]){M, K}, (unsigned)si + 1, -2, 2);
+				struct adcnn_tensor *x = ints(2, (int64_t[]){K, (int64_t)ldx}, (unsigned)si + 50, -3, 3);
+				struct adcnn_tensor *b = ints(1, (int64_t[]){M}, (unsigned)si + 90, -4, 4);
+				struct adcnn_tensor *y = ints(2, (int64_t[]){M, (int64_t)ldy}, 7, 100, 100);
+				float *panels = malloc((size_t)np * 32 * (size_t)K * sizeof(float));
+				float *xp = malloc((size_t)K * (size_t)ncol * sizeof(float));
+				assert_non_null(panels);
+				assert_non_null(xp);
+				adcnn_panels_fill(w->d.f, M, (size_t)K, panels);
+				adcnn_pgemm8_pack(x->d.f, ldx, (size_t)K, (size_t)ncol, t0, nt, xp);
+				for (int p = 0; p < np; p++)
+					adcnn_pgemm8(panels, M, p, (size_t)K, xp, (size_t)ncol, t0, nt, y->d.f, ldy,
+					             ai ? b->d.f : NULL, acts[ai]);
+				for (int m = 0; m < M; m++)
+					for (size_t c = 0; c < ldy; c++) {
+						float want = 100.0f; /* outside the tiles taken: untouched */
+						if (c >= c0 && c < (size_t)ncol) {
+							want = ai ? b->d.f[m] : 0.0f;
+							for (int k = 0; k < K; k++)
+								want += w->d.f[(size_t)m * K + (size_t)k] * x->d.f[(size_t)k * ldx + c];
+							if (acts[ai] == &relu)
+								want = want > 0.0f ? want : 0.0f;
+							else if (acts[ai] == &clip)
+								want = want < -2.0f ? -2.0f : want > 6.0f ? 6.0f : want;
+						}
+						assert_true(y->d.f[(size_t)m * ldy + c] == want);
+					}
+				free(panels);
+				free(xp);
+				adcnn_tensor_free(w);
+				adcnn_tensor_free(x);
+				adcnn_tensor_free(b);
+				adcnn_tensor_free(y);
+			}
+}
+
 /* threads inside an operator (parallel.c): the same values as one thread, for every path */
 static void test_conv_threads(void **state)
 {
@@ -1702,6 +1756,7 @@ int main(void)
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),
 		cmocka_unit_test(test_rowgemm),
+		cmocka_unit_test(test_pgemm8),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
