@@ -13,6 +13,12 @@ ADCNN_FMA_ON /* the kernel is multiply-adds */
 
 #define MR 6  /* output channels a tile */
 #define NC 16 /* positions a tile: two vectors */
+/* positions a pass over the channels: the tiles go channel tile by channel tile inside a
+ * chunk, so that the output is written 6 rows at a time, a kilobyte along each, where a
+ * position tile at a time wrote 16 floats to each of the layer's rows (MobileNetV2's 16 ->
+ * 96 layer at 112x112, in a whole run on one core: 1.12-1.16 -> 0.69-0.72 ms; its expanding
+ * layers from 112x112 to 14x14, 2.75-2.79 -> 2.25-2.27 ms) */
+#define CHUNK 256
 typedef float v8 __attribute__((vector_size(32)));
 #define UNROLL _Pragma("GCC unroll 8")
 
@@ -62,10 +68,13 @@ bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, 
 {
 	size_t full = ncol / NC * NC;
 
-	for (size_t n0 = 0; n0 < full; n0 += NC)
+	for (size_t c0 = 0; c0 < full; c0 += CHUNK) {
+		size_t c1 = full - c0 < CHUNK ? full : c0 + CHUNK;
 		for (int m0 = 0; m0 < M; m0 += MR)
-			tile(w + (size_t)m0 * K, K, M - m0 < MR ? M - m0 : MR, K, x + n0, ldx, y + (size_t)m0 * ldy + n0,
-			     ldy, bias ? bias + m0 : NULL, act);
+			for (size_t n0 = c0; n0 < c1; n0 += NC)
+				tile(w + (size_t)m0 * K, K, M - m0 < MR ? M - m0 : MR, K, x + n0, ldx, y + (size_t)m0 * ldy + n0,
+				     ldy, bias ? bias + m0 : NULL, act);
+	}
 	if (full < ncol) {
 		/* the last positions: x's copied into a tile's width, zeros after */
 		size_t nc = ncol - full;

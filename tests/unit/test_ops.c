@@ -1561,10 +1561,11 @@ static void test_conv_depthwise_3x3(void **state)
 
 /* rowgemm.c's GEMM of a 1x1 layer (on any machine, whether or not conv.c picks it there)
  * against sums of small integers, exact in any order: channel counts around its tiles of 6,
- * positions around its 16, rows of x and y wider than the columns taken, each activation */
+ * positions around its 16 and its chunks of 256, rows of x and y wider than the columns
+ * taken, each activation */
 static void test_rowgemm(void **state)
 {
-	static const int shapes[][3] = {{1, 1, 1}, {6, 16, 16}, {7, 17, 3}, {13, 40, 33}, {24, 49, 64}};
+	static const int shapes[][3] = {{1, 1, 1}, {6, 16, 16}, {7, 17, 3}, {13, 40, 33}, {24, 49, 64}, {7, 300, 5}};
 	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 6.0f};
 	const struct adcnn_act *acts[] = {NULL, &relu, &clip};
 	(void)state;
