@@ -1604,11 +1604,11 @@ static void test_rowgemm(void **state)
 
 /* pgemm8.c's GEMM (on any machine, whether or not conv.c picks it there) against sums of
  * small integers, exact in any order: channels around its halves of 16 and panels of 32,
- * columns around its tiles of 5 and 6, K across its chunks of 512, a part of the tiles
+ * columns making tiles of every width (1 to 6), K across its chunks of 512, a part of the tiles
  * only, each activation; the rows of y past the columns taken untouched */
 static void test_pgemm8(void **state)
 {
-	static const int shapes[][3] = {{1, 1, 1}, {16, 6, 7}, {17, 7, 64}, {40, 13, 513}, {70, 49, 1100}, {32, 64, 3}};
+	static const int shapes[][3] = {{1, 1, 1}, {3, 2, 9}, {16, 6, 7}, {17, 7, 64}, {40, 13, 513}, {70, 49, 1100}, {32, 64, 3}};
 	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 6.0f};
 	const struct adcnn_act *acts[] = {NULL, &relu, &clip};
 	(void)state;
