@@ -350,14 +350,17 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
  * 13x13 up goes to Winograd, which is asked first) and many weights (adcnn_panels_worth).
  * Measured on one core (AVX-512): ResNet-18's 7x7 layers, e.g. M 512, N 49, K 4608: 94-101
  * GFLOP/s against BLIS's 74-77. On AVX2, pgemm8.c's kernel, on planes of at most 64
- * positions (7x7 and the tiles of it) with K up to 1024, measured on one core (Zen 3)
- * against BLIS with the weights out of the cache, as a model's run finds them:
- * MobileNetV2's 7x7 1x1 layers 0.63 to 0.92 of BLIS's time, 512 x 49 x 256 0.66; with the
- * weights in the cache, 0.86-1.03; at 14x14, slower. In a whole run of MobileNetV2, its
- * 7x7 1x1 layers 2.9-3.7 -> 2.2 ms (four interleaved runs). At K 2304 and 4608
- * (ResNet-18's 3x3 layers at 7x7) it gained 0.82-0.96 alone with the weights out of the
- * cache, but lost on 16 positions (1.24-1.37: BLIS's own tile width), and a 2x2 bundle of
- * ResNet-18's prefix ran 5% slower on one core and on two; those stay with BLIS. */
+ * positions (7x7 and the tiles of it), measured on one core (Zen 3) against BLIS with the
+ * weights out of the cache, as a model's run finds them: MobileNetV2's 7x7 1x1 layers 0.63
+ * to 0.92 of BLIS's time, 512 x 49 x 256 0.66; with the weights in the cache, 0.86-1.03;
+ * at 14x14, slower. In a whole run of MobileNetV2, its 7x7 1x1 layers 2.9-3.7 -> 2.2 ms
+ * (four interleaved runs). Its gain is in the weights: it asks for them while it computes,
+ * where BLIS packs them first. Above K 1024 that holds for weights that come from memory
+ * on enough positions: ResNet-18's 7x7 3x3 layers (512 outputs, K 2304 and 4608, 9.4 MB of
+ * weights, 49 positions) 0.82-0.93 of BLIS's time alone, the whole model 48-50 -> 44-47 ms
+ * in its fastest runs; but 1.24-1.37 on 16 positions (BLIS's own tile width), and a 2x2
+ * bundle's tiles, whose layer3 has 49 positions and 2.4 MB of weights, ran 8% slower on two
+ * cores (36.5 -> 39.5 ms). */
 static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
@@ -371,7 +374,12 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 	 * the same path (and give the same bytes) */
 	if (!adcnn_panels_worth(Mg, K))
 		return false;
-	return wide_vectors ? (size_t)oh * ow <= 400 : avx2 && (size_t)oh * ow <= 64 && K <= 1024;
+	if (wide_vectors)
+		return (size_t)oh * ow <= 400;
+	/* above K 1024, only weights that come from memory (4 MiB or more) and 36 positions or
+	 * more */
+	return avx2 && (size_t)oh * ow <= 64 &&
+	       (K <= 1024 || ((size_t)Mg * K >= ((size_t)1 << 20) && (size_t)oh * ow >= 36));
 }
 
 /* Where rowgemm.c beats BLIS: 1x1 stride-1 layers of few input channels (K <= 64) on
