@@ -664,8 +664,11 @@ static enum adcnn_status gemm(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 			/* nothing to add */
 		} else {
 			/* a classifier's Gemm is a matrix-vector product (M = 1, the batch) that reads
-			 * every weight once: the memory of all the threads, not one, where it is large */
-			int threads = adcnn_threads_for(2.0 * (double)M * (double)N * (double)K);
+			 * every weight once: the memory of all the threads, not one, where it is large.
+			 * Reading a weight from memory takes the time of some 20 multiply-adds of a GEMM,
+			 * so it is counted 16 times over */
+			double work = 2.0 * (double)M * (double)N * (double)K * (M == 1 ? 16.0 : 1.0);
+			int threads = adcnn_threads_for(work);
 			struct gemm_cols j = {n->trans_a, n->trans_b, M, N, K, a->dims[1], b->dims[1],
 			                      threads > 1 ? 2 * threads : 1, alpha, beta, a->d.f, b->d.f, y->d.f};
 			adcnn_parallel_n(threads, j.parts, gemm_part, &j);
