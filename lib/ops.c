@@ -220,65 +220,35 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
 			acc[i] += src[(ptrdiff_t)i * stride];
 }
 
-static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
-                              const struct adcnn_tensor *x, struct adcnn_tensor **out,
-                              const struct adcnn_geom *geom)
-{
-	struct adcnn_geom plain;
-	const struct adcnn_geom *g = geom;
-	int N, C, h, w, oh, ow, fh, fw, pt, pl, pb, pr;
-	struct adcnn_tensor *y;
-	enum adcnn_status st;
-	bool is_max = n->op == OP_MAXPOOL;
+/* a run of a pool's planes, for adcnn_parallel; each piece sums a row in a buffer of its own */
+struct pool_job {
+	const struct adcnn_node *n;
+	const struct adcnn_geom *g;
+	const float *x;
+	float *y;
+	int h, w, oh, ow, pt, pl, parts, planes;
+	const int *nvy, *npy, *nvx, *npx;
+	atomic_int nomem;
+};
 
-	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
-		return st;
-	if (x->rank != 4)
-		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): only 2-D pooling is supported", n->name, adcnn_op_name(n->op));
-	N = (int)x->dims[0]; C = (int)x->dims[1]; h = (int)x->dims[2]; w = (int)x->dims[3];
-	if (g == NULL) {
-		plain = (struct adcnn_geom){0, 0, h, w, 0, 0, 0, 0};
-		plain.out_r1 = adcnn_window_out(n, 0, h, NULL, NULL);
-		plain.out_c1 = adcnn_window_out(n, 1, w, NULL, NULL);
-		g = &plain;
-	}
-	fh = adcnn_window_out(n, 0, g->in_H, &pt, &pb);
-	fw = adcnn_window_out(n, 1, g->in_W, &pl, &pr);
-	oh = g->out_r1 - g->out_r0;
-	ow = g->out_c1 - g->out_c0;
-	if (fh <= 0 || fw <= 0 || oh <= 0 || ow <= 0 || g->out_r1 > fh || g->out_c1 > fw)
-		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (%s): input %dx%d too small for the window", n->name, adcnn_op_name(n->op), h, w);
-	y = adcnn_tensor_new_uninit(4, (int64_t[]){N, C, oh, ow});
-	if (y == NULL)
-		return NOMEM();
-	/* taps inside the tile (nv) and inside the padded input (np) per output row and column:
-	 * the window's validity is separable, so a window's counts are products */
-	int *cnt = malloc(sizeof(int) * 2 * ((size_t)oh + ow));
+static void pool_planes(void *arg, int part)
+{
+	struct pool_job *pj = arg;
+	const struct adcnn_node *n = pj->n;
+	const struct adcnn_geom *g = pj->g;
+	int h = pj->h, w = pj->w, oh = pj->oh, ow = pj->ow, pt = pj->pt, pl = pj->pl;
+	int p0 = (int)((long)pj->planes * part / pj->parts), p1 = (int)((long)pj->planes * (part + 1) / pj->parts);
+	const int *nvy = pj->nvy, *npy = pj->npy, *nvx = pj->nvx, *npx = pj->npx;
+	bool is_max = n->op == OP_MAXPOOL;
 	float *acc = malloc(sizeof(float) * (size_t)ow);
-	if (cnt == NULL || acc == NULL) {
-		free(cnt);
-		free(acc);
-		adcnn_tensor_free(y);
-		return NOMEM();
+
+	if (acc == NULL) {
+		atomic_store(&pj->nomem, 1);
+		return;
 	}
-	int *nvy = cnt, *npy = cnt + oh, *nvx = cnt + 2 * oh, *npx = cnt + 2 * oh + ow;
-	for (int axis = 0; axis < 2; axis++) {
-		int o = axis ? ow : oh, o0 = axis ? g->out_c0 : g->out_r0, s = n->stride[axis];
-		int pbeg = axis ? pl : pt, pend = axis ? pr : pb, full = axis ? g->in_W : g->in_H;
-		int t0 = axis ? g->in_c0 : g->in_r0, len = axis ? w : h;
-		int *nv = axis ? nvx : nvy, *np = axis ? npx : npy;
-		for (int k = 0; k < o; k++) {
-			nv[k] = np[k] = 0;
-			for (int i = 0; i < n->kernel[axis]; i++) {
-				int f = (o0 + k) * s - pbeg + i * n->dil[axis];
-				nv[k] += f >= 0 && f < full && f - t0 >= 0 && f - t0 < len;
-				np[k] += f >= -pbeg && f < full + pend;
-			}
-		}
-	}
-	for (int p = 0; p < N * C; p++) {
-		const float *a = x->d.f + (size_t)p * h * w;
-		float *r = y->d.f + (size_t)p * oh * ow;
+	for (int p = p0; p < p1; p++) {
+		const float *a = pj->x + (size_t)p * h * w;
+		float *r = pj->y + (size_t)p * oh * ow;
 		for (int oy = 0; oy < oh; oy++) {
 			int fy0 = (g->out_r0 + oy) * n->stride[0] - pt;
 			for (int ox = 0; ox < ow; ox++)
@@ -316,8 +286,74 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 			}
 		}
 	}
-	free(cnt);
 	free(acc);
+}
+
+static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
+                              const struct adcnn_tensor *x, struct adcnn_tensor **out,
+                              const struct adcnn_geom *geom)
+{
+	struct adcnn_geom plain;
+	const struct adcnn_geom *g = geom;
+	int N, C, h, w, oh, ow, fh, fw, pt, pl, pb, pr;
+	struct adcnn_tensor *y;
+	enum adcnn_status st;
+
+	if ((st = need_f32(ctx, n, x)) != ADCNN_OK)
+		return st;
+	if (x->rank != 4)
+		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "node '%s' (%s): only 2-D pooling is supported", n->name, adcnn_op_name(n->op));
+	N = (int)x->dims[0]; C = (int)x->dims[1]; h = (int)x->dims[2]; w = (int)x->dims[3];
+	if (g == NULL) {
+		plain = (struct adcnn_geom){0, 0, h, w, 0, 0, 0, 0};
+		plain.out_r1 = adcnn_window_out(n, 0, h, NULL, NULL);
+		plain.out_c1 = adcnn_window_out(n, 1, w, NULL, NULL);
+		g = &plain;
+	}
+	fh = adcnn_window_out(n, 0, g->in_H, &pt, &pb);
+	fw = adcnn_window_out(n, 1, g->in_W, &pl, &pr);
+	oh = g->out_r1 - g->out_r0;
+	ow = g->out_c1 - g->out_c0;
+	if (fh <= 0 || fw <= 0 || oh <= 0 || ow <= 0 || g->out_r1 > fh || g->out_c1 > fw)
+		return adcnn_set_error(ctx, ADCNN_ERR_MISMATCH, "node '%s' (%s): input %dx%d too small for the window", n->name, adcnn_op_name(n->op), h, w);
+	y = adcnn_tensor_new_uninit(4, (int64_t[]){N, C, oh, ow});
+	if (y == NULL)
+		return NOMEM();
+	/* taps inside the tile (nv) and inside the padded input (np) per output row and column:
+	 * the window's validity is separable, so a window's counts are products */
+	int *cnt = malloc(sizeof(int) * 2 * ((size_t)oh + ow));
+	if (cnt == NULL) {
+		adcnn_tensor_free(y);
+		return NOMEM();
+	}
+	int *nvy = cnt, *npy = cnt + oh, *nvx = cnt + 2 * oh, *npx = cnt + 2 * oh + ow;
+	for (int axis = 0; axis < 2; axis++) {
+		int o = axis ? ow : oh, o0 = axis ? g->out_c0 : g->out_r0, s = n->stride[axis];
+		int pbeg = axis ? pl : pt, pend = axis ? pr : pb, full = axis ? g->in_W : g->in_H;
+		int t0 = axis ? g->in_c0 : g->in_r0, len = axis ? w : h;
+		int *nv = axis ? nvx : nvy, *np = axis ? npx : npy;
+		for (int k = 0; k < o; k++) {
+			nv[k] = np[k] = 0;
+			for (int i = 0; i < n->kernel[axis]; i++) {
+				int f = (o0 + k) * s - pbeg + i * n->dil[axis];
+				nv[k] += f >= 0 && f < full && f - t0 >= 0 && f - t0 < len;
+				np[k] += f >= -pbeg && f < full + pend;
+			}
+		}
+	}
+	{
+		/* a tap a comparison, counted as depthwise's multiply-adds are (8 times over) */
+		int threads = adcnn_threads_for(8.0 * N * C * (double)oh * ow * n->kernel[0] * n->kernel[1]);
+		struct pool_job pj = {n, g, x->d.f, y->d.f, h, w, oh, ow, pt, pl, 1, N * C, nvy, npy, nvx, npx, 0};
+		pj.parts = threads > 1 && N * C > 8 * threads ? 8 * threads : 1;
+		adcnn_parallel_n(threads, pj.parts, pool_planes, &pj);
+		if (pj.nomem) {
+			free(cnt);
+			adcnn_tensor_free(y);
+			return NOMEM();
+		}
+	}
+	free(cnt);
 	*out = y;
 	return ADCNN_OK;
 }

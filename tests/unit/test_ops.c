@@ -1656,6 +1656,31 @@ static void test_pgemm8(void **state)
 			}
 }
 
+/* a pool's planes shared among threads: the same values as on one thread, max and average,
+ * with and without the padding counted, planes enough to be shared (80 of 60x60) */
+static void test_pool_threads(void **state)
+{
+	struct adcnn_tensor *x = ints(4, (int64_t[]){2, 40, 60, 60}, 77, -50, 50), *in[1] = {x};
+	(void)state;
+
+	for (int op = 0; op < 2; op++)
+		for (int cip = 0; cip < 2; cip++) {
+			struct adcnn_node n = node(op ? OP_AVGPOOL : OP_MAXPOOL, 1);
+			struct adcnn_tensor *y1, *y3;
+			window(&n, 3, 3, 2, 1, 1, 1, 1);
+			n.count_include_pad = cip;
+			y1 = run(&n, in);
+			adcnn_threads_set(3);
+			y3 = run(&n, in);
+			adcnn_threads_set(1);
+			assert_true(adcnn_tensor_same_shape(y1, y3));
+			assert_memory_equal(y1->d.f, y3->d.f, y1->n * sizeof(float));
+			adcnn_tensor_free(y1);
+			adcnn_tensor_free(y3);
+		}
+	adcnn_tensor_free(x);
+}
+
 /* threads inside an operator (parallel.c): the same values as one thread, for every path */
 static void test_conv_threads(void **state)
 {
@@ -1758,6 +1783,7 @@ int main(void)
 		cmocka_unit_test(test_conv_threads),
 		cmocka_unit_test(test_rowgemm),
 		cmocka_unit_test(test_pgemm8),
+		cmocka_unit_test(test_pool_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
