@@ -1,12 +1,12 @@
 /* pgemm8.c: pgemm.c's GEMM on 256-bit vectors (AVX2), from the same panels of 32 output
  * channels: each panel in two halves of 16 channels (two vectors), against tiles of at most
  * 6 output columns broadcast: 12 accumulators. pgemm.c's kernel reads the input in place
- * and holds 14 accumulators of 512 bits; here the input is first packed into its tiles
- * (column-major inside a tile, k after k), so that a tile's reads run in a line, and the
+ * and holds 14 accumulators of 512 bits; here the input is first packed into its tiles (a
+ * tile's columns at k, then at k + 1, ...), so that a tile's reads run in a line, and the
  * columns are cut into tiles as even as can be (49 columns: 4 tiles of 6 and 5 of 5), so
- * that no tile runs for one column. While it computes a panel, the kernel asks the cache for
- * the next one: the deep layers' weights are read once a run, from memory, and BLIS, which
- * packs them first, waits for them. */
+ * that no tile runs for one column. While it computes a chunk of a panel, the kernel asks
+ * the cache for the next chunk: the deep layers' weights are read once a run, from memory,
+ * and BLIS, which packs them first, waits for them. */
 #include "config.h"
 #include "internal.h"
 #include <string.h>
