@@ -115,11 +115,19 @@ static inline __attribute__((always_inline)) void pixels_out(const float *restri
 			memcpy(dst[l] + q, &v[l], sizeof(v8));
 }
 
+/* the output rows of a band: as many as BAND_FLOATS of padded rows pw pixels long feed, at
+ * least one */
+static int band_of(int s, int pw)
+{
+	size_t rows = BAND_FLOATS / ((size_t)pw * L);
+
+	return rows < 3 ? 1 : (int)((rows - 3) / (size_t)s + 1);
+}
+
 size_t adcnn_dw3_block_work(int s, int ow)
 {
-	size_t pw = (size_t)(ow - 1) * s + 3, rows = BAND_FLOATS / (pw * L), band;
+	size_t pw = (size_t)(ow - 1) * s + 3, band = (size_t)band_of(s, (int)pw);
 
-	band = rows < 3 ? 1 : (rows - 3) / (size_t)s + 1;
 	return (((band - 1) * (size_t)s + 3) * pw + band * (size_t)ow) * L;
 }
 
@@ -129,8 +137,7 @@ void adcnn_dw3_block(const float *x, size_t xstride, int nl, int h, int w, const
                      size_t ystride, const struct adcnn_act *act, float *work)
 {
 	int pw = (ow - 1) * s + 3, lo = c0 < 0 ? -c0 : 0, hi = w - c0 < pw ? w - c0 : pw;
-	size_t rows = BAND_FLOATS / ((size_t)pw * L);
-	int band = rows < 3 ? 1 : (int)((rows - 3) / (size_t)s + 1);
+	int band = band_of(s, pw);
 	float *t = work, *o;
 	const float *src[L];
 	float *dst[L];
