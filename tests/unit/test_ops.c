@@ -1559,6 +1559,31 @@ static void test_conv_depthwise_3x3(void **state)
 			}
 }
 
+/* y (rows ldy apart) against act(b[m] + sum over k of w[m][k] x[k][c]) (b NULL: 0; act NULL,
+ * Relu, or Clip to [-2, 6]), exact sums of small integers, in columns c0..c1; 100 (as
+ * filled) in the others */
+static void expect_gemm_rows(const struct adcnn_tensor *y, size_t ldy, const struct adcnn_tensor *w,
+                             const struct adcnn_tensor *x, size_t ldx, const struct adcnn_tensor *b,
+                             const struct adcnn_act *act, size_t c0, size_t c1)
+{
+	int64_t M = w->dims[0], K = w->dims[1];
+
+	for (int64_t m = 0; m < M; m++)
+		for (size_t c = 0; c < ldy; c++) {
+			float want = 100.0f;
+			if (c >= c0 && c < c1) {
+				want = b ? b->d.f[m] : 0.0f;
+				for (int64_t k = 0; k < K; k++)
+					want += w->d.f[m * K + k] * x->d.f[(size_t)k * ldx + c];
+				if (act != NULL && act->op == OP_RELU)
+					want = want > 0.0f ? want : 0.0f;
+				else if (act != NULL)
+					want = want < -2.0f ? -2.0f : want > 6.0f ? 6.0f : want;
+			}
+			assert_true(y->d.f[(size_t)m * ldy + c] == want);
+		}
+}
+
 /* rowgemm.c's GEMM of a 1x1 layer (on any machine, whether or not conv.c picks it there)
  * against sums of small integers, exact in any order: channel counts around its tiles of 6,
  * positions around its 16 and its chunks of 256, rows of x and y wider than the columns
@@ -1581,20 +1606,7 @@ static void test_rowgemm(void **state)
 				struct adcnn_tensor *y = ints(2, (int64_t[]){M, (int64_t)ldy}, 7, 100, 100);
 				assert_true(adcnn_rowgemm(w->d.f, M, (size_t)K, x->d.f, ldx, (size_t)ncol, y->d.f, ldy,
 				                          withb ? b->d.f : NULL, acts[ai]));
-				for (int m = 0; m < M; m++)
-					for (size_t c = 0; c < ldy; c++) {
-						float want = 100.0f; /* past ncol: untouched */
-						if (c < (size_t)ncol) {
-							want = withb ? b->d.f[m] : 0.0f;
-							for (int k = 0; k < K; k++)
-								want += w->d.f[(size_t)m * K + (size_t)k] * x->d.f[(size_t)k * ldx + c];
-							if (acts[ai] == &relu)
-								want = want > 0.0f ? want : 0.0f;
-							else if (acts[ai] == &clip)
-								want = want < -2.0f ? -2.0f : want > 6.0f ? 6.0f : want;
-						}
-						assert_true(y->d.f[(size_t)m * ldy + c] == want);
-					}
+				expect_gemm_rows(y, ldy, w, x, ldx, withb ? b : NULL, acts[ai], 0, (size_t)ncol);
 				adcnn_tensor_free(w);
 				adcnn_tensor_free(x);
 				adcnn_tensor_free(b);
@@ -1633,20 +1645,7 @@ static void test_pgemm8(void **state)
 				for (int p = 0; p < np; p++)
 					adcnn_pgemm8(panels, M, p, (size_t)K, xp, (size_t)ncol, t0, nt, y->d.f, ldy,
 					             ai ? b->d.f : NULL, acts[ai]);
-				for (int m = 0; m < M; m++)
-					for (size_t c = 0; c < ldy; c++) {
-						float want = 100.0f; /* outside the tiles taken: untouched */
-						if (c >= c0 && c < (size_t)ncol) {
-							want = ai ? b->d.f[m] : 0.0f;
-							for (int k = 0; k < K; k++)
-								want += w->d.f[(size_t)m * K + (size_t)k] * x->d.f[(size_t)k * ldx + c];
-							if (acts[ai] == &relu)
-								want = want > 0.0f ? want : 0.0f;
-							else if (acts[ai] == &clip)
-								want = want < -2.0f ? -2.0f : want > 6.0f ? 6.0f : want;
-						}
-						assert_true(y->d.f[(size_t)m * ldy + c] == want);
-					}
+				expect_gemm_rows(y, ldy, w, x, ldx, ai ? b : NULL, acts[ai], c0, (size_t)ncol);
 				free(panels);
 				free(xp);
 				adcnn_tensor_free(w);
