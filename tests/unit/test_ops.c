@@ -496,6 +496,55 @@ static void test_conv_refusals(void **state)
 
 /* ---- pools ---- */
 
+/* max pools against a plain loop over the windows, values from -50 to 50: kernels 2 to 3 and
+ * strides 1 to 2, pads 0 and 1 at either end, planes narrower and wider than a vector, ceil
+ * mode */
+static void test_maxpool_ref(void **state)
+{
+	static const int sizes[][2] = {{3, 3}, {7, 7}, {8, 9}, {5, 40}, {33, 18}};
+	char what[96];
+	(void)state;
+
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (int k = 2; k <= 3; k++)
+			for (int st = 1; st <= 2; st++)
+				for (int pad = 0; pad < 4; pad++)
+					for (int ceil = 0; ceil < 2; ceil++) {
+						int H = sizes[si][0], W = sizes[si][1], pb = pad & 1, pe = pad >> 1;
+						struct adcnn_node n = node(OP_MAXPOOL, 1);
+						struct adcnn_tensor *x, *y, *in[1];
+						if (H + pb + pe < k || W + pb + pe < k || pb >= k || pe >= k)
+							continue;
+						x = ints(4, (int64_t[]){1, 3, H, W}, (unsigned)(si * 64 + (size_t)pad * 4 + (size_t)k), -50, 50);
+						in[0] = x;
+						window(&n, k, k, st, pb, pb, pe, pe);
+						n.ceil_mode = ceil;
+						y = run(&n, in);
+						int OH = (int)y->dims[2], OW = (int)y->dims[3];
+						snprintf(what, sizeof(what), "%dx%d, %dx%d stride %d, pads %d,%d, ceil %d", H, W, k, k, st, pb, pe, ceil);
+						for (int c = 0; c < 3; c++)
+							for (int oy = 0; oy < OH; oy++)
+								for (int ox = 0; ox < OW; ox++) {
+									float m = 0.0f;
+									bool any = false;
+									for (int ky = 0; ky < k; ky++)
+										for (int kx = 0; kx < k; kx++) {
+											int iy = oy * st - pb + ky, ix = ox * st - pb + kx;
+											if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+												continue;
+											float v = x->d.f[((size_t)c * H + (size_t)iy) * W + (size_t)ix];
+											m = !any || v > m ? v : m;
+											any = true;
+										}
+									float got = y->d.f[((size_t)c * OH + (size_t)oy) * OW + (size_t)ox];
+									if (got != m)
+										fail_msg("%s: [%d][%d][%d] is %g, expected %g", what, c, oy, ox, got, m);
+								}
+						adcnn_tensor_free(x);
+						adcnn_tensor_free(y);
+					}
+}
+
 static void test_maxpool(void **state)
 {
 	struct adcnn_tensor *x = tf(4, (int64_t[]){1, 1, 4, 4},
@@ -1763,6 +1812,7 @@ int main(void)
 		cmocka_unit_test(test_conv_auto_pad),
 		cmocka_unit_test(test_conv_refusals),
 		cmocka_unit_test(test_maxpool),
+		cmocka_unit_test(test_maxpool_ref),
 		cmocka_unit_test(test_avgpool),
 		cmocka_unit_test(test_activations),
 		cmocka_unit_test(test_add_broadcast),
