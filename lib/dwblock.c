@@ -214,7 +214,7 @@ void adcnn_dw3_block(const float *x, size_t xstride, int nl, int h, int w, const
 						d[(f / (size_t)w * (size_t)pw + (size_t)lo + f % (size_t)w) * L + (size_t)l] = src[l][f];
 			}
 		}
-		/* every output pixel: the nine taps in dw3_row's order */
+		/* every output pixel: the nine taps in order, row by row, as the reference sums them */
 		for (int oy = 0; oy < nb; oy++) {
 			const float *p0 = t + (size_t)oy * s * pw * L;
 			float *q = o + (size_t)oy * ow * L;

@@ -152,10 +152,8 @@ void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, 
 			}
 		}
 	}
-	for (int h = 0; h < 2; h++)
-		if (bias != NULL || act != NULL)
-			for (int i = 0; i < rows[h]; i++) {
-				int m = p * PM + h * HM + i;
-				adcnn_bias_act(act, bias ? bias[m] : 0.0f, y + (size_t)m * ldy + c0, c1 - c0);
-			}
+	/* the panel's rows (the second half's follow the first's) */
+	if (bias != NULL || act != NULL)
+		for (int m = p * PM; m < p * PM + rows[0] + rows[1]; m++)
+			adcnn_bias_act(act, bias ? bias[m] : 0.0f, y + (size_t)m * ldy + c0, c1 - c0);
 }
