@@ -26,6 +26,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define COUNT_AVX2 1
+#endif
 
 /* the same codes give the same bytes on every host: the estimates below are plain IEEE */
 ADCNN_FMA_OFF
@@ -159,9 +163,15 @@ static bool table_freqs(const uint8_t *q, int nsym, uint32_t *freq, uint32_t *st
 /* bits per symbol of frequency f (1 to PROB), log2(PROB / f), by the series of atanh:
  * plain arithmetic, so that every host makes the same choices */
 static float cost_bits[PROB + 1];
+#ifdef COUNT_AVX2
+static bool count_avx2; /* set with the costs */
+#endif
 
 static void cost_init(void)
 {
+#ifdef COUNT_AVX2
+	count_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#endif
 	for (uint32_t f = 1; f <= PROB; f++) {
 		int e = 0;
 		double m = f, z, z2, l;
@@ -239,6 +249,32 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 	return 1 + (nseg * 9 + 7) / 8 + MAX_GROUPS * (5 + 5 * MAX_SYMS) / 8 + 2 + n + 10 + 4 * LANES + 2 * n;
 }
 
+#ifdef COUNT_AVX2
+/* count()'s histogram of codes below 16 (nc of them), 64 codes a step: for each code, the
+ * bits of two comparisons' masks, counted; each count to sym[code] */
+__attribute__((target("avx2,popcnt")))
+static void count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym, uint32_t *h)
+{
+	uint32_t part[16] = {0};
+	size_t j = 0;
+
+	for (; j + 64 <= m; j += 64) {
+		__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j));
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j + 32));
+		for (int k = 0; k < 16; k++) {
+			__m256i kk = _mm256_set1_epi8((char)k);
+			uint64_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, kk)) |
+			             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, kk)) << 32;
+			part[k] += (uint32_t)__builtin_popcountll(b);
+		}
+	}
+	for (; j < m; j++)
+		part[c[j]]++;
+	for (int v = 0; v < nc; v++)
+		h[sym[v]] = part[v];
+}
+#endif
+
 /* The histogram h (nsym symbols) of c[0, m): counted by by[code] (NULL: by the code, to
  * nc of them) in four parts, so that runs of one value do not wait on each other's
  * increments; then each count goes to sym[value] (NULL: to the value). */
@@ -248,6 +284,12 @@ static inline void count(const uint8_t *c, size_t m, const uint8_t *by, int nc, 
 	uint32_t part[4][MAX_SYMS];
 	size_t j = 0;
 
+#ifdef COUNT_AVX2
+	if (count_avx2 && by == NULL && m >= 64) {
+		count16_avx2(c, m, nc, sym, h);
+		return;
+	}
+#endif
 	for (int v = 0; v < nc; v++)
 		part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
 	for (; j + 4 <= m; j += 4) {

@@ -542,6 +542,43 @@ static void test_old_rans_refused(void **state)
 	adcnn_tensor_free(t);
 }
 
+/* The packed bytes are part of the format's promise: the same tensor packs to the same
+ * bytes on every host (the vector paths of x86-64 and the plain ones elsewhere: the
+ * aarch64 cross-test runs this too) and from one version to the next unless the encoder is
+ * meant to change. A hash of the members of ReLU and signed tensors whose channels take
+ * every path of the counting (64 values and more, fewer, a tail past 64), at 2, 4 and 8
+ * bits, with a model a channel and with tables. */
+static void test_rans_bytes(void **state)
+{
+	static const int64_t dims[][4] = {{1, 40, 8, 8}, {1, 24, 12, 12}, {1, 12, 5, 8}, {1, 512, 7, 7}};
+	uint64_t h = 14695981039346656037u;
+	int models = 0, tables = 0;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(dims) / sizeof(dims[0]); k++)
+		for (int relu = 0; relu < 2; relu++)
+			for (int bits = 2; bits <= 8; bits *= 2) {
+				struct adcnn_tensor *t = channels(4, dims[k], relu, 77u + (unsigned)k);
+				struct adcnn_pack_opts o;
+				uint8_t *buf;
+				size_t len, q = 8 + 4 * 4;
+				adcnn_pack_opts_init(&o);
+				o.bits = bits;
+				assert_int_equal(adcnn_tensor_encode_quant(ctx, t, &o, &buf, &len), ADCNN_OK);
+				assert_int_equal(buf[q + 1], ADCNN_CODER_RANS);
+				models += buf[q + 16] == 0;
+				tables += buf[q + 16] != 0;
+				for (size_t i = 0; i < len; i++)
+					h = (h ^ buf[i]) * 1099511628211u;
+				free(buf);
+				adcnn_tensor_free(t);
+			}
+	print_message("rANS bytes: %d with models, %d with tables, hash %016llx\n", models, tables,
+	              (unsigned long long)h);
+	assert_true(models > 0 && tables > 0);
+	assert_int_equal(h, 0x65979abd93713380u);
+}
+
 /* The vector encoder (where the machine has one) writes the same words and leaves the
  * same states as the one-at-a-time encoder: every alphabet size, tables with frequencies
  * of 1 and one of all 4096, runs starting in every lane and of every length around a group
@@ -625,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_rans_lanes),
 		cmocka_unit_test(test_old_rans_refused),
 		cmocka_unit_test(test_qmodel_tables),
+		cmocka_unit_test(test_rans_bytes),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
