@@ -366,7 +366,8 @@ static inline __attribute__((always_inline)) float model_cost(struct adcnn_qmode
 
 /* The channel's model: from the mean and spread of its codes, downhill on the grid of means
  * and spreads, one axis at a time. */
-static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
+static inline __attribute__((always_inline)) int model_fit(const struct fit *f, const uint32_t *h,
+                                                           float *cost)
 {
 	double n = 0.0, m1 = 0.0, m2 = 0.0, top = (double)((1 << f->q->bits) - 1);
 	int i, j = 0, nsym = f->q->nsym;
@@ -434,6 +435,21 @@ static int model_fit(const struct fit *f, const uint32_t *h, float *cost)
 	}
 	*cost = c;
 	return i * ADCNN_QMODEL_NSIG + j;
+}
+
+/* Each channel's model (model[s]) while the bits of those fitted, added to sum, stay below
+ * limit; the sum (at or above limit where given up). Compiled for each vector unit: a
+ * model's cost is a sum of eight lanes. */
+ADCNN_VECTORIZE
+static double models_fit(const struct fit *f, const uint32_t *seghist, size_t nseg, double sum,
+                         double limit, uint16_t *model)
+{
+	for (size_t s = 0; s < nseg && sum < limit; s++) {
+		float c;
+		model[s] = (uint16_t)model_fit(f, seghist + s * MAX_SYMS, &c);
+		sum += c;
+	}
+	return sum;
 }
 
 /* The estimated bits of k groups, each of g8 / k of the finest (hist), and their tables in
@@ -580,11 +596,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 			for (int y = 0; y < nsym; y++)
 				if (cnt[y] > 0.0)
 					f.rep[y] /= cnt[y];
-			for (size_t s = 0; s < nseg && sum < 0.99 * best; s++) {
-				float c;
-				model[s] = (uint16_t)model_fit(&f, seghist + s * MAX_SYMS, &c);
-				sum += c;
-			}
+			sum = models_fit(&f, seghist, nseg, sum, 0.99 * best, model);
 			models = sum < 0.99 * best;
 		}
 		for (int k = 2; k <= g8; k *= 2) {
