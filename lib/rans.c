@@ -250,8 +250,11 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 }
 
 #ifdef COUNT_AVX2
-/* count()'s histogram of codes below 16 (nc of them), 64 codes a step: for each code, the
- * bits of two comparisons' masks, counted; each count to sym[code] */
+/* count()'s histogram of codes below 16 (nc of them), 64 codes a step: the codes' four bit
+ * planes as 64-bit masks (a shift puts each bit at the top of its byte), then the mask of
+ * each code, made by halves (the codes by their top bit, top two, three, four: 30 ANDs)
+ * and counted; each count to sym[code]. Comparing the codes with each of 16 values took
+ * twice as long. */
 __attribute__((target("avx2,popcnt")))
 static void count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym, uint32_t *h)
 {
@@ -261,12 +264,31 @@ static void count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym,
 	for (; j + 64 <= m; j += 64) {
 		__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j + 32));
-		for (int k = 0; k < 16; k++) {
-			__m256i kk = _mm256_set1_epi8((char)k);
-			uint64_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, kk)) |
-			             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, kk)) << 32;
-			part[k] += (uint32_t)__builtin_popcountll(b);
-		}
+		uint64_t b0, b1, b2, b3, t0, t1, t2, t3;
+#define PLANE(v, l) ((uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7 - (l))))
+#define TWO(k, u) do { \
+	part[2 * (k)] += (uint32_t)__builtin_popcountll((u) & ~b0); \
+	part[2 * (k) + 1] += (uint32_t)__builtin_popcountll((u) & b0); \
+} while (0)
+		b0 = PLANE(v0, 0) | (uint64_t)PLANE(v1, 0) << 32;
+		b1 = PLANE(v0, 1) | (uint64_t)PLANE(v1, 1) << 32;
+		b2 = PLANE(v0, 2) | (uint64_t)PLANE(v1, 2) << 32;
+		b3 = PLANE(v0, 3) | (uint64_t)PLANE(v1, 3) << 32;
+		/* the codes whose top two bits are 0 to 3; then by their third bit and their last */
+		t0 = ~b3 & ~b2;
+		t1 = ~b3 & b2;
+		t2 = b3 & ~b2;
+		t3 = b3 & b2;
+		TWO(0, t0 & ~b1);
+		TWO(1, t0 & b1);
+		TWO(2, t1 & ~b1);
+		TWO(3, t1 & b1);
+		TWO(4, t2 & ~b1);
+		TWO(5, t2 & b1);
+		TWO(6, t3 & ~b1);
+		TWO(7, t3 & b1);
+#undef TWO
+#undef PLANE
 	}
 	for (; j < m; j++)
 		part[c[j]]++;
