@@ -129,47 +129,41 @@ static void min_max(const float *restrict x, size_t n, float *mn, float *mx)
 #define BINS 1024
 #define CHUNK 512
 
-/* the bins of a chunk of values: min(|x| * hs, top), vectorized (NaN and inf go to top) */
+/* the bins of a chunk of values: min(|x| * hs, top), vectorized (NaN and inf go to top);
+ * exact zeros (-0.0 too) to one of eight bins past the nb of the histogram, in turn for each
+ * of the four partial histograms below (value i to nb + (i / 4) % 8) */
 ADCNN_VECTORIZE
-static void bin_index(const float *restrict x, size_t n, float hs, float top, uint16_t *restrict bin)
+static void bin_index(const float *restrict x, int n, float hs, float top, int nb,
+                      uint16_t *restrict bin)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		float a = fabsf(x[i]) * hs;
-		bin[i] = (uint16_t)(int)(a < top ? a : top);
+		int b = (int)(a < top ? a : top);
+		bin[i] = (uint16_t)(x[i] == 0.0f ? nb + ((i >> 2) & 7) : b);
 	}
-}
-
-/* how many of x are exactly zero (-0.0 too) */
-ADCNN_VECTORIZE
-static size_t count_zeros(const float *restrict x, size_t n)
-{
-	uint32_t z = 0;
-
-	for (size_t i = 0; i < n; i++)
-		z += x[i] == 0.0f;
-	return z;
 }
 
 /* counts of |x| * hs in nb bins (the last one open-ended), of the first of every stride
  * chunks of CHUNK values (a strided gather of single values cost twice what it saved); the
  * bins of a chunk are computed first (vectorized), then counted into four partial
- * histograms, so that runs of equal values (ReLU's zeros) do not wait on each other's
- * increments. Returns how many values were counted, and in *zeros how many of them are
- * exactly zero. */
+ * histograms, so that runs of equal values do not wait on each other's increments. ReLU's
+ * zeros, half of its values, are counted apart, each partial's in eight counters in turn:
+ * in bin 0 they made one chain of increments a partial (the histogram of the fashion split
+ * took 14% of its pack). Returns how many values were counted, and in *zeros how many of
+ * them are exactly zero. */
 static size_t histogram(const float *x, size_t n, size_t stride, float hs, int nb, uint32_t *hist,
                         size_t *zeros)
 {
-	uint32_t part[4][BINS];
+	uint32_t part[4][BINS + 8];
 	uint16_t bin[CHUNK];
 	size_t ns = 0;
 
 	*zeros = 0;
 	for (int k = 0; k < 4; k++)
-		memset(part[k], 0, sizeof(part[k][0]) * (size_t)nb);
+		memset(part[k], 0, sizeof(part[k][0]) * (size_t)(nb + 8));
 	for (size_t i = 0; i < n; i += CHUNK * stride) {
 		size_t m = n - i < CHUNK ? n - i : CHUNK, j = 0;
-		bin_index(x + i, m, hs, (float)(nb - 1), bin);
-		*zeros += count_zeros(x + i, m);
+		bin_index(x + i, (int)m, hs, (float)(nb - 1), nb, bin);
 		for (; j + 4 <= m; j += 4) {
 			part[0][bin[j]]++;
 			part[1][bin[j + 1]]++;
@@ -182,6 +176,9 @@ static size_t histogram(const float *x, size_t n, size_t stride, float hs, int n
 	}
 	for (int b = 0; b < nb; b++)
 		hist[b] = part[0][b] + part[1][b] + part[2][b] + part[3][b];
+	for (int b = nb; b < nb + 8; b++)
+		*zeros += part[0][b] + part[1][b] + part[2][b] + part[3][b];
+	hist[0] += (uint32_t)*zeros;
 	return ns;
 }
 
