@@ -215,28 +215,27 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 		} else {
 			/* the squared error of clipping at ck: values above it lose (v - ck), the others
 			 * the uniform rounding error, step^2/12, except exact zeros, which zero's code
-			 * keeps exact (ReLU's zeros: charging them made the clip too small); from suffix
-			 * sums of the histogram (count, sum of v, of v^2 above a bin), each candidate
-			 * costs O(1) */
-			double best = INFINITY, s0[BINS + 1], s1[BINS + 1], s2[BINS + 1];
+			 * keeps exact (ReLU's zeros: charging them made the clip too small); from sums
+			 * over the bins above ck (count, sum of v, of v^2), taken from the top bin down
+			 * as the candidates come down, so that each bin is added once and only the bins
+			 * above the lowest candidate are read (the bins' centres by one division, not
+			 * one a bin: a fifth of the clip's time on the fashion split) */
+			double best = INFINITY, s0 = 0.0, s1 = 0.0, s2 = 0.0, w = (double)amax / nb;
 			bool sign = mn < 0.0f;
-			int levels = (1 << o->bits) - 1, cut = nb;
-			s0[nb] = s1[nb] = s2[nb] = 0.0;
-			for (int b = nb - 1; b >= 0; b--) {
-				double v = ((double)b + 0.5) * amax / nb, hb = (double)hist[b];
-				s0[b] = s0[b + 1] + hb;
-				s1[b] = s1[b + 1] + hb * v;
-				s2[b] = s2[b + 1] + hb * v * v;
-			}
+			int levels = (1 << o->bits) - 1, b = nb;
 			for (int k = 16; k >= 2; k--) {
 				float ck = amax * (float)k / 16.0f;
 				/* unsigned: [0, ck]; signed: [-ck, ck] (the worst case of the asymmetric range) */
 				double step = (sign ? 2.0 * ck : ck) / levels, e;
-				/* the first bin whose centre lies above ck */
-				while (cut > 0 && ((double)(cut - 1) + 0.5) * amax / nb > ck)
-					cut--;
-				e = s2[cut] - 2.0 * ck * s1[cut] + (double)ck * ck * s0[cut] +
-				    (s0[0] - s0[cut] - (double)zeros) * step * step / 12.0;
+				/* the bins whose centre lies above ck */
+				for (double v; b > 0 && (v = ((double)(b - 1) + 0.5) * w) > ck; b--) {
+					double hb = (double)hist[b - 1];
+					s0 += hb;
+					s1 += hb * v;
+					s2 += hb * v * v;
+				}
+				e = s2 - 2.0 * ck * s1 + (double)ck * ck * s0 +
+				    ((double)ns - s0 - (double)zeros) * step * step / 12.0;
 				if (e < best) {
 					best = e;
 					c = ck;
