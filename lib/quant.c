@@ -130,8 +130,7 @@ static void min_max(const float *restrict x, size_t n, float *mn, float *mx)
 #define CHUNK 512
 
 /* the bins of a chunk of values: min(|x| * hs, top), vectorized (NaN and inf go to top);
- * exact zeros (-0.0 too) to one of eight bins past the nb of the histogram, in turn for each
- * of the four partial histograms below (value i to nb + (i / 4) % 8) */
+ * exact zeros (-0.0 too) to bin nb, past those of the histogram */
 ADCNN_VECTORIZE
 static void bin_index(const float *restrict x, int n, float hs, float top, int nb,
                       uint16_t *restrict bin)
@@ -139,28 +138,27 @@ static void bin_index(const float *restrict x, int n, float hs, float top, int n
 	for (int i = 0; i < n; i++) {
 		float a = fabsf(x[i]) * hs;
 		int b = (int)(a < top ? a : top);
-		bin[i] = (uint16_t)(x[i] == 0.0f ? nb + ((i >> 2) & 7) : b);
+		bin[i] = (uint16_t)(x[i] == 0.0f ? nb : b);
 	}
 }
 
 /* counts of |x| * hs in nb bins (the last one open-ended), of the first of every stride
  * chunks of CHUNK values (a strided gather of single values cost twice what it saved); the
  * bins of a chunk are computed first (vectorized), then counted into four partial
- * histograms, so that runs of equal values do not wait on each other's increments. ReLU's
- * zeros, half of its values, are counted apart, each partial's in eight counters in turn:
- * in bin 0 they made one chain of increments a partial (the histogram of the fashion split
- * took 14% of its pack). Returns how many values were counted, and in *zeros how many of
- * them are exactly zero. */
+ * histograms, so that runs of equal values do not wait on each other's increments. Exact
+ * zeros (ReLU's) are counted apart, in a bin past the others (a pass of its own to count
+ * them cost more). Returns how many values were counted, and in *zeros how many of them are
+ * exactly zero. */
 static size_t histogram(const float *x, size_t n, size_t stride, float hs, int nb, uint32_t *hist,
                         size_t *zeros)
 {
-	uint32_t part[4][BINS + 8];
+	uint32_t part[4][BINS + 1];
 	uint16_t bin[CHUNK];
 	size_t ns = 0;
 
 	*zeros = 0;
 	for (int k = 0; k < 4; k++)
-		memset(part[k], 0, sizeof(part[k][0]) * (size_t)(nb + 8));
+		memset(part[k], 0, sizeof(part[k][0]) * (size_t)(nb + 1));
 	for (size_t i = 0; i < n; i += CHUNK * stride) {
 		size_t m = n - i < CHUNK ? n - i : CHUNK, j = 0;
 		bin_index(x + i, (int)m, hs, (float)(nb - 1), nb, bin);
@@ -176,8 +174,7 @@ static size_t histogram(const float *x, size_t n, size_t stride, float hs, int n
 	}
 	for (int b = 0; b < nb; b++)
 		hist[b] = part[0][b] + part[1][b] + part[2][b] + part[3][b];
-	for (int b = nb; b < nb + 8; b++)
-		*zeros += part[0][b] + part[1][b] + part[2][b] + part[3][b];
+	*zeros = part[0][nb] + part[1][nb] + part[2][nb] + part[3][nb];
 	hist[0] += (uint32_t)*zeros;
 	return ns;
 }
@@ -219,7 +216,7 @@ static void choose(const float *x, size_t n, const struct adcnn_pack_opts *o, st
 			 * over the bins above ck (count, sum of v, of v^2), taken from the top bin down
 			 * as the candidates come down, so that each bin is added once and only the bins
 			 * above the lowest candidate are read (the bins' centres by one division, not
-			 * one a bin: a fifth of the clip's time on the fashion split) */
+			 * one a bin) */
 			double best = INFINITY, s0 = 0.0, s1 = 0.0, s2 = 0.0, w = (double)amax / nb;
 			bool sign = mn < 0.0f;
 			int levels = (1 << o->bits) - 1, b = nb;
