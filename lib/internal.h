@@ -78,18 +78,18 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes);
 /* ranslanes.c: the eight interleaved states of rans.c's coder (symbol i in state i % 8, each
- * in [ADCNN_RANS_L, 2^31)). adcnn_rans_put codes c[0, m), last first, the first of them
- * symbol i0 of the tensor, into the states st, writing 16-bit words backward from *p (and
- * up to 16 bytes below the last one written); the symbol of code c is by[c] (by has 3
- * readable bytes past its last code), whose frequency << 16 | start is fs[by[c]] (fs has
- * ADCNN_RANS_MAX_SYMS entries, nsym of them used). _plain: the same, one at a time, on any
- * machine (the tests compare them). */
+ * in [ADCNN_RANS_L, 2^31)). adcnn_rans_put codes nseg segments of seg codes, c[0, nseg seg),
+ * last first, the first of them symbol i0 of the tensor, into the states st, writing 16-bit
+ * words backward from *p (and up to 16 bytes below the last one written); the symbol of
+ * code c is by[c] (by has 3 readable bytes past its last code), whose frequency << 16 |
+ * start in segment s is fs[s][by[c]] (each fs[s] has ADCNN_RANS_MAX_SYMS entries, nsym of
+ * them used). _plain: the same, one at a time, on any machine (the tests compare them). */
 #define ADCNN_RANS_LANES 8
 #define ADCNN_RANS_L (1u << 15)
-void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
-                    int nsym, const uint8_t *c, size_t i0, size_t m);
-void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
-                          int nsym, const uint8_t *c, size_t i0, size_t m);
+void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by, int bits,
+                    int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg);
+void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by,
+                          int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg);
 /* qmodel.c: coder 4's parametric tables: ADCNN_QMODELS models for codes of `bits` bits
  * around zp whose symbols are sym[code] (nsym of them), made as they are first asked for */
 #define ADCNN_QMODEL_NMU 32

@@ -543,6 +543,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	uint64_t hist[MAX_GROUPS][MAX_SYMS] = {{0}};
 	uint32_t *seghist;
 	uint64_t *rk;
+	const uint32_t **tab;
 	uint8_t *grp, *tail, *p;
 	uint16_t *model;
 	struct adcnn_qmodels *qm = NULL;
@@ -557,14 +558,16 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	pthread_once(&once, cost_init);
 	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	/* one allocation (a small tensor's six took a twentieth of its time): each channel's
-	 * rank keys (two words: keys and merge space), histogram, model and group; then
+	 * rank keys (two words: keys and merge space), table, histogram, model and group; then
 	 * tail, at least 2 n + 16 bytes */
 	{
 		size_t ns1 = nseg ? nseg : 1;
-		rk = malloc(ns1 * (2 * sizeof(*rk) + MAX_SYMS * sizeof(*seghist) + sizeof(*model) + 1) + 2 * n + 16);
+		rk = malloc(ns1 * (2 * sizeof(*rk) + sizeof(*tab) + MAX_SYMS * sizeof(*seghist) + sizeof(*model) + 1) +
+		            2 * n + 16);
 		if (rk == NULL)
 			return 0;
-		seghist = (uint32_t *)(rk + 2 * ns1);
+		tab = (const uint32_t **)(rk + 2 * ns1);
+		seghist = (uint32_t *)(tab + ns1);
 		model = (uint16_t *)(seghist + MAX_SYMS * ns1);
 		grp = (uint8_t *)(model + ns1);
 		tail = grp + ns1;
@@ -700,10 +703,9 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	p = tail + 2 * n + 16;
 	for (int l = 0; l < LANES; l++)
 		st[l] = RANS_L;
-	for (size_t s = nseg; s-- > 0;) {
-		const uint32_t *t = ngroups ? fs[grp[s]] : adcnn_qmodel(qm, model[s])->fs;
-		adcnn_rans_put(st, &p, t, sym, bits, nsym, codes + s * seg, s * seg, seg);
-	}
+	for (size_t s = 0; s < nseg; s++)
+		tab[s] = ngroups ? fs[grp[s]] : adcnn_qmodel(qm, model[s])->fs;
+	adcnn_rans_put(st, &p, tab, sym, bits, nsym, codes, 0, seg, nseg);
 	for (int l = 0; l < LANES; l++)
 		put32(out + o + 4 * (size_t)l, st[l]);
 	o += 4 * LANES;

@@ -137,63 +137,71 @@ static inline __m256i entries(__m256i y, const __m256i *t, __m256i hi1, __m256i 
 	return e;
 }
 
-/* ng groups of eight symbols, the codes c[0, 8 ng), the first in lane 0; last first */
+/* nseg segments of ng groups of eight symbols each, the codes c[0, 8 ng nseg), segment s by
+ * the entries fs[s], the first code in lane 0; last first. The states stay in a register
+ * from one segment to the next (a call a segment, with the states stored and loaded again,
+ * took a fifth longer on segments of 64 codes), and only the vectors of entries the
+ * alphabet has are made. */
 __attribute__((target("avx2")))
-static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8_t *by, int bits,
-                     int nsym, const uint8_t *c, size_t ng)
+static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, const uint8_t *by,
+                     int bits, int nsym, const uint8_t *c, size_t ng, size_t nseg)
 {
-	/* the entries, and the reciprocals of their frequencies (never used where 0) */
-	__m256i t[3], rt[3];
 	const __m128i by16 = _mm_loadu_si128((const __m128i *)by);
 	const __m256i lo16 = _mm256_set1_epi32(0xffff), one = _mm256_set1_epi32(1);
 	const __m256i prob = _mm256_set1_epi32(1 << PROB_BITS);
 	__m256i x = _mm256_loadu_si256((const __m256i *)st);
 	uint8_t *p = *pp;
+	int nv = (nsym + 7) / 8;
 
-	for (int k = 0; k < 3; k++) {
-		t[k] = _mm256_loadu_si256((const __m256i *)(fs + 8 * k));
-		rt[k] = _mm256_castps_si256(_mm256_div_ps(_mm256_set1_ps(1.0f),
-		                                          _mm256_cvtepi32_ps(_mm256_srli_epi32(t[k], 16))));
-	}
-	for (size_t g = ng; g-- > 0;) {
-		__m128i c8 = _mm_loadl_epi64((const __m128i *)(c + 8 * g));
-		__m256i y, e, f, big, q, r, cm, w, hi1, hi2;
-		__m256 qf;
-		int mask;
-		if (bits <= 4) {
-			y = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(by16, c8));
-		} else {
-			y = _mm256_i32gather_epi32((const int *)by, _mm256_cvtepu8_epi32(c8), 1);
-			y = _mm256_and_si256(y, _mm256_set1_epi32(0xff));
+	for (size_t s = nseg; s-- > 0;) {
+		/* the entries, and the reciprocals of their frequencies (never used where 0) */
+		__m256i t[3], rt[3];
+		const uint8_t *cs = c + 8 * ng * s;
+		for (int k = 0; k < nv; k++) {
+			t[k] = _mm256_loadu_si256((const __m256i *)(fs[s] + 8 * k));
+			rt[k] = _mm256_castps_si256(_mm256_div_ps(_mm256_set1_ps(1.0f),
+			                                          _mm256_cvtepi32_ps(_mm256_srli_epi32(t[k], 16))));
 		}
-		hi1 = _mm256_cmpgt_epi32(y, _mm256_set1_epi32(7));
-		hi2 = _mm256_cmpgt_epi32(y, _mm256_set1_epi32(15));
-		e = entries(y, t, hi1, hi2, nsym);
-		f = _mm256_srli_epi32(e, 16);
-		/* renormalization: x >= f 2^19 (f = 2^12 never: x < 2^31) */
-		big = _mm256_cmpgt_epi32(x, _mm256_sub_epi32(_mm256_slli_epi32(f, 19), one));
-		mask = _mm256_movemask_ps(_mm256_castsi256_ps(big));
-		w = _mm256_and_si256(x, lo16);
-		w = _mm256_permute4x64_epi64(_mm256_packus_epi32(w, w), 0x08);
-		_mm_storeu_si128((__m128i *)(p - 16),
-		                 _mm_shuffle_epi8(_mm256_castsi256_si128(w),
-		                                  _mm_loadu_si128((const __m128i *)pick[mask])));
-		p -= 2 * __builtin_popcount((unsigned)mask);
-		x = _mm256_blendv_epi8(x, _mm256_srli_epi32(x, 16), big);
-		/* x / f within one of the truth (x < 2^31, the quotient below 2^19: x and 1 / f
-		 * rounded, and their product, each within 2^-24 of it), then the remainder
-		 * brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f for each
-		 * unit the quotient was off. A multiplication, not a division: the states wait
-		 * on it */
-		qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x),
-		                   _mm256_castsi256_ps(entries(y, rt, hi1, hi2, nsym)));
-		q = _mm256_cvttps_epi32(qf);
-		r = _mm256_sub_epi32(x, _mm256_mullo_epi32(q, f));
-		cm = _mm256_sub_epi32(prob, f);
-		x = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(q, PROB_BITS), r),
-		                     _mm256_and_si256(e, lo16));
-		x = _mm256_add_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(r, _mm256_sub_epi32(f, one)), cm));
-		x = _mm256_sub_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), r), cm));
+		for (size_t g = ng; g-- > 0;) {
+			__m128i c8 = _mm_loadl_epi64((const __m128i *)(cs + 8 * g));
+			__m256i y, e, f, big, q, r, cm, w, hi1, hi2;
+			__m256 qf;
+			int mask;
+			if (bits <= 4) {
+				y = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(by16, c8));
+			} else {
+				y = _mm256_i32gather_epi32((const int *)by, _mm256_cvtepu8_epi32(c8), 1);
+				y = _mm256_and_si256(y, _mm256_set1_epi32(0xff));
+			}
+			hi1 = _mm256_cmpgt_epi32(y, _mm256_set1_epi32(7));
+			hi2 = _mm256_cmpgt_epi32(y, _mm256_set1_epi32(15));
+			e = entries(y, t, hi1, hi2, nsym);
+			f = _mm256_srli_epi32(e, 16);
+			/* renormalization: x >= f 2^19 (f = 2^12 never: x < 2^31) */
+			big = _mm256_cmpgt_epi32(x, _mm256_sub_epi32(_mm256_slli_epi32(f, 19), one));
+			mask = _mm256_movemask_ps(_mm256_castsi256_ps(big));
+			w = _mm256_and_si256(x, lo16);
+			w = _mm256_permute4x64_epi64(_mm256_packus_epi32(w, w), 0x08);
+			_mm_storeu_si128((__m128i *)(p - 16),
+			                 _mm_shuffle_epi8(_mm256_castsi256_si128(w),
+			                                  _mm_loadu_si128((const __m128i *)pick[mask])));
+			p -= 2 * __builtin_popcount((unsigned)mask);
+			x = _mm256_blendv_epi8(x, _mm256_srli_epi32(x, 16), big);
+			/* x / f within one of the truth (x < 2^31, the quotient below 2^19: x and 1 / f
+			 * rounded, and their product, each within 2^-24 of it), then the remainder
+			 * brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f for each
+			 * unit the quotient was off. A multiplication, not a division: the states wait
+			 * on it */
+			qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x),
+			                   _mm256_castsi256_ps(entries(y, rt, hi1, hi2, nsym)));
+			q = _mm256_cvttps_epi32(qf);
+			r = _mm256_sub_epi32(x, _mm256_mullo_epi32(q, f));
+			cm = _mm256_sub_epi32(prob, f);
+			x = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(q, PROB_BITS), r),
+			                     _mm256_and_si256(e, lo16));
+			x = _mm256_add_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(r, _mm256_sub_epi32(f, one)), cm));
+			x = _mm256_sub_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), r), cm));
+		}
 	}
 	_mm256_storeu_si256((__m256i *)st, x);
 	*pp = p;
@@ -203,8 +211,8 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *fs, const uint8
 /* c[0, m): the whole groups of eight (from the first symbol of state 0) in vectors where
  * vec, else eight states at a time; the symbols either side one at a time, by entries made
  * once a call, and only where there are such symbols or no vectors */
-static void put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
-                int nsym, const uint8_t *c, size_t i0, size_t m, bool vec)
+static void put1(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
+                 int nsym, const uint8_t *c, size_t i0, size_t m, bool vec)
 {
 	struct esym e[ADCNN_RANS_MAX_SYMS];
 	size_t a = (LANES - i0 % LANES) % LANES, b = a < m ? a + (m - a) / LANES * LANES : m;
@@ -218,7 +226,7 @@ static void put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by
 	}
 	if (vec && a == 0 && b == m) {
 #ifdef LANES_AVX2
-		put_avx2(st, p, fs, by, bits, nsym, c, m / LANES);
+		put_avx2(st, p, &fs, by, bits, nsym, c, m / LANES, 1);
 #endif
 		return;
 	}
@@ -226,27 +234,42 @@ static void put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by
 	put_run(st, p, e, by, c + b, i0 + b, m - b);
 #ifdef LANES_AVX2
 	if (vec)
-		put_avx2(st, p, fs, by, bits, nsym, c + a, (b - a) / LANES);
+		put_avx2(st, p, &fs, by, bits, nsym, c + a, (b - a) / LANES, 1);
 	else
 #endif
 		put_groups(st, p, e, by, c + a, (b - a) / LANES);
 	put_run(st, p, e, by, c, i0, a);
 }
 
-void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by, int bits,
-                    int nsym, const uint8_t *c, size_t i0, size_t m)
+/* nseg segments of seg codes: in one pass of the vectors where each is whole groups of eight
+ * from state 0, else a segment at a time, last first */
+static void put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by, int bits,
+                int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg, bool vec)
+{
+#ifdef LANES_AVX2
+	if (vec && i0 % LANES == 0 && seg % LANES == 0 && seg > 0) {
+		put_avx2(st, p, fs, by, bits, nsym, c, seg / LANES, nseg);
+		return;
+	}
+#endif
+	for (size_t s = nseg; s-- > 0;)
+		put1(st, p, fs[s], by, bits, nsym, c + s * seg, i0 + s * seg, seg, vec);
+}
+
+void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by, int bits,
+                    int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg)
 {
 	pthread_once(&once, init);
 #ifdef LANES_AVX2
-	put(st, p, fs, by, bits, nsym, c, i0, m, avx2);
+	put(st, p, fs, by, bits, nsym, c, i0, seg, nseg, avx2);
 #else
-	put(st, p, fs, by, bits, nsym, c, i0, m, false);
+	put(st, p, fs, by, bits, nsym, c, i0, seg, nseg, false);
 #endif
 }
 
-void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *fs, const uint8_t *by,
-                          int nsym, const uint8_t *c, size_t i0, size_t m)
+void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by,
+                          int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg)
 {
 	pthread_once(&once, init);
-	put(st, p, fs, by, 0, nsym, c, i0, m, false);
+	put(st, p, fs, by, 0, nsym, c, i0, seg, nseg, false);
 }

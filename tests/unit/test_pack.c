@@ -624,8 +624,9 @@ static void test_rans_lanes(void **state)
 						seed = seed * 1103515245u + 12345u;
 						sa[l] = sb[l] = ADCNN_RANS_L + seed % (0x80000000u - ADCNN_RANS_L);
 					}
-					adcnn_rans_put(sa, &pa, fs, by, bits, nsym, c, i0, m);
-					adcnn_rans_put_plain(sb, &pb, fs, by, nsym, c, i0, m);
+					const uint32_t *one[1] = {fs};
+					adcnn_rans_put(sa, &pa, one, by, bits, nsym, c, i0, m, 1);
+					adcnn_rans_put_plain(sb, &pb, one, by, nsym, c, i0, m, 1);
 					assert_memory_equal(sa, sb, sizeof(sa));
 					assert_int_equal(pa - oa, pb - ob);
 					assert_memory_equal(pa, pb, (size_t)(oa + sizeof(oa) - pa));
@@ -633,6 +634,69 @@ static void test_rans_lanes(void **state)
 						assert_true(sa[l] >= ADCNN_RANS_L && sa[l] < 0x80000000u);
 				}
 		}
+}
+
+/* Segments with tables of their own, coded in one call, as one call a segment would code
+ * them and as the one-at-a-time coder does: segments of whole groups of eight (one pass of
+ * the vectors) and not, from state 0 and not, three different tables in turn. */
+static void test_rans_segments(void **state)
+{
+	static const int widths[] = {2, 4, 6};
+	static const size_t segs[] = {8, 64, 24, 5, 12};
+	uint32_t seed = 99;
+
+	(void)state;
+	for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+		int bits = widths[w], nsym = adcnn_rans_alphabet(bits), ncode = 1 << bits;
+		uint32_t fs[3][ADCNN_RANS_MAX_SYMS] = {{0}};
+		uint8_t by[256 + 4] = {0}, c[320];
+		for (int k = 0; k < 3; k++) {
+			uint32_t freq[ADCNN_RANS_MAX_SYMS], acc = 0;
+			for (int y = 0; y < nsym; y++)
+				freq[y] = 1;
+			for (uint32_t left = 4096 - (uint32_t)nsym; left > 0; left--) {
+				seed = seed * 1103515245u + 12345u;
+				/* table 2 leans on its first symbols, table 0 on its last */
+				int r = (int)((seed >> 16) % 1024u);
+				freq[k == 2 ? r % 3 : k == 0 ? nsym - 1 - r % 2 : r % nsym]++;
+			}
+			for (int y = 0; y < nsym; y++) {
+				fs[k][y] = freq[y] << 16 | acc;
+				acc += freq[y];
+			}
+		}
+		for (int code = 0; code < ncode; code++)
+			by[code] = (uint8_t)(code % nsym);
+		for (size_t i = 0; i < sizeof(c); i++) {
+			seed = seed * 1103515245u + 12345u;
+			c[i] = (uint8_t)((seed >> 16) % (uint32_t)ncode);
+		}
+		for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++)
+			for (size_t i0 = 0; i0 < 16; i0 += 5)
+				for (size_t nseg = 1; nseg <= 5; nseg += 2) {
+					const uint32_t *tab[5];
+					uint32_t sa[ADCNN_RANS_LANES], sb[ADCNN_RANS_LANES], sc[ADCNN_RANS_LANES];
+					uint8_t oa[800], ob[800], oc[800];
+					uint8_t *pa = oa + sizeof(oa), *pb = ob + sizeof(ob), *pc = oc + sizeof(oc);
+					size_t seg = segs[k];
+					for (size_t s = 0; s < nseg; s++)
+						tab[s] = fs[(s + k) % 3];
+					for (int l = 0; l < ADCNN_RANS_LANES; l++) {
+						seed = seed * 1103515245u + 12345u;
+						sa[l] = sb[l] = sc[l] = ADCNN_RANS_L + seed % (0x80000000u - ADCNN_RANS_L);
+					}
+					adcnn_rans_put(sa, &pa, tab, by, bits, nsym, c, i0, seg, nseg);
+					adcnn_rans_put_plain(sb, &pb, tab, by, nsym, c, i0, seg, nseg);
+					for (size_t s = nseg; s-- > 0;)
+						adcnn_rans_put(sc, &pc, tab + s, by, bits, nsym, c + s * seg, i0 + s * seg, seg, 1);
+					assert_memory_equal(sa, sb, sizeof(sa));
+					assert_memory_equal(sa, sc, sizeof(sa));
+					assert_int_equal(pa - oa, pb - ob);
+					assert_int_equal(pa - oa, pc - oc);
+					assert_memory_equal(pa, pb, (size_t)(oa + sizeof(oa) - pa));
+					assert_memory_equal(pa, pc, (size_t)(oa + sizeof(oa) - pa));
+				}
+	}
 }
 
 static int setup(void **state)
@@ -663,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_old_rans_refused),
 		cmocka_unit_test(test_qmodel_tables),
 		cmocka_unit_test(test_rans_bytes),
+		cmocka_unit_test(test_rans_segments),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
