@@ -256,8 +256,9 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
  * and counted; each count to sym[code]. Comparing the codes with each of 16 values took
  * twice as long. */
 __attribute__((target("avx2,popcnt")))
-static void count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym, uint32_t *h)
+static uint64_t count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym, uint32_t *h)
 {
+	uint64_t key = 0;
 	uint32_t part[16] = {0};
 	size_t j = 0;
 
@@ -292,25 +293,29 @@ static void count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym,
 	}
 	for (; j < m; j++)
 		part[c[j]]++;
-	for (int v = 0; v < nc; v++)
+	for (int v = 0; v < nc; v++) {
 		h[sym[v]] = part[v];
+		key += (uint64_t)part[v] * sym[v];
+	}
+	return key;
 }
 #endif
 
 /* The histogram h (nsym symbols) of c[0, m): counted by by[code] (NULL: by the code, to
  * nc of them) in four parts, so that runs of one value do not wait on each other's
- * increments; then each count goes to sym[value] (NULL: to the value). */
-static inline void count(const uint8_t *c, size_t m, const uint8_t *by, int nc, const uint8_t *sym,
-                         uint32_t *h)
+ * increments; then each count goes to sym[value] (NULL: to the value). Returns the sum of
+ * the symbols (read back from h, the counts just stored one at a time waited on their
+ * stores). */
+static inline uint64_t count(const uint8_t *c, size_t m, const uint8_t *by, int nc, const uint8_t *sym,
+                             uint32_t *h)
 {
 	uint32_t part[4][MAX_SYMS];
+	uint64_t key = 0;
 	size_t j = 0;
 
 #ifdef COUNT_AVX2
-	if (count_avx2 && by == NULL && m >= 64) {
-		count16_avx2(c, m, nc, sym, h);
-		return;
-	}
+	if (count_avx2 && by == NULL && m >= 64)
+		return count16_avx2(c, m, nc, sym, h);
 #endif
 	for (int v = 0; v < nc; v++)
 		part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
@@ -322,8 +327,12 @@ static inline void count(const uint8_t *c, size_t m, const uint8_t *by, int nc, 
 	}
 	for (; j < m; j++)
 		part[0][by ? by[c[j]] : c[j]]++;
-	for (int v = 0; v < nc; v++)
-		h[sym ? sym[v] : v] = part[0][v] + part[1][v] + part[2][v] + part[3][v];
+	for (int v = 0; v < nc; v++) {
+		uint32_t t = part[0][v] + part[1][v] + part[2][v] + part[3][v];
+		h[sym ? sym[v] : v] = t;
+		key += (uint64_t)t * (sym ? sym[v] : (unsigned)v);
+	}
+	return key;
 }
 
 /* The channels' ranks (keys: a channel's symbols' sum, at most 2^32 - 1, above its index)
@@ -577,13 +586,8 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	 * groups by rank */
 	for (size_t s = 0; s < nseg; s++) {
 		uint32_t *h = seghist + s * MAX_SYMS;
-		uint64_t sum = 0;
-		if (bits <= 4)
-			count(codes + s * seg, seg, NULL, 1 << bits, sym, h);
-		else
-			count(codes + s * seg, seg, sym, nsym, NULL, h);
-		for (int y = 1; y < nsym; y++)
-			sum += (uint64_t)h[y] * (uint64_t)y;
+		uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, NULL, 1 << bits, sym, h)
+		                         : count(codes + s * seg, seg, sym, nsym, NULL, h);
 		rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
 	}
 	if (g8 > 1)
