@@ -468,19 +468,79 @@ static inline __attribute__((always_inline)) int model_fit(const struct fit *f, 
 	return i * ADCNN_QMODEL_NSIG + j;
 }
 
-/* Each channel's model (model[s]) while the bits of those fitted, added to sum, stay below
- * limit; the sum (at or above limit where given up). Compiled for each vector unit: a
- * model's cost is a sum of eight lanes. */
+/* Each channel's model in [s0, s1) (model[s]) while the bits of those fitted, added to sum,
+ * stay below limit; the sum (at or above limit where given up). Compiled for each vector
+ * unit: a model's cost is a sum of eight lanes. */
 ADCNN_VECTORIZE
-static double models_fit(const struct fit *f, const uint32_t *seghist, size_t nseg, double sum,
-                         double limit, uint16_t *model)
+static double models_fit(const struct fit *f, const uint32_t *seghist, size_t s0, size_t s1,
+                         double sum, double limit, uint16_t *model)
 {
-	for (size_t s = 0; s < nseg && sum < limit; s++) {
+	for (size_t s = s0; s < s1 && sum < limit; s++) {
 		float c;
 		model[s] = (uint16_t)model_fit(f, seghist + s * MAX_SYMS, &c);
 		sum += c;
 	}
 	return sum;
+}
+
+/* the channels of at most this many codes get a bound from below (one entry a count) */
+#define BOUND_SEG 4096
+#define BOUND_STEP 8
+
+/* A bound from below of the bits of channels [s0, s1) under any model: their codes'
+ * entropy at their frequencies rounded up, by lb[count] */
+static double models_bound(const float *lb, const uint32_t *seghist, size_t s0, size_t s1, int nsym)
+{
+	float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+
+	for (size_t s = s0; s < s1; s++) {
+		const uint32_t *h = seghist + s * MAX_SYMS;
+		for (int y = 0; y < nsym; y += 4) {
+			a0 += lb[h[y]];
+			a1 += lb[h[y + 1]];
+			a2 += lb[h[y + 2]];
+			a3 += lb[h[y + 3]];
+		}
+	}
+	/* a hair lower for cost_bits' own rounding and the float sums */
+	return 0.999 * (((double)a0 + a1) + ((double)a2 + a3));
+}
+
+/* The channels' models (model[s], seg codes a channel) while the bits of those fitted, added
+ * to sum, stay below limit; the sum (at or above limit where given up). Where a quarter of
+ * the channels (16 at least) has been fitted and the sum heads past the limit, the channels
+ * left get a bound from below (models_bound, by a table of what each count adds, every channel
+ * having seg codes), and the search stops once the sum and the bound of the channels not
+ * yet fitted reach the limit, where the models could not have won. On the fashion split
+ * (192 channels of 64, where two groups win by 3%) 128 channels were fitted instead of
+ * 188. */
+static double models_sum(const struct fit *f, const uint32_t *seghist, size_t nseg, size_t seg,
+                         double sum, double limit, uint16_t *model)
+{
+	size_t look = nseg / 4 > 2 * BOUND_STEP ? nseg / 4 : 2 * BOUND_STEP, s;
+	double rest;
+	float *lb;
+	int nsym = f->q->nsym;
+
+	sum = models_fit(f, seghist, 0, look < nseg ? look : nseg, sum, limit, model);
+	if (sum >= limit || look >= nseg || seg > BOUND_SEG || nsym % 4 != 0 ||
+	    (sum - 9.0 * (double)nseg) / (double)look * (double)nseg + 9.0 * (double)nseg < limit)
+		return models_fit(f, seghist, look, nseg, sum, limit, model);
+	lb = malloc((seg + 1) * sizeof(*lb));
+	if (lb == NULL)
+		return models_fit(f, seghist, look, nseg, sum, limit, model);
+	for (size_t k = 0; k <= seg; k++) {
+		size_t q = k * PROB / seg + 1;
+		lb[k] = (float)k * cost_bits[q < PROB ? q : PROB];
+	}
+	rest = models_bound(lb, seghist, look, nseg, nsym);
+	for (s = look; s < nseg && sum + rest < limit; s += BOUND_STEP) {
+		size_t e = s + BOUND_STEP < nseg ? s + BOUND_STEP : nseg;
+		rest -= models_bound(lb, seghist, s, e, nsym);
+		sum = models_fit(f, seghist, s, e, sum, limit - rest, model);
+	}
+	free(lb);
+	return sum + rest < limit ? sum : sum + rest;
 }
 
 /* The estimated bits of k groups, each of g8 / k of the finest (hist), and their tables in
@@ -625,7 +685,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 			for (int y = 0; y < nsym; y++)
 				if (cnt[y] > 0.0)
 					f.rep[y] /= cnt[y];
-			sum = models_fit(&f, seghist, nseg, sum, 0.99 * best, model);
+			sum = models_sum(&f, seghist, nseg, seg, sum, 0.99 * best, model);
 			models = sum < 0.99 * best;
 		}
 		for (int k = 2; k <= g8; k *= 2) {
