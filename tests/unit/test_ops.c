@@ -496,22 +496,24 @@ static void test_conv_refusals(void **state)
 
 /* ---- pools ---- */
 
-/* max pools against a plain loop over the windows, values from -50 to 50: kernels 2 to 3 and
- * strides 1 to 2, pads 0 and 1 at either end, planes narrower and wider than a vector, ceil
- * mode */
-static void test_maxpool_ref(void **state)
+/* Max and average pools against a plain loop over their windows: kernels 2 to 5 (the rows
+ * pooled three at a time and the rest), strides 1 to 3 (2 reads even and odd columns),
+ * every pad, ceil mode, the padding counted or not. The inputs are small integers, so that
+ * the sums are exact in any order. */
+static void test_pool_ref(void **state)
 {
 	static const int sizes[][2] = {{3, 3}, {7, 7}, {8, 9}, {5, 40}, {33, 18}};
-	char what[96];
+	char what[128];
 	(void)state;
 
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
-		for (int k = 2; k <= 3; k++)
-			for (int st = 1; st <= 2; st++)
+		for (int k = 2; k <= 5; k++)
+			for (int st = 1; st <= 3; st++)
 				for (int pad = 0; pad < 4; pad++)
-					for (int ceil = 0; ceil < 2; ceil++) {
+					for (int mode = 0; mode < 6; mode++) {
 						int H = sizes[si][0], W = sizes[si][1], pb = pad & 1, pe = pad >> 1;
-						struct adcnn_node n = node(OP_MAXPOOL, 1);
+						int ceil = mode & 1, avg = mode >> 1, cip = avg == 2;
+						struct adcnn_node n = node(avg ? OP_AVGPOOL : OP_MAXPOOL, 1);
 						struct adcnn_tensor *x, *y, *in[1];
 						if (H + pb + pe < k || W + pb + pe < k || pb >= k || pe >= k)
 							continue;
@@ -519,23 +521,28 @@ static void test_maxpool_ref(void **state)
 						in[0] = x;
 						window(&n, k, k, st, pb, pb, pe, pe);
 						n.ceil_mode = ceil;
+						n.count_include_pad = cip;
 						y = run(&n, in);
 						int OH = (int)y->dims[2], OW = (int)y->dims[3];
-						snprintf(what, sizeof(what), "%dx%d, %dx%d stride %d, pads %d,%d, ceil %d", H, W, k, k, st, pb, pe, ceil);
+						snprintf(what, sizeof(what), "%s %dx%d, %dx%d stride %d, pads %d,%d, ceil %d, pads counted %d",
+						         avg ? "avg" : "max", H, W, k, k, st, pb, pe, ceil, cip);
 						for (int c = 0; c < 3; c++)
 							for (int oy = 0; oy < OH; oy++)
 								for (int ox = 0; ox < OW; ox++) {
 									float m = 0.0f;
-									bool any = false;
+									int cnt = 0, padded = 0;
 									for (int ky = 0; ky < k; ky++)
 										for (int kx = 0; kx < k; kx++) {
 											int iy = oy * st - pb + ky, ix = ox * st - pb + kx;
+											padded += iy >= -pb && iy < H + pe && ix >= -pb && ix < W + pe;
 											if (iy < 0 || iy >= H || ix < 0 || ix >= W)
 												continue;
 											float v = x->d.f[((size_t)c * H + (size_t)iy) * W + (size_t)ix];
-											m = !any || v > m ? v : m;
-											any = true;
+											m = avg ? m + v : cnt == 0 || v > m ? v : m;
+											cnt++;
 										}
+									if (avg)
+										m = (cip ? padded : cnt) ? m / (float)(cip ? padded : cnt) : 0.0f;
 									float got = y->d.f[((size_t)c * OH + (size_t)oy) * OW + (size_t)ox];
 									if (got != m)
 										fail_msg("%s: [%d][%d][%d] is %g, expected %g", what, c, oy, ox, got, m);
@@ -543,6 +550,38 @@ static void test_maxpool_ref(void **state)
 						adcnn_tensor_free(x);
 						adcnn_tensor_free(y);
 					}
+}
+
+/* A tile whose output reaches past its input (as FDSP's can at a tile's edge): windows with
+ * no tap inside the tile come out 0, max and average, rows and columns */
+static void test_pool_empty_windows(void **state)
+{
+	struct adcnn_tensor *x = ints(4, (int64_t[]){1, 2, 4, 4}, 5, 1, 9), *in[1] = {x};
+	/* the tile is rows and columns 0-3 of a 20x20 tensor; its outputs, 0-4 of 10 */
+	struct adcnn_geom g = {0, 0, 20, 20, 0, 5, 0, 5};
+	(void)state;
+
+	for (int op = 0; op < 2; op++) {
+		struct adcnn_node n = node(op ? OP_AVGPOOL : OP_MAXPOOL, 1);
+		struct adcnn_tensor *out[8] = {0}, *y;
+		window(&n, 2, 2, 2, 0, 0, 0, 0);
+		assert_int_equal(adcnn_op_run(ctx, &n, in, out, &g), ADCNN_OK);
+		y = out[0];
+		expect_shape(y, 4, (int64_t[]){1, 2, 5, 5});
+		for (int c = 0; c < 2; c++)
+			for (int oy = 0; oy < 5; oy++)
+				for (int ox = 0; ox < 5; ox++) {
+					float v = y->d.f[((size_t)c * 5 + (size_t)oy) * 5 + (size_t)ox], m = 0.0f;
+					if (oy < 2 && ox < 2)
+						for (int k = 0; k < 4; k++) {
+							float t = x->d.f[((size_t)c * 4 + (size_t)(2 * oy + k / 2)) * 4 + (size_t)(2 * ox + k % 2)];
+							m = op ? m + t / 4.0f : k == 0 || t > m ? t : m;
+						}
+					assert_float_equal(v, m, 1e-6);
+				}
+		adcnn_tensor_free(y);
+	}
+	adcnn_tensor_free(x);
 }
 
 static void test_maxpool(void **state)
@@ -1812,7 +1851,8 @@ int main(void)
 		cmocka_unit_test(test_conv_auto_pad),
 		cmocka_unit_test(test_conv_refusals),
 		cmocka_unit_test(test_maxpool),
-		cmocka_unit_test(test_maxpool_ref),
+		cmocka_unit_test(test_pool_ref),
+		cmocka_unit_test(test_pool_empty_windows),
 		cmocka_unit_test(test_avgpool),
 		cmocka_unit_test(test_activations),
 		cmocka_unit_test(test_add_broadcast),
