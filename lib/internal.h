@@ -81,7 +81,8 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
  * in [ADCNN_RANS_L, 2^31)). adcnn_rans_put codes nseg segments of seg codes, c[0, nseg seg),
  * last first, the first of them symbol i0 of the tensor, into the states st, writing 16-bit
  * words backward from *p (and up to 16 bytes below the last one written); the symbol of
- * code c is by[c] (by has 3 readable bytes past its last code), whose frequency << 16 |
+ * code c is by[c] (by has 3 readable bytes past its last code; NULL: the codes are the
+ * symbols), whose frequency << 16 |
  * start in segment s is fs[s][by[c]] (each fs[s] has ADCNN_RANS_MAX_SYMS entries, nsym of
  * them used). _plain: the same, one at a time, on any machine (the tests compare them). */
 #define ADCNN_RANS_LANES 8

@@ -314,7 +314,7 @@ static inline uint64_t count(const uint8_t *c, size_t m, const uint8_t *by, int 
 	size_t j = 0;
 
 #ifdef COUNT_AVX2
-	if (count_avx2 && by == NULL && m >= 64)
+	if (count_avx2 && by == NULL && sym != NULL && nc <= 16 && m >= 64)
 		return count16_avx2(c, m, nc, sym, h);
 #endif
 	for (int v = 0; v < nc; v++)
@@ -605,6 +605,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	uint64_t *rk;
 	const uint32_t **tab;
 	uint8_t *grp, *tail, *p;
+	const uint8_t *syms = NULL;
 	uint16_t *model;
 	struct adcnn_qmodels *qm = NULL;
 	uint8_t q[MAX_GROUPS][MAX_SYMS];
@@ -619,11 +620,11 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	/* one allocation (a small tensor's six took a twentieth of its time): each channel's
 	 * rank keys (two words: keys and merge space), table, histogram, model and group; then
-	 * tail, at least 2 n + 16 bytes */
+	 * tail, at least 2 n + 16 bytes; for codes of more than 4 bits, their symbols (n) */
 	{
 		size_t ns1 = nseg ? nseg : 1;
 		rk = malloc(ns1 * (2 * sizeof(*rk) + sizeof(*tab) + MAX_SYMS * sizeof(*seghist) + sizeof(*model) + 1) +
-		            2 * n + 16);
+		            2 * n + 16 + (bits > 4 ? n : 0));
 		if (rk == NULL)
 			return 0;
 		tab = (const uint32_t **)(rk + 2 * ns1);
@@ -632,13 +633,21 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		grp = (uint8_t *)(model + ns1);
 		tail = grp + ns1;
 	}
+	/* codes of more than 4 bits: their symbols, once, for the counts and the coder to read
+	 * (each looked a code up on its own: a gather of eight a vector step in the coder) */
+	if (bits > 4) {
+		uint8_t *sy = tail + 2 * n + 16;
+		for (size_t i = 0; i < n; i++)
+			sy[i] = sym[codes[i]];
+		syms = sy;
+	}
 
 	/* each channel's histogram; the channels ranked by their mean symbol; the g8 finest
 	 * groups by rank */
 	for (size_t s = 0; s < nseg; s++) {
 		uint32_t *h = seghist + s * MAX_SYMS;
 		uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, NULL, 1 << bits, sym, h)
-		                         : count(codes + s * seg, seg, sym, nsym, NULL, h);
+		                         : count(syms + s * seg, seg, NULL, nsym, NULL, h);
 		rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
 	}
 	if (g8 > 1)
@@ -784,7 +793,10 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		st[l] = RANS_L;
 	for (size_t s = 0; s < nseg; s++)
 		tab[s] = ngroups ? fs[grp[s]] : adcnn_qmodel(qm, model[s])->fs;
-	adcnn_rans_put(st, &p, tab, sym, bits, nsym, codes, 0, seg, nseg);
+	if (bits > 4)
+		adcnn_rans_put(st, &p, tab, NULL, bits, nsym, syms, 0, seg, nseg);
+	else
+		adcnn_rans_put(st, &p, tab, sym, bits, nsym, codes, 0, seg, nseg);
 	for (int l = 0; l < LANES; l++)
 		put32(out + o + 4 * (size_t)l, st[l]);
 	o += 4 * LANES;

@@ -24,6 +24,8 @@
 static uint32_t rcp[(1u << PROB_BITS) + 1];
 static uint8_t sh[(1u << PROB_BITS) + 1];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+/* by[c] = c: the table of codes that are symbols already (by NULL) */
+static uint8_t ident[256 + 4];
 #ifdef LANES_AVX2
 static bool avx2;
 /* the byte shuffle that moves the low words of the lanes of a mask (in lane order) to the
@@ -33,6 +35,8 @@ static uint8_t pick[256][16];
 
 static void init(void)
 {
+	for (int c = 0; c < 256; c++)
+		ident[c] = (uint8_t)c;
 	for (uint32_t f = 1; f <= 1u << PROB_BITS; f++) {
 		uint32_t s = 0;
 		while (f > 1u << s)
@@ -167,7 +171,9 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, cons
 			__m256i y, e, f, big, q, r, cm, w, hi1, hi2;
 			__m256 qf;
 			int mask;
-			if (bits <= 4) {
+			if (by == ident) {
+				y = _mm256_cvtepu8_epi32(c8);
+			} else if (bits <= 4) {
 				y = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(by16, c8));
 			} else {
 				y = _mm256_i32gather_epi32((const int *)by, _mm256_cvtepu8_epi32(c8), 1);
@@ -260,6 +266,8 @@ void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const 
                     int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg)
 {
 	pthread_once(&once, init);
+	if (by == NULL)
+		by = ident;
 #ifdef LANES_AVX2
 	put(st, p, fs, by, bits, nsym, c, i0, seg, nseg, avx2);
 #else
@@ -271,5 +279,7 @@ void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *const *fs, 
                           int nsym, const uint8_t *c, size_t i0, size_t seg, size_t nseg)
 {
 	pthread_once(&once, init);
+	if (by == NULL)
+		by = ident;
 	put(st, p, fs, by, 0, nsym, c, i0, seg, nseg, false);
 }
