@@ -634,11 +634,31 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		tail = grp + ns1;
 	}
 	/* codes of more than 4 bits: their symbols, once, for the counts and the coder to read
-	 * (each looked a code up on its own: a gather of eight a vector step in the coder) */
+	 * (each looked a code up on its own: a gather of eight a vector step in the coder); and
+	 * in the same pass, the raw bits of those past 15 into the front of tail (eight bytes
+	 * written a group of eight codes, 48 bits at most, without a branch: tail has room for
+	 * the 8 bytes past the last), by one entry a code: symbol, raw bits, their count */
 	if (bits > 4) {
 		uint8_t *sy = tail + 2 * n + 16;
-		for (size_t i = 0; i < n; i++)
-			sy[i] = sym[codes[i]];
+		uint32_t e[256];
+		uint64_t acc = 0;
+		int k = 0;
+		for (int c = 0; c < 1 << bits; c++)
+			e[c] = sym[c] | (fold[c] & ((1u << nraw[c]) - 1)) << 8 | (uint32_t)nraw[c] << 16;
+		for (size_t i = 0; i < n; i += 8) {
+			for (size_t j = i; j < i + 8 && j < n; j++) {
+				uint32_t t = e[codes[j]];
+				sy[j] = (uint8_t)t;
+				acc |= (uint64_t)((t >> 8) & 0xff) << k;
+				k += (int)(t >> 16);
+			}
+			adcnn_le64enc(tail + rawlen, acc);
+			rawlen += (size_t)k >> 3;
+			acc >>= k & ~7;
+			k &= 7;
+		}
+		if (k > 0)
+			tail[rawlen++] = (uint8_t)acc;
 		syms = sy;
 	}
 
@@ -757,27 +777,8 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		for (size_t s = 0; s < nseg; s++)
 			grp[s] = (uint8_t)(grp[s] >> shift);
 	}
-	/* the raw bits of codes past 15, after their length */
+	/* the raw bits of codes past 15 (made with the symbols, above), after their length */
 	if (bits > 4) {
-		/* eight bytes written a group of eight codes (48 bits at most), without a branch
-		 * (tail has room for the 8 bytes past the last) */
-		uint16_t rv[256];
-		uint64_t acc = 0;
-		int k = 0;
-		for (int c = 0; c < 1 << bits; c++)
-			rv[c] = (uint16_t)((fold[c] & ((1u << nraw[c]) - 1)) | nraw[c] << 8);
-		for (size_t i = 0; i < n; i += 8) {
-			for (size_t j = i; j < i + 8 && j < n; j++) {
-				acc |= (uint64_t)(rv[codes[j]] & 0xff) << k;
-				k += rv[codes[j]] >> 8;
-			}
-			adcnn_le64enc(tail + rawlen, acc);
-			rawlen += (size_t)k >> 3;
-			acc >>= k & ~7;
-			k &= 7;
-		}
-		if (k > 0)
-			tail[rawlen++] = (uint8_t)acc;
 		for (size_t v = rawlen; ; v >>= 7) {
 			out[o++] = (uint8_t)((v & 127) | (v > 127 ? 128 : 0));
 			if (v <= 127)
