@@ -108,6 +108,12 @@ struct adcnn_qmodels {
 	int bits, zp, nsym;
 	uint8_t sym[256];
 	const float *cost_of; /* bits a symbol of each frequency */
+	/* for the search: the mean code of each symbol; whether each symbol is one code (at
+	 * most 4 bits), which irep then holds, so that a channel's sums are integers (the
+	 * same values as in doubles, exact far below 2^53) */
+	double rep[ADCNN_RANS_MAX_SYMS];
+	bool whole;
+	uint32_t irep[ADCNN_RANS_MAX_SYMS];
 	uint8_t ready[ADCNN_QMODELS];
 	/* bits a symbol, by cost_of (0 past nsym: sums can run over all MAX_SYMS); apart from
 	 * the models, 48 KiB together, where the search for a channel's model reads them */
@@ -119,6 +125,18 @@ struct adcnn_qmodels {
 /* the calling thread's set for (bits, zp), emptied if it was another's; NULL when out of memory */
 struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int nsym, const float *cost_of);
 void adcnn_qmodel_make(struct adcnn_qmodels *q, int k);
+/* The models of channels [s0, s1) (model[s]; histograms of symbols ADCNN_RANS_MAX_SYMS
+ * apart) while their bits, added to sum, stay below limit; the sum (at or above limit where
+ * given up). Each from the mean and spread of its codes, downhill on the grid. */
+double adcnn_qmodels_fit(struct adcnn_qmodels *q, const uint32_t *seghist, size_t s0, size_t s1,
+                         double sum, double limit, uint16_t *model);
+/* The same for channels [s0, nseg) of seg codes each (at most ADCNN_QMODEL_BOUND_SEG; an
+ * alphabet a multiple of 4), and given up too once the bits fitted and a bound from below
+ * of those of the channels left reach limit: their entropy at frequencies rounded up, which
+ * no model can beat (the choice the whole search would make, in less of it) */
+#define ADCNN_QMODEL_BOUND_SEG 4096
+double adcnn_qmodels_bounded(struct adcnn_qmodels *q, const uint32_t *seghist, size_t s0,
+                             size_t nseg, size_t seg, double sum, double limit, uint16_t *model);
 static inline struct adcnn_qmodel *adcnn_qmodel(struct adcnn_qmodels *q, int k)
 {
 	if (!q->ready[k])

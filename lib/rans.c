@@ -370,170 +370,6 @@ static void rank_sort(uint64_t *k, uint64_t *tmp, size_t n)
 		memcpy(k, a, n * sizeof(*k));
 }
 
-/* what a search for a channel's parametric model needs */
-struct fit {
-	struct adcnn_qmodels *q;
-	double rep[MAX_SYMS]; /* the mean code of each symbol */
-	/* whether each symbol is one code (at most 4 bits), which irep then holds: the sums
-	 * below in integers, the same values as in doubles (exact, far below 2^53) */
-	bool whole;
-	uint32_t irep[MAX_SYMS];
-};
-
-/* the bits that h (a histogram of symbols, 0 past the alphabet) costs under model k */
-static inline __attribute__((always_inline)) float model_cost(struct adcnn_qmodels *q,
-                                                              const float *h, int k)
-{
-	const float *cost = (adcnn_qmodel(q, k), q->cost[k]);
-	float c[8] = {0.0f};
-
-	/* eight sums, as eight lanes of a vector, to the alphabet's last eight (past it, h and
-	 * the costs are 0) */
-	for (int s = 0; s < q->nsym; s += 8)
-		for (int l = 0; l < 8; l++)
-			c[l] += h[s + l] * cost[s + l];
-	return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
-}
-
-/* The channel's model: from the mean and spread of its codes, downhill on the grid of means
- * and spreads, one axis at a time. */
-static inline __attribute__((always_inline)) int model_fit(const struct fit *f, const uint32_t *h,
-                                                           float *cost)
-{
-	double n = 0.0, m1 = 0.0, m2 = 0.0, top = (double)((1 << f->q->bits) - 1);
-	int i, j = 0, nsym = f->q->nsym;
-	float c, hf[MAX_SYMS];
-
-	for (int s = nsym; s < MAX_SYMS; s++)
-		hf[s] = 0.0f;
-	if (f->whole) {
-		uint64_t sn = 0, s1 = 0, s2 = 0;
-		for (int s = 0; s < nsym; s++) {
-			hf[s] = (float)h[s];
-			sn += h[s];
-			s1 += (uint64_t)h[s] * f->irep[s];
-			s2 += (uint64_t)h[s] * f->irep[s] * f->irep[s];
-		}
-		n = (double)sn;
-		m1 = (double)s1;
-		m2 = (double)s2;
-	} else {
-		for (int s = 0; s < nsym; s++) {
-			hf[s] = (float)h[s];
-			n += h[s];
-			m1 += h[s] * f->rep[s];
-			m2 += h[s] * f->rep[s] * f->rep[s];
-		}
-	}
-	m1 /= n;
-	i = (int)((m1 - f->q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
-	i = i < 0 ? 0 : i > ADCNN_QMODEL_NMU - 1 ? ADCNN_QMODEL_NMU - 1 : i;
-	/* model j's variance is top^2 2^(j - 14) */
-	for (double var = (m2 / n - m1 * m1) * 16384.0, v = top * top; j < ADCNN_QMODEL_NSIG - 1 && v < var; j++)
-		v *= 2.0;
-	/* where the zero point holds 30% of the codes or more (a ReLU's zeros, the distribution's
-	 * clamped lower tail), the distribution before the clamp has a lower mean and a wider
-	 * spread than the codes: start a step down and a step wider, where the search ended
-	 * most often (29% fewer models tried on the fashion split tensors, the same sizes
-	 * within 2 bytes on every benchmark tensor) */
-	if (h[0] > 0.3 * n) {
-		i = i > 0 ? i - 1 : 0;
-		j = j < ADCNN_QMODEL_NSIG - 1 ? j + 1 : j;
-	}
-	c = model_cost(f->q, hf, i * ADCNN_QMODEL_NSIG + j);
-	/* along the means, then along the spreads, until neither moves. A pass ends where both
-	 * neighbours along its axis cost no less, so after the first pass one that does not
-	 * move ends the search (the other axis's next pass could not move either); and after a
-	 * move down an axis, the neighbour up it is where the move came from. */
-	for (int axis = 0, pass = 0;; axis ^= 1, pass++) {
-		int moved = 0;
-		for (int dir = -1; dir <= 1 && !(dir == 1 && moved); dir += 2)
-			for (;;) {
-				int ii = axis ? i : i + dir, jj = axis ? j + dir : j;
-				float cc;
-				if (ii < 0 || jj < 0 || ii >= ADCNN_QMODEL_NMU || jj >= ADCNN_QMODEL_NSIG)
-					break;
-				cc = model_cost(f->q, hf, ii * ADCNN_QMODEL_NSIG + jj);
-				if (cc >= c)
-					break;
-				c = cc;
-				i = ii;
-				j = jj;
-				moved = 1;
-			}
-		if (!moved && pass > 0)
-			break;
-	}
-	*cost = c;
-	return i * ADCNN_QMODEL_NSIG + j;
-}
-
-/* Each channel's model in [s0, s1) (model[s]) while the bits of those fitted, added to sum,
- * stay below limit; the sum (at or above limit where given up). Compiled for each vector
- * unit: a model's cost is a sum of eight lanes. */
-ADCNN_VECTORIZE
-static double models_fit(const struct fit *f, const uint32_t *seghist, size_t s0, size_t s1,
-                         double sum, double limit, uint16_t *model)
-{
-	for (size_t s = s0; s < s1 && sum < limit; s++) {
-		float c;
-		model[s] = (uint16_t)model_fit(f, seghist + s * MAX_SYMS, &c);
-		sum += c;
-	}
-	return sum;
-}
-
-/* the channels of at most this many codes get a bound from below (one entry a count) */
-#define BOUND_SEG 4096
-#define BOUND_STEP 8
-
-/* A bound from below of the bits of channels [s0, s1) under any model: their codes'
- * entropy at their frequencies rounded up, by lb[count] */
-static double models_bound(const float *lb, const uint32_t *seghist, size_t s0, size_t s1, int nsym)
-{
-	float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-
-	for (size_t s = s0; s < s1; s++) {
-		const uint32_t *h = seghist + s * MAX_SYMS;
-		for (int y = 0; y < nsym; y += 4) {
-			a0 += lb[h[y]];
-			a1 += lb[h[y + 1]];
-			a2 += lb[h[y + 2]];
-			a3 += lb[h[y + 3]];
-		}
-	}
-	/* a hair lower for cost_bits' own rounding and the float sums */
-	return 0.999 * (((double)a0 + a1) + ((double)a2 + a3));
-}
-
-/* The models of channels [s0, nseg) (model[s], seg codes a channel, at most BOUND_SEG) while
- * the bits of those fitted, added to sum, and a bound from below of the bits of those left
- * stay below limit; the sum (at or above limit where given up). The bound (models_bound, by
- * a table of what each count adds, every channel having seg codes) shows where the models
- * could not win however the search went on. */
-static double models_bounded(const struct fit *f, const uint32_t *seghist, size_t s0, size_t nseg,
-                             size_t seg, double sum, double limit, uint16_t *model)
-{
-	double rest;
-	float *lb = malloc((seg + 1) * sizeof(*lb));
-	int nsym = f->q->nsym;
-
-	if (lb == NULL)
-		return models_fit(f, seghist, s0, nseg, sum, limit, model);
-	for (size_t k = 0; k <= seg; k++) {
-		size_t q = k * PROB / seg + 1;
-		lb[k] = (float)k * cost_bits[q < PROB ? q : PROB];
-	}
-	rest = models_bound(lb, seghist, s0, nseg, nsym);
-	for (size_t s = s0; s < nseg && sum + rest < limit; s += BOUND_STEP) {
-		size_t e = s + BOUND_STEP < nseg ? s + BOUND_STEP : nseg;
-		rest -= models_bound(lb, seghist, s, e, nsym);
-		sum = models_fit(f, seghist, s, e, sum, limit - rest, model);
-	}
-	free(lb);
-	return sum + rest < limit ? sum : sum + rest;
-}
-
 /* The estimated bits of k groups, each of g8 / k of the finest (hist), and their tables in
  * qq; or, where that cannot be below best, nor 99% of it below models (the models' bits),
  * a sum that shows it: first a bound from below (the tables' bits, and each group's
@@ -693,28 +529,18 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	} else {
 		bool models = false;
 		double sum = 9.0 * (double)nseg;
-		size_t look = nseg / 4 > 2 * BOUND_STEP ? nseg / 4 : 2 * BOUND_STEP;
+		size_t look = nseg / 4 > 16 ? nseg / 4 : 16;
 		int k0 = 2; /* the first grouping not yet tried */
 		best = group_bits(hist, g8, 1, nsym, nseg, INFINITY, INFINITY, q);
 		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
-			struct fit f = {qm, {0}, bits <= 4, {0}};
-			double cnt[MAX_SYMS] = {0};
-			for (int c = 0; c < 1 << bits; c++) {
-				f.rep[sym[c]] += c;
-				f.irep[sym[c]] = (uint32_t)c;
-				cnt[sym[c]] += 1.0;
-			}
-			for (int y = 0; y < nsym; y++)
-				if (cnt[y] > 0.0)
-					f.rep[y] /= cnt[y];
 			/* a quarter of the channels (16 at least) first; where their bits head within 5%
 			 * of the limit or past it, two groups (a limit nearer the best grouping's), then
-			 * the channels left under a bound (models_bounded). On the fashion split (192
+			 * the channels left under a bound (adcnn_qmodels_bounded). On the fashion split (192
 			 * channels of 64, where two groups win by 3%) 64 channels are fitted instead of
 			 * 188; on its 4x4 FDSP tile (four groups win by 3%, the models come within 0.4%
 			 * of one table) 104 instead of 192. */
-			sum = models_fit(&f, seghist, 0, look < nseg ? look : nseg, sum, 0.99 * best, model);
-			if (sum < 0.99 * best && look < nseg && seg <= BOUND_SEG && nsym % 4 == 0 &&
+			sum = adcnn_qmodels_fit(qm, seghist, 0, look < nseg ? look : nseg, sum, 0.99 * best, model);
+			if (sum < 0.99 * best && look < nseg && seg <= ADCNN_QMODEL_BOUND_SEG && nsym % 4 == 0 &&
 			    (sum - 9.0 * (double)nseg) / (double)look * (double)nseg + 9.0 * (double)nseg >= 0.95 * 0.99 * best) {
 				if (g8 >= 2) {
 					uint8_t qq[MAX_GROUPS][MAX_SYMS];
@@ -726,9 +552,9 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 					}
 					k0 = 4;
 				}
-				sum = models_bounded(&f, seghist, look, nseg, seg, sum, 0.99 * best, model);
+				sum = adcnn_qmodels_bounded(qm, seghist, look, nseg, seg, sum, 0.99 * best, model);
 			} else {
-				sum = models_fit(&f, seghist, look, nseg, sum, 0.99 * best, model);
+				sum = adcnn_qmodels_fit(qm, seghist, look, nseg, sum, 0.99 * best, model);
 			}
 			models = sum < 0.99 * best;
 		}
