@@ -382,16 +382,19 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 	       (K <= 1024 || ((size_t)Mg * K >= ((size_t)1 << 20) && (size_t)oh * ow >= 36));
 }
 
-/* Where rowgemm.c beats BLIS: 1x1 stride-1 layers of few input channels (K <= 64) on
- * 256-bit vectors (AVX2), where packing x and the pass of the bias cost BLIS most for the
- * arithmetic. Measured on one core (AVX2, Zen 3), MobileNetV2's expanding layers, the
- * fastest of ten interleaved runs each: K 16 to 32 from 56x56 down, 0.84-0.87 of BLIS's
- * time (112x112 by 32 to 16: 0.98); K 64, 0.97-0.98; from K 96 up, 1.02-1.19 in a first
- * run of six (x's rows of a tile leave the L1 cache). With 512-bit vectors, BLIS. */
-static bool use_rowgemm(bool direct, size_t K)
+/* Where rowgemm.c beats BLIS: layers of few input channels (K <= 64) on 256-bit vectors
+ * (AVX2), where packing x and the pass of the bias cost BLIS most for the arithmetic: 1x1
+ * stride-1 layers, reading x itself, and the others' im2col columns. Measured on one core
+ * (AVX2, Zen 3), the fastest of interleaved runs: MobileNetV2's expanding layers, K 16 to
+ * 32 from 56x56 down, 0.84-0.87 of BLIS's time (112x112 by 32 to 16: 0.98); K 64,
+ * 0.97-0.98; from K 96 up, 1.02-1.19 in a first run of six (x's rows of a tile leave the L1
+ * cache). The first layers (RGB, 3x3, K 27), each alone: MobileNetV2's (stride 2, 32
+ * channels) 0.50-0.57 -> 0.39-0.47 ms, VGG-16's (stride 1, 64) 4.1-5.9 -> 3.0-3.7. With
+ * 512-bit vectors, BLIS. */
+static bool use_rowgemm(size_t K)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
-	return direct && conv_algo == 0 && !wide_vectors && K <= 64;
+	return conv_algo == 0 && !wide_vectors && K <= 64;
 }
 
 /* one panel of one image, for adcnn_parallel */
@@ -522,7 +525,7 @@ struct gemm_job {
 	atomic_int nomem;
 	float *shared;  /* NULL, or every chunk's columns, made once for all the threads */
 	int cparts;     /* the pieces of each chunk's im2col into shared */
-	bool rows;      /* direct, by rowgemm.c rather than BLIS */
+	bool rows;      /* by rowgemm.c rather than BLIS (x itself where direct, else the columns) */
 	bool flip;      /* direct, few positions: the GEMM of the output transposed (below) */
 };
 
@@ -574,13 +577,6 @@ static void gemm_piece(void *arg, int i)
 		return;
 	chunk_rows(j, chunk, &y0, &y1);
 	ncol = (size_t)(y1 - y0) * j->ow;
-	if (j->rows) {
-		if (!adcnn_rowgemm(j->w + ((size_t)grp * j->Mg + m0) * j->K, m1 - m0, j->K, xg + (size_t)y0 * j->ow,
-		                   plane, ncol, yg + (size_t)m0 * plane + (size_t)y0 * j->ow, plane,
-		                   j->b ? j->b + grp * j->Mg + m0 : NULL, j->act))
-			atomic_store(&j->nomem, 1);
-		return;
-	}
 	if (j->direct) {
 		bm = xg + (size_t)y0 * j->ow;
 		ldb = (int64_t)plane;
@@ -596,6 +592,13 @@ static void gemm_piece(void *arg, int i)
 		im2col(xg, j->Cg, j->h, j->w_, j->n, j->g, j->pt, j->pl, y0, y1, j->ow, col);
 		bm = col;
 		ldb = (int64_t)ncol;
+	}
+	if (j->rows) {
+		if (!adcnn_rowgemm(j->w + ((size_t)grp * j->Mg + m0) * j->K, m1 - m0, j->K, bm, (size_t)ldb,
+		                   ncol, yg + (size_t)m0 * plane + (size_t)y0 * j->ow, plane,
+		                   j->b ? j->b + grp * j->Mg + m0 : NULL, j->act))
+			atomic_store(&j->nomem, 1);
+		return;
 	}
 	if (j->flip) {
 		/* positions x channels = x^T w^T, then transposed into place: BLIS's 6x16 tiles put
@@ -766,7 +769,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
 		int ncombo = chunks * G * N;
-		gj.rows = use_rowgemm(direct, K);
+		gj.rows = use_rowgemm(K);
 		/* measured with BLIS alone: faster for K 256 to 2048 and M up to 512 (on 49
 		 * positions, 512 x 4608 was slower) */
 		gj.flip = direct && !gj.rows && (size_t)oh * ow <= 64 && K >= 256 && K <= 2048 && Mg <= 512;

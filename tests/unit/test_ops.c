@@ -1494,6 +1494,42 @@ static void conv_tiles_check(int algo)
 	adcnn_conv_algo_set(0);
 }
 
+/* The automatic choice on layers of few input channels (rowgemm.c on the im2col columns,
+ * K = 9 C <= 64, where the machine has AVX2), against the plain loop: strides 1 and 2, pads
+ * 0 to 2, 1 to 7 input channels, 5 to 37 output channels (the 6-channel tiles' tail), planes
+ * whose positions end inside a 16-position tile, a batch of two; and (stride 1) the halo
+ * tiles of conv_tiles_check */
+static void test_conv_few_channels(void **state)
+{
+	static const int sizes[][2] = {{5, 9}, {20, 12}, {33, 18}, {40, 41}};
+	static const int chans[][2] = {{1, 5}, {3, 32}, {7, 37}};
+	char what[128];
+	(void)state;
+
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (size_t ci = 0; ci < sizeof(chans) / sizeof(chans[0]); ci++)
+			for (int st = 1; st <= 2; st++)
+				for (int pad = 0; pad <= 2; pad++) {
+					int H = sizes[si][0], W = sizes[si][1], C = chans[ci][0], M = chans[ci][1];
+					unsigned seed = (unsigned)(si * 100 + ci * 10 + (size_t)pad * 3 + (size_t)st);
+					struct adcnn_node n = node(OP_CONV, 3);
+					struct adcnn_tensor *x = ints(4, (int64_t[]){2, C, H, W}, seed, -3, 3);
+					struct adcnn_tensor *w = ints(4, (int64_t[]){M, C, 3, 3}, seed + 1, -2, 2);
+					struct adcnn_tensor *b = ints(1, (int64_t[]){M}, seed + 2, -3, 3), *y, *r;
+					window(&n, 3, 3, st, pad, pad, pad, pad);
+					y = conv(&n, x, w, b);
+					r = ref_conv(&n, x, w, b);
+					snprintf(what, sizeof(what), "%dx%dx%d -> %d, stride %d, pad %d", C, H, W, M, st, pad);
+					expect_near(y, r, what);
+					adcnn_tensor_free(x);
+					adcnn_tensor_free(w);
+					adcnn_tensor_free(b);
+					adcnn_tensor_free(y);
+					adcnn_tensor_free(r);
+				}
+	conv_tiles_check(0);
+}
+
 static void test_conv_winograd(void **state)
 {
 	(void)state;
@@ -1777,6 +1813,7 @@ static void test_conv_threads(void **state)
 		{17, 30, 29, 20, 3, 1, 1, 1, 2}, /* Winograd */
 		{17, 30, 29, 20, 3, 1, 1, 1, 1}, /* im2col, stride 1 */
 		{8, 13, 11, 6, 3, 2, 1, 1, 1},   /* im2col, stride 2 */
+		{3, 81, 79, 32, 3, 1, 1, 1, 0},  /* few input channels: rowgemm on im2col's columns */
 		{16, 9, 9, 24, 1, 1, 0, 1, 0},   /* 1x1, no im2col */
 		{12, 10, 7, 12, 3, 1, 1, 12, 0}, /* depthwise */
 		/* depthwise on many narrow planes: a plane's copy must not spill into the next
@@ -1866,6 +1903,7 @@ int main(void)
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test(test_conv_winograd),
+		cmocka_unit_test(test_conv_few_channels),
 		cmocka_unit_test_teardown(test_conv_winograd_shared, defaults),
 		cmocka_unit_test(test_conv_panels),
 		cmocka_unit_test(test_conv_depthwise_3x3),
