@@ -1,6 +1,7 @@
-/* rowgemm.c: the GEMM of a 1x1 stride-1 convolution on 256-bit vectors (AVX2; NEON takes
- * them in pairs): y[m][n] = act(bias[m] + sum over k of w[m][k] x[k][n]), the output
- * positions n in vectors, read from x's rows and written to y's where they lie. BLIS packs
+/* rowgemm.c: the GEMM of a convolution of few input channels (K <= 64: a 1x1 stride-1 layer
+ * on its input, another on its im2col columns) on 256-bit vectors (AVX2; NEON takes them in
+ * pairs): y[m][n] = act(bias[m] + sum over k of w[m][k] x[k][n]), the output positions n in
+ * vectors, read from x's rows and written to y's where they lie. BLIS packs
  * x first (all of it: K x positions), and a pass of its own then adds the bias and applies
  * the activation over an output that has left the cache by then; here both are done on a
  * tile of the output while it is in registers. A tile: 6 output channels by 16 positions,
