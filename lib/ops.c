@@ -294,6 +294,7 @@ static void pool_planes(void *arg, int part)
 	int p0 = (int)((long)pj->planes * part / pj->parts), p1 = (int)((long)pj->planes * (part + 1) / pj->parts);
 	const int *nvy = pj->nvy, *npy = pj->npy, *nvx = pj->nvx, *npx = pj->npx;
 	bool is_max = n->op == OP_MAXPOOL, split = n->stride[1] == 2, holes = false;
+	void (*fold)(float *, const float *, int, int) = is_max ? row_max : row_add;
 	/* the input rows pooled; their even and odd columns */
 	float *vm = malloc(sizeof(float) * (2 * (size_t)w + 1)), *ev = vm + w, *od = ev + (w + 1) / 2;
 
@@ -322,13 +323,13 @@ static void pool_planes(void *arg, int part)
 					rows3(vm, src[0], src[1], src[2], w, is_max);
 				else
 					for (int k = 0; k < 3; k++)
-						(is_max ? row_max : row_add)(vm, src[k], 1, w);
+						fold(vm, src[k], 1, w);
 			}
 			for (int k = rows / 3 * 3; k < rows; k++)
 				if (k == 0)
 					memcpy(vm, src[0], sizeof(float) * (size_t)w);
 				else
-					(is_max ? row_max : row_add)(vm, src[k % 3], 1, w);
+					fold(vm, src[k % 3], 1, w);
 			if (rows == 0) {
 				row_fill(ro, 0.0f, ow);
 				continue;
@@ -339,12 +340,8 @@ static void pool_planes(void *arg, int part)
 			for (int j = 0; j < n->kernel[1]; j++) {
 				int lo = pj->lo[j], hi = pj->hi[j], t = pj->at[j];
 				const float *src = split ? (t & 1 ? od : ev) + t / 2 : vm + t;
-				if (lo >= hi)
-					continue;
-				if (is_max)
-					row_max(ro + lo, src, split ? 1 : n->stride[1], hi - lo);
-				else
-					row_add(ro + lo, src, split ? 1 : n->stride[1], hi - lo);
+				if (lo < hi)
+					fold(ro + lo, src, split ? 1 : n->stride[1], hi - lo);
 			}
 			if (!is_max)
 				row_div(ro, n->count_include_pad ? npy[oy] : nvy[oy], n->count_include_pad ? npx : nvx, ow);

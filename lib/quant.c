@@ -156,7 +156,6 @@ static size_t histogram(const float *x, size_t n, size_t stride, float hs, int n
 	uint16_t bin[CHUNK];
 	size_t ns = 0;
 
-	*zeros = 0;
 	for (int k = 0; k < 4; k++)
 		memset(part[k], 0, sizeof(part[k][0]) * (size_t)(nb + 1));
 	for (size_t i = 0; i < n; i += CHUNK * stride) {

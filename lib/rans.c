@@ -301,32 +301,30 @@ static uint64_t count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *
 }
 #endif
 
-/* The histogram h (nsym symbols) of c[0, m): counted by by[code] (NULL: by the code, to
- * nc of them) in four parts, so that runs of one value do not wait on each other's
- * increments; then each count goes to sym[value] (NULL: to the value). Returns the sum of
- * the symbols (read back from h, the counts just stored one at a time waited on their
- * stores). */
-static inline uint64_t count(const uint8_t *c, size_t m, const uint8_t *by, int nc, const uint8_t *sym,
-                             uint32_t *h)
+/* The histogram h of c[0, m), values below nc, counted in four parts so that runs of one
+ * value do not wait on each other's increments; each count goes to h[sym[value]] (sym
+ * NULL: to h[value]). Returns the sum of the symbols, from the counts as they are summed
+ * (reading h back waited on the stores just made to it). */
+static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *sym, uint32_t *h)
 {
 	uint32_t part[4][MAX_SYMS];
 	uint64_t key = 0;
 	size_t j = 0;
 
 #ifdef COUNT_AVX2
-	if (count_avx2 && by == NULL && sym != NULL && nc <= 16 && m >= 64)
+	if (count_avx2 && sym != NULL && nc <= 16 && m >= 64)
 		return count16_avx2(c, m, nc, sym, h);
 #endif
 	for (int v = 0; v < nc; v++)
 		part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
 	for (; j + 4 <= m; j += 4) {
-		part[0][by ? by[c[j]] : c[j]]++;
-		part[1][by ? by[c[j + 1]] : c[j + 1]]++;
-		part[2][by ? by[c[j + 2]] : c[j + 2]]++;
-		part[3][by ? by[c[j + 3]] : c[j + 3]]++;
+		part[0][c[j]]++;
+		part[1][c[j + 1]]++;
+		part[2][c[j + 2]]++;
+		part[3][c[j + 3]]++;
 	}
 	for (; j < m; j++)
-		part[0][by ? by[c[j]] : c[j]]++;
+		part[0][c[j]]++;
 	for (int v = 0; v < nc; v++) {
 		uint32_t t = part[0][v] + part[1][v] + part[2][v] + part[3][v];
 		h[sym ? sym[v] : v] = t;
@@ -502,8 +500,8 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	 * groups by rank */
 	for (size_t s = 0; s < nseg; s++) {
 		uint32_t *h = seghist + s * MAX_SYMS;
-		uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, NULL, 1 << bits, sym, h)
-		                         : count(syms + s * seg, seg, NULL, nsym, NULL, h);
+		uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, 1 << bits, sym, h)
+		                         : count(syms + s * seg, seg, nsym, NULL, h);
 		rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
 	}
 	if (g8 > 1)
