@@ -436,6 +436,39 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 	return ADCNN_OK;
 }
 
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+
+/* y[p] = the mean of x's p-th plane of n values, summed in doubles: sixteen values a step in
+ * four chains of four lanes. One chain of one double (the loop this replaced) waited on each
+ * add: MobileNetV2's 1280x7x7 took 41 us, against onnxruntime's 15 */
+ADCNN_VECTORIZE
+static void plane_means(const float *restrict x, size_t planes, size_t n, float *restrict y)
+{
+	for (size_t p = 0; p < planes; p++) {
+		const float *s = x + p * n;
+		v4d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+		double acc;
+		size_t i = 0;
+		for (; i + 16 <= n; i += 16) {
+			v4f f0, f1, f2, f3;
+			memcpy(&f0, s + i, sizeof f0);
+			memcpy(&f1, s + i + 4, sizeof f1);
+			memcpy(&f2, s + i + 8, sizeof f2);
+			memcpy(&f3, s + i + 12, sizeof f3);
+			a0 += __builtin_convertvector(f0, v4d);
+			a1 += __builtin_convertvector(f1, v4d);
+			a2 += __builtin_convertvector(f2, v4d);
+			a3 += __builtin_convertvector(f3, v4d);
+		}
+		a0 = (a0 + a1) + (a2 + a3);
+		acc = (a0[0] + a0[1]) + (a0[2] + a0[3]);
+		for (; i < n; i++)
+			acc += s[i];
+		y[p] = n ? (float)(acc / (double)n) : 0.0f;
+	}
+}
+
 static enum adcnn_status global_avg(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                     const struct adcnn_tensor *x, struct adcnn_tensor **out)
 {
@@ -456,12 +489,7 @@ static enum adcnn_status global_avg(struct adcnn_ctx *ctx, const struct adcnn_no
 	if (y == NULL)
 		return NOMEM();
 	inner = y->n ? x->n / y->n : 0;
-	for (size_t p = 0; p < y->n; p++) {
-		double acc = 0.0;
-		for (size_t i = 0; i < inner; i++)
-			acc += x->d.f[p * inner + i];
-		y->d.f[p] = inner ? (float)(acc / (double)inner) : 0.0f;
-	}
+	plane_means(x->d.f, y->n, inner, y->d.f);
 	*out = y;
 	return ADCNN_OK;
 }

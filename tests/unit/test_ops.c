@@ -686,6 +686,27 @@ static void test_avgpool(void **state)
 	expect_values(y, (float[]){2.5f, 8.5f}, 2, 1e-6);
 	adcnn_tensor_free(y);
 	adcnn_tensor_free(x);
+
+	/* planes of 1 to 67 values: the vector steps of sixteen and the tail; integers, so the
+	 * sums are exact and the means are the reference's rounded once */
+	for (int64_t h = 1; h <= 9; h += 2)
+		for (int64_t w = 1; w <= 8; w += 7) {
+			int64_t dims[4] = {1, 3, h, w};
+			float want[3];
+			x = ints(4, dims, (unsigned)(h * 10 + w), -50, 900);
+			in[0] = x;
+			for (int p = 0; p < 3; p++) {
+				double acc = 0.0;
+				for (int64_t i = 0; i < h * w; i++)
+					acc += x->d.f[p * h * w + i];
+				want[p] = (float)(acc / (double)(h * w));
+			}
+			y = run(&n, in);
+			expect_shape(y, 4, (int64_t[]){1, 3, 1, 1});
+			expect_values(y, want, 3, 0.0);
+			adcnn_tensor_free(y);
+			adcnn_tensor_free(x);
+		}
 }
 
 /* ---- elementwise ---- */
