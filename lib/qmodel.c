@@ -136,14 +136,14 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 
 /* the bits that h (a histogram of symbols, 0 past the alphabet) costs under model k */
 static inline __attribute__((always_inline)) float model_cost(struct adcnn_qmodels *q,
-                                                              const float *h, int k)
+                                                              const float *h, int k, int nsym)
 {
 	const float *cost = (adcnn_qmodel(q, k), q->cost[k]);
 	float c[8] = {0.0f};
 
 	/* eight sums, as eight lanes of a vector, to the alphabet's last eight (past it, h and
 	 * the costs are 0) */
-	for (int s = 0; s < q->nsym; s += 8)
+	for (int s = 0; s < nsym; s += 8)
 		for (int l = 0; l < 8; l++)
 			c[l] += h[s + l] * cost[s + l];
 	return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
@@ -152,13 +152,13 @@ static inline __attribute__((always_inline)) float model_cost(struct adcnn_qmode
 /* The channel's model: from the mean and spread of its codes, downhill on the grid of means
  * and spreads, one axis at a time. */
 static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels *q, const uint32_t *h,
-                                                           float *cost)
+                                                           float *cost, int nsym)
 {
 	double n = 0.0, m1 = 0.0, m2 = 0.0, top = (double)((1 << q->bits) - 1);
-	int i, j = 0, nsym = q->nsym;
+	int i, j = 0;
 	float c, hf[ADCNN_RANS_MAX_SYMS];
 
-	for (int s = nsym; s < ADCNN_RANS_MAX_SYMS; s++)
+	for (int s = nsym; s < (nsym + 7) / 8 * 8; s++)
 		hf[s] = 0.0f;
 	if (q->whole) {
 		uint64_t sn = 0, s1 = 0, s2 = 0;
@@ -182,9 +182,20 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 	m1 /= n;
 	i = (int)((m1 - q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
 	i = i < 0 ? 0 : i > ADCNN_QMODEL_NMU - 1 ? ADCNN_QMODEL_NMU - 1 : i;
-	/* model j's variance is top^2 2^(j - 14) */
-	for (double var = (m2 / n - m1 * m1) * 16384.0, v = top * top; j < ADCNN_QMODEL_NSIG - 1 && v < var; j++)
-		v *= 2.0;
+	/* model j's variance is top^2 2^(j - 14): the first j whose top^2 2^j reaches var * 2^14,
+	 * from the two numbers' exponents and mantissas (exact: the loop of doublings it
+	 * replaced made the same j, and mispredicted where it ended) */
+	{
+		double var = (m2 / n - m1 * m1) * 16384.0, t2 = top * top;
+		if (var > t2) {
+			/* both normal and positive: the exponent above the 52 bits of the mantissa */
+			uint64_t bv, bt, mant = ((uint64_t)1 << 52) - 1;
+			memcpy(&bv, &var, sizeof(bv));
+			memcpy(&bt, &t2, sizeof(bt));
+			j = (int)(bv >> 52) - (int)(bt >> 52) + ((bt & mant) < (bv & mant));
+			j = j > ADCNN_QMODEL_NSIG - 1 ? ADCNN_QMODEL_NSIG - 1 : j;
+		}
+	}
 	/* where the zero point holds 30% of the codes or more (a ReLU's zeros, the distribution's
 	 * clamped lower tail), the distribution before the clamp has a lower mean and a wider
 	 * spread than the codes: start a step down and a step wider, where the search ended
@@ -194,7 +205,7 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 		i = i > 0 ? i - 1 : 0;
 		j = j < ADCNN_QMODEL_NSIG - 1 ? j + 1 : j;
 	}
-	c = model_cost(q, hf, i * ADCNN_QMODEL_NSIG + j);
+	c = model_cost(q, hf, i * ADCNN_QMODEL_NSIG + j, nsym);
 	/* along the means, then along the spreads, until neither moves. A pass ends where both
 	 * neighbours along its axis cost no less, so after the first pass one that does not
 	 * move ends the search (the other axis's next pass could not move either); and after a
@@ -207,7 +218,7 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 				float cc;
 				if (ii < 0 || jj < 0 || ii >= ADCNN_QMODEL_NMU || jj >= ADCNN_QMODEL_NSIG)
 					break;
-				cc = model_cost(q, hf, ii * ADCNN_QMODEL_NSIG + jj);
+				cc = model_cost(q, hf, ii * ADCNN_QMODEL_NSIG + jj, nsym);
 				if (cc >= c)
 					break;
 				c = cc;
@@ -227,9 +238,18 @@ ADCNN_VECTORIZE
 double adcnn_qmodels_fit(struct adcnn_qmodels *q, const uint32_t *seghist, size_t s0, size_t s1,
                          double sum, double limit, uint16_t *model)
 {
+	/* 4 bits' alphabet (the default) unrolled, its histogram kept in registers */
+	if (q->nsym == 16) {
+		for (size_t s = s0; s < s1 && sum < limit; s++) {
+			float c;
+			model[s] = (uint16_t)model_fit(q, seghist + s * ADCNN_RANS_MAX_SYMS, &c, 16);
+			sum += c;
+		}
+		return sum;
+	}
 	for (size_t s = s0; s < s1 && sum < limit; s++) {
 		float c;
-		model[s] = (uint16_t)model_fit(q, seghist + s * ADCNN_RANS_MAX_SYMS, &c);
+		model[s] = (uint16_t)model_fit(q, seghist + s * ADCNN_RANS_MAX_SYMS, &c, q->nsym);
 		sum += c;
 	}
 	return sum;
