@@ -406,6 +406,7 @@ struct pgemm_job {
 	const struct adcnn_act *act;
 	int cparts; /* each panel's columns in this many parts, whole tiles each */
 	float *xp;  /* pgemm8.c's kernel (NULL: pgemm.c's): x packed, K * plane floats an image */
+	int kparts; /* the packing of each part of the columns, in this many shares of the rows */
 };
 
 static void pgemm_piece(void *arg, int i)
@@ -430,15 +431,18 @@ static void pgemm_piece(void *arg, int i)
 		            j->y + (size_t)bn * j->M * j->plane + c0, j->plane, j->b, j->act);
 }
 
-/* x (or its columns) into pgemm8.c's tiles: a piece is an image's part of them */
+/* x (or its columns) into pgemm8.c's tiles: a piece is an image's part of them, a share of
+ * their rows (with the columns in one part, as on a 7x7 plane, one thread packed them all
+ * while the others waited) */
 static void pgemm_pack_piece(void *arg, int i)
 {
 	struct pgemm_job *j = arg;
-	int cp = i % j->cparts, bn = i / j->cparts;
+	int kp = i % j->kparts, cp = i / j->kparts % j->cparts, bn = i / j->kparts / j->cparts;
 	size_t nt = adcnn_pgemm8_tiles(j->plane);
 
 	adcnn_pgemm8_pack(j->x + (size_t)bn * j->xstride, j->ldx, j->K, j->plane, nt * (size_t)cp / (size_t)j->cparts,
-	                  nt * (size_t)(cp + 1) / (size_t)j->cparts, j->xp + (size_t)bn * j->K * j->plane);
+	                  nt * (size_t)(cp + 1) / (size_t)j->cparts, j->K * (size_t)kp / (size_t)j->kparts,
+	                  j->K * (size_t)(kp + 1) / (size_t)j->kparts, j->xp + (size_t)bn * j->K * j->plane);
 }
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
@@ -745,7 +749,8 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 				adcnn_tensor_free(y);
 				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 			}
-			adcnn_parallel_n(threads, N * pj.cparts, pgemm_pack_piece, &pj);
+			pj.kparts = threads > 1 && N * pj.cparts < 2 * threads ? 2 * threads : 1;
+			adcnn_parallel_n(threads, N * pj.cparts * pj.kparts, pgemm_pack_piece, &pj);
 		}
 		adcnn_parallel_n(threads, N * pj.np * pj.cparts, pgemm_piece, &pj);
 		*out = y;

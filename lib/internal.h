@@ -330,12 +330,12 @@ void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, si
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);
 /* pgemm8.c: adcnn_pgemm on 256-bit vectors, from x packed into tiles of at most 6 columns
- * (adcnn_pgemm8_tiles of them over ncol columns; adcnn_pgemm8_pack packs tiles t0..t1 of x,
- * K rows ldx apart, into xp, K * ncol floats): panel p's rows of y, the columns of tiles
- * t0..t1, then the bias and activation */
+ * (adcnn_pgemm8_tiles of them over ncol columns; adcnn_pgemm8_pack packs rows k0..k1 of
+ * tiles t0..t1 of x, K rows ldx apart, into xp, K * ncol floats): panel p's rows of y, the
+ * columns of tiles t0..t1, then the bias and activation */
 size_t adcnn_pgemm8_tiles(size_t ncol);
 void adcnn_pgemm8_pack(const float *x, size_t ldx, size_t K, size_t ncol, size_t t0, size_t t1,
-                       float *xp);
+                       size_t k0, size_t k1, float *xp);
 void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, size_t ncol,
                   size_t t0, size_t t1, float *y, size_t ldy, const float *bias,
                   const struct adcnn_act *act);

@@ -36,14 +36,14 @@ static size_t tile_start(size_t t, size_t nt, size_t ncol)
 
 ADCNN_VECTORIZE
 void adcnn_pgemm8_pack(const float *restrict x, size_t ldx, size_t K, size_t ncol, size_t t0,
-                       size_t t1, float *restrict xp)
+                       size_t t1, size_t k0, size_t k1, float *restrict xp)
 {
 	size_t nt = adcnn_pgemm8_tiles(ncol);
 
 	for (size_t t = t0; t < t1; t++) {
 		size_t c0 = tile_start(t, nt, ncol), w = tile_start(t + 1, nt, ncol) - c0;
 		float *d = xp + c0 * K;
-		for (size_t k = 0; k < K; k++)
+		for (size_t k = k0; k < k1; k++)
 			for (size_t j = 0; j < w; j++)
 				d[k * w + j] = x[k * ldx + c0 + j];
 	}

@@ -1786,7 +1786,9 @@ static void test_pgemm8(void **state)
 				assert_non_null(panels);
 				assert_non_null(xp);
 				adcnn_panels_fill(w->d.f, M, (size_t)K, panels);
-				adcnn_pgemm8_pack(x->d.f, ldx, (size_t)K, (size_t)ncol, t0, nt, xp);
+				/* the rows in two shares, as the threads pack them */
+				adcnn_pgemm8_pack(x->d.f, ldx, (size_t)K, (size_t)ncol, t0, nt, 0, (size_t)K / 3, xp);
+				adcnn_pgemm8_pack(x->d.f, ldx, (size_t)K, (size_t)ncol, t0, nt, (size_t)K / 3, (size_t)K, xp);
 				for (int p = 0; p < np; p++)
 					adcnn_pgemm8(panels, M, p, (size_t)K, xp, (size_t)ncol, t0, nt, y->d.f, ldy,
 					             ai ? b->d.f : NULL, acts[ai]);
