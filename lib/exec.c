@@ -95,10 +95,15 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 		 * activation node then passes its input on (or, where it cannot take it over,
 		 * applies itself again: both are idempotent) */
 		struct adcnn_act act;
-		bool fuse = n->op == OP_CONV && n->nout == 1 && n->out[0] >= 0 && uses[n->out[0]] == 1 &&
-		            n->out[0] != out_value && n->nin >= 2 && in[0]->dtype == ADCNN_F32 &&
+		bool acts = n->nout == 1 && n->out[0] >= 0 && uses[n->out[0]] == 1 && n->out[0] != out_value &&
+		            n->nin >= 2 && in[0]->dtype == ADCNN_F32 &&
 		            adcnn_act_fusable(&g->nodes[reader[n->out[0]]], &act) &&
 		            g->nodes[reader[n->out[0]]].in[0] == n->out[0];
+		bool fuse = acts && n->op == OP_CONV;
+		/* an elementwise op in place: on a value nobody reads after it */
+		bool inplace = gp == NULL && n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && n->in[0] != in_value &&
+		               g->values[n->in[0]].init == NULL && tmp[0] == NULL && uses[n->in[0]] == 1 &&
+		               (n->nin == 1 || n->in[1] != n->in[0]);
 		if (fuse) {
 			st = adcnn_conv_run_act(ctx, n, in[0], in[1], n->nin > 2 ? in[2] : NULL, res, gp, &act);
 			if (st == ADCNN_OK)
@@ -108,11 +113,11 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 			res[0] = val[n->in[0]];
 			val[n->in[0]] = NULL;
 			st = ADCNN_OK;
-		} else if (gp == NULL && n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && n->in[0] != in_value &&
-		    g->values[n->in[0]].init == NULL && tmp[0] == NULL && uses[n->in[0]] == 1 &&
-		    (n->nin == 1 || n->in[1] != n->in[0]) && adcnn_op_inplace(n, in)) {
+		} else if (inplace && adcnn_op_inplace(n, in, acts && n->op == OP_ADD ? &act : NULL)) {
 			res[0] = val[n->in[0]];
 			val[n->in[0]] = NULL;
+			if (acts && n->op == OP_ADD)
+				activated[n->out[0]] = true;
 			st = ADCNN_OK;
 		} else {
 			st = adcnn_op_run(ctx, n, in, res, gp);

@@ -267,7 +267,10 @@ struct adcnn_geom { /* where a spatial op's input and output sit in the full ten
 	int in_r0, in_c0, in_H, in_W;
 	int out_r0, out_r1, out_c0, out_c1;
 };
-bool adcnn_op_inplace(const struct adcnn_node *n, struct adcnn_tensor **in);
+struct adcnn_act;
+/* n on in[0] in place, where its output can take in[0]'s memory; act (NULL: none) applied
+ * after an Add, whose one reader it is. True if done. */
+bool adcnn_op_inplace(const struct adcnn_node *n, struct adcnn_tensor **in, const struct adcnn_act *act);
 enum adcnn_status adcnn_op_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                struct adcnn_tensor **in, struct adcnn_tensor **out,
                                const struct adcnn_geom *geom);

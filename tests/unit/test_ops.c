@@ -1827,6 +1827,45 @@ static void test_pool_threads(void **state)
 	adcnn_tensor_free(x);
 }
 
+/* an Add in place (a residual block's), with the activation of the Relu or Clip after it,
+ * on one thread and shared out among three (parts of whole cache lines and a last one that
+ * is not: 81,613 values); a shape that would broadcast is left to the op */
+static void test_add_inplace(void **state)
+{
+	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 3.0f};
+	const struct adcnn_act *acts[3] = {NULL, &relu, &clip};
+	struct adcnn_node n = node(OP_ADD, 2);
+	int64_t dims[4] = {1, 7, 131, 89};
+	struct adcnn_tensor *a = ints(4, dims, 5, -6, 6), *b = ints(4, dims, 6, -6, 6);
+	(void)state;
+
+	for (int t = 1; t <= 3; t += 2)
+		for (int ai = 0; ai < 3; ai++) {
+			struct adcnn_tensor *x = adcnn_tensor_clone(a), *in[2] = {x, b};
+			assert_non_null(x);
+			adcnn_threads_set(t);
+			assert_true(adcnn_op_inplace(&n, in, acts[ai]));
+			adcnn_threads_set(1);
+			for (size_t i = 0; i < a->n; i++) {
+				float v = a->d.f[i] + b->d.f[i];
+				if (ai == 1)
+					v = v > 0.0f ? v : 0.0f;
+				else if (ai == 2)
+					v = v < -2.0f ? -2.0f : v > 3.0f ? 3.0f : v;
+				if (x->d.f[i] != v)
+					fail_msg("%d threads, activation %d: value %zu is %g, expected %g", t, ai, i, x->d.f[i], v);
+			}
+			adcnn_tensor_free(x);
+		}
+	{
+		struct adcnn_tensor *c = ints(4, (int64_t[]){1, 7, 1, 1}, 7, -6, 6), *in[2] = {a, c};
+		assert_false(adcnn_op_inplace(&n, in, NULL));
+		adcnn_tensor_free(c);
+	}
+	adcnn_tensor_free(a);
+	adcnn_tensor_free(b);
+}
+
 /* threads inside an operator (parallel.c): the same values as one thread, for every path */
 static void test_conv_threads(void **state)
 {
@@ -1934,6 +1973,7 @@ int main(void)
 		cmocka_unit_test(test_rowgemm),
 		cmocka_unit_test(test_pgemm8),
 		cmocka_unit_test(test_pool_threads),
+		cmocka_unit_test(test_add_inplace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
