@@ -368,26 +368,22 @@ static void rank_sort(uint64_t *k, uint64_t *tmp, size_t n)
 		memcpy(k, a, n * sizeof(*k));
 }
 
-/* The estimated bits of k groups, each of g8 / k of the finest (hist), and their tables in
- * qq; or, where that cannot be below best, nor 99% of it below models (the models' bits),
- * a sum that shows it: first a bound from below (the tables' bits, and each group's
- * symbols at their frequency rounded up, which no table's can beat; made in a fifth of
- * the time), then the sum as it grows, group by group. */
-static double group_bits(const uint64_t (*hist)[MAX_SYMS], int g8, int k, int nsym, size_t nseg,
-                         double best, double models, uint8_t (*qq)[MAX_SYMS])
+/* The estimated bits of k groups (h: their histograms), and their tables in qq; or, where
+ * that cannot be below best, nor 99% of it below models (the models' bits), a sum that
+ * shows it: first a bound from below (the tables' bits, and each group's symbols at their
+ * frequency rounded up, which no table's can beat; made in a fifth of the time), then the
+ * sum as it grows, group by group. */
+static double group_bits(const uint64_t (*h)[MAX_SYMS], int k, int nsym, size_t nseg, double best,
+                         double models, uint8_t (*qq)[MAX_SYMS])
 {
-	int per = g8 / k, used[MAX_GROUPS];
+	int used[MAX_GROUPS];
 	double map = (double)(nseg * (size_t)__builtin_ctz((unsigned)k)), bitsum = map, low = map;
-	uint64_t h[MAX_GROUPS][MAX_SYMS];
 
 	for (int g = 0; g < k; g++) {
 		uint64_t n = 0;
 		double inv;
 		used[g] = 0;
 		for (int s = 0; s < nsym; s++) {
-			h[g][s] = hist[g * per][s];
-			for (int f = g * per + 1; f < (g + 1) * per; f++)
-				h[g][s] += hist[f][s];
 			n += h[g][s];
 			if (h[g][s])
 				used[g] = s + 1;
@@ -434,7 +430,9 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	uint8_t fold[256], unfold[256], sym[256 + 4] = {0}, nraw[256];
 	int nsym = adcnn_rans_alphabet(bits), ngroups = 1, lg = 0;
 	size_t nseg = seg ? n / seg : 0, o = 0, rawlen = 0;
-	uint64_t hist[MAX_GROUPS][MAX_SYMS] = {{0}};
+	uint64_t hist[MAX_GROUPS][MAX_SYMS] = {{0}}, coarse[3][MAX_GROUPS / 2][MAX_SYMS];
+	/* the histograms of the groups of each grouping, finest first */
+	const uint64_t (*by[4])[MAX_SYMS] = {hist, coarse[0], coarse[1], coarse[2]};
 	uint32_t *seghist;
 	uint64_t *rk;
 	const uint32_t **tab;
@@ -448,7 +446,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	uint32_t fs[MAX_GROUPS][MAX_SYMS];
 	uint32_t st[LANES];
 	/* the finest grouping: a power of two, at most one group a channel */
-	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1;
+	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1, ctz8 = __builtin_ctz((unsigned)g8);
 
 	pthread_once(&once, cost_init);
 	fold_tables(bits, zp, fold, unfold, sym, nraw);
@@ -513,6 +511,13 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	for (size_t s = 0; s < nseg; s++)
 		for (int y = 0; y < nsym; y++)
 			hist[grp[s]][y] += seghist[s * MAX_SYMS + (size_t)y];
+	/* the coarser groupings' histograms, each group two of the next finer's: by[L] for
+	 * g8 >> L groups (summed a grouping at a time from the finest, they took a tenth of
+	 * packing a small tensor) */
+	for (int l = 1, k = g8 / 2; k >= 1; l++, k /= 2)
+		for (int g = 0; g < k; g++)
+			for (int y = 0; y < nsym; y++)
+				coarse[l - 1][g][y] = by[l - 1][2 * g][y] + by[l - 1][2 * g + 1][y];
 
 	/* 1, 2, 4 or 8 groups (g8 / k finest ones merged each), or a parametric model a channel:
 	 * the fewest estimated bits. Models only where they save at least 1% (a model's
@@ -529,7 +534,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		double sum = 9.0 * (double)nseg;
 		size_t look = nseg / 4 > 16 ? nseg / 4 : 16;
 		int k0 = 2; /* the first grouping not yet tried */
-		best = group_bits(hist, g8, 1, nsym, nseg, INFINITY, INFINITY, q);
+		best = group_bits(by[ctz8], 1, nsym, nseg, INFINITY, INFINITY, q);
 		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
 			/* a quarter of the channels (16 at least) first; where their bits head within 5%
 			 * of the limit or past it, two groups (a limit nearer the best grouping's), then
@@ -542,7 +547,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 			    (sum - 9.0 * (double)nseg) / (double)look * (double)nseg + 9.0 * (double)nseg >= 0.95 * 0.99 * best) {
 				if (g8 >= 2) {
 					uint8_t qq[MAX_GROUPS][MAX_SYMS];
-					double b = group_bits(hist, g8, 2, nsym, nseg, best, INFINITY, qq);
+					double b = group_bits(by[ctz8 - 1], 2, nsym, nseg, best, INFINITY, qq);
 					if (b < best) {
 						best = b;
 						ngroups = 2;
@@ -558,7 +563,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		}
 		for (int k = k0; k <= g8; k *= 2) {
 			uint8_t qq[MAX_GROUPS][MAX_SYMS];
-			double b = group_bits(hist, g8, k, nsym, nseg, best, models ? sum : INFINITY, qq);
+			double b = group_bits(by[ctz8 - __builtin_ctz((unsigned)k)], k, nsym, nseg, best, models ? sum : INFINITY, qq);
 			if (b < best) {
 				best = b;
 				ngroups = k;
