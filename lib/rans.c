@@ -378,6 +378,8 @@ static double group_bits(const uint64_t (*h)[MAX_SYMS], int k, int nsym, size_t 
 {
 	int used[MAX_GROUPS];
 	double map = (double)(nseg * (size_t)__builtin_ctz((unsigned)k)), bitsum = map, low = map;
+	/* nothing to beat (the first grouping): no bound */
+	bool bound = best < INFINITY || models < INFINITY;
 
 	for (int g = 0; g < k; g++) {
 		uint64_t n = 0;
@@ -390,7 +392,7 @@ static double group_bits(const uint64_t (*h)[MAX_SYMS], int k, int nsym, size_t 
 		}
 		low += 5.0 + 5.0 * used[g];
 		inv = (double)PROB / (double)(n ? n : 1);
-		for (int s = 0; s < used[g]; s++)
+		for (int s = 0; s < used[g] && bound; s++)
 			if (h[g][s]) {
 				/* at or above the frequency's share of PROB, however the product rounds */
 				uint64_t f = (uint64_t)((double)h[g][s] * inv) + 1;
