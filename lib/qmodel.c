@@ -225,24 +225,40 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 	 * neighbours along its axis cost no less, so after the first pass one that does not
 	 * move ends the search (the other axis's next pass could not move either); and after a
 	 * move down an axis, the neighbour up it is where the move came from. */
+	/* A pass costs both neighbours at once, the one down the axis first in the choice: the
+	 * same moves as one after the other, without a branch between them (a neighbour off
+	 * the grid costs its nearest model's bits, and counts as no better) */
 	for (int axis = 0, pass = 0;; axis ^= 1, pass++) {
-		int moved = 0;
-		for (int dir = -1; dir <= 1 && !(dir == 1 && moved); dir += 2)
-			for (;;) {
-				int ii = axis ? i : i + dir, jj = axis ? j + dir : j;
-				float cc;
-				if (ii < 0 || jj < 0 || ii >= ADCNN_QMODEL_NMU || jj >= ADCNN_QMODEL_NSIG)
-					break;
-				cc = model_cost(q, hf, ii * ADCNN_QMODEL_NSIG + jj, nsym);
-				if (cc >= c)
-					break;
-				c = cc;
-				i = ii;
-				j = jj;
-				moved = 1;
-			}
-		if (!moved && pass > 0)
-			break;
+		int dir = 0, n0 = axis ? j : i, top_ = axis ? ADCNN_QMODEL_NSIG - 1 : ADCNN_QMODEL_NMU - 1;
+		int stride = axis ? 1 : ADCNN_QMODEL_NSIG, k = i * ADCNN_QMODEL_NSIG + j;
+		float cd = model_cost(q, hf, n0 > 0 ? k - stride : k, nsym);
+		float cu = model_cost(q, hf, n0 < top_ ? k + stride : k, nsym);
+		if (n0 > 0 && cd < c) {
+			dir = -1;
+			c = cd;
+		} else if (n0 < top_ && cu < c) {
+			dir = 1;
+			c = cu;
+		}
+		if (dir == 0) {
+			if (pass > 0)
+				break;
+			continue;
+		}
+		/* then on that way while it gains */
+		for (n0 += dir;; n0 += dir) {
+			float cc;
+			if (n0 + dir < 0 || n0 + dir > top_)
+				break;
+			cc = model_cost(q, hf, (axis ? i * ADCNN_QMODEL_NSIG + n0 + dir : (n0 + dir) * ADCNN_QMODEL_NSIG + j), nsym);
+			if (cc >= c)
+				break;
+			c = cc;
+		}
+		if (axis)
+			j = n0;
+		else
+			i = n0;
 	}
 	*cost = c;
 	return i * ADCNN_QMODEL_NSIG + j;
