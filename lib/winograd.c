@@ -35,12 +35,18 @@ ADCNN_FMA_ON /* twice the arithmetic per instruction in the kernels below */
  * BLIS; engine-bench --conv, ADCNN_CONV=winograd against the default): at 16 tiles (14x14)
  * it wins, ResNet-18's 256 x 14 x 14 layers 2.26 -> 1.85 ms and VGG-16's 512 x 14 x 14
  * 9.3 -> 7.1 ms; at 4 tiles (7x7) it loses by 2.3x, the weight transform and BLIS's
- * packing of the 36 weight matrices unamortized. Few channels make GEMMs too thin to gain. */
+ * packing of the 36 weight matrices unamortized. Few channels make GEMMs too thin to gain.
+ * Below 25 tiles it takes only layers whose transformed weights (36 C M floats, made at
+ * every call and packed again by BLIS) fit in 4 MiB: on a Zen 3 core whose L3 cache the
+ * machine's other tenants share, ResNet-18's three 256 x 14 x 14 layers took 12-21 ms in
+ * whole runs by Winograd against 10-12 by im2col (as fast as it, 3% either way, only
+ * while the cache was its own), and VGG-16's 512 x 14 x 14 layer 30.7 ms against 14.1; a
+ * small node's cache holds far less. */
 bool adcnn_winograd_fits(int C, int M, int oh, int ow)
 {
 	long tiles = (long)((oh + 3) / 4) * ((ow + 3) / 4);
 
-	return C >= 16 && M >= 16 && tiles >= 16;
+	return C >= 16 && M >= 16 && tiles >= 16 && (tiles >= 25 || (long)A * A * C * M * 4 <= (4L << 20));
 }
 
 /* U[(a*6+b)][m][c] = (G g G^T)[a][b] for the kernels g = w[m][c] of output channel m of a
