@@ -394,9 +394,12 @@ static double group_bits(const uint64_t (*h)[MAX_SYMS], int k, int nsym, size_t 
 		inv = (double)PROB / (double)(n ? n : 1);
 		for (int s = 0; s < used[g] && bound; s++)
 			if (h[g][s]) {
-				/* at or above the frequency's share of PROB, however the product rounds */
-				uint64_t f = (uint64_t)((double)h[g][s] * inv) + 1;
-				low += (double)h[g][s] * cost_bits[f < PROB ? f : PROB];
+				/* at or above the frequency's share of PROB, however the product rounds (in
+				 * signed conversions: a count is below 2^63, and unsigned ones take a
+				 * branch and several instructions each on x86-64) */
+				double c = (double)(int64_t)h[g][s];
+				int64_t f = (int64_t)(c * inv) + 1;
+				low += c * cost_bits[f < PROB ? f : PROB];
 			}
 	}
 	/* the bound, a hair lower still for cost_bits' own rounding */
