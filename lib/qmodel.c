@@ -175,20 +175,22 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 
 	for (int s = nsym; s < (nsym + 7) / 8 * 8; s++)
 		hf[s] = 0.0f;
+	/* counts (a channel's, far below 2^31) and their sums converted as signed numbers:
+	 * unsigned conversions take several instructions each on x86-64 without AVX-512 */
 	if (q->whole) {
-		uint64_t sn = 0, s1 = 0, s2 = 0;
+		int64_t sn = 0, s1 = 0, s2 = 0;
 		for (int s = 0; s < nsym; s++) {
-			hf[s] = (float)h[s];
+			hf[s] = (float)(int32_t)h[s];
 			sn += h[s];
-			s1 += (uint64_t)h[s] * q->irep[s];
-			s2 += (uint64_t)h[s] * q->irep[s] * q->irep[s];
+			s1 += (int64_t)h[s] * q->irep[s];
+			s2 += (int64_t)h[s] * q->irep[s] * q->irep[s];
 		}
 		n = (double)sn;
 		m1 = (double)s1;
 		m2 = (double)s2;
 	} else {
 		for (int s = 0; s < nsym; s++) {
-			hf[s] = (float)h[s];
+			hf[s] = (float)(int32_t)h[s];
 			n += h[s];
 			m1 += h[s] * q->rep[s];
 			m2 += h[s] * q->rep[s] * q->rep[s];
