@@ -225,20 +225,20 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 	c = model_cost(q, hf, i * ADCNN_QMODEL_NSIG + j, nsym);
 	/* along the means, then along the spreads, until neither moves. A pass ends where both
 	 * neighbours along its axis cost no less, so after the first pass one that does not
-	 * move ends the search (the other axis's next pass could not move either); and after a
-	 * move down an axis, the neighbour up it is where the move came from. */
-	/* A pass costs both neighbours at once, the one down the axis first in the choice: the
-	 * same moves as one after the other, without a branch between them (a neighbour off
-	 * the grid costs its nearest model's bits, and counts as no better) */
+	 * move ends the search (the other axis's next pass could not move either); a pass that
+	 * moves goes on one way only, the neighbour behind it being where it came from. A pass
+	 * costs both neighbours at once, the one down the axis first in the choice: the same
+	 * moves as one after the other, without a branch between them (a neighbour off the
+	 * grid costs its nearest model's bits, and counts as no better). */
 	for (int axis = 0, pass = 0;; axis ^= 1, pass++) {
-		int dir = 0, n0 = axis ? j : i, top_ = axis ? ADCNN_QMODEL_NSIG - 1 : ADCNN_QMODEL_NMU - 1;
+		int dir = 0, n0 = axis ? j : i, last = axis ? ADCNN_QMODEL_NSIG - 1 : ADCNN_QMODEL_NMU - 1;
 		int stride = axis ? 1 : ADCNN_QMODEL_NSIG, k = i * ADCNN_QMODEL_NSIG + j;
 		float cd = model_cost(q, hf, n0 > 0 ? k - stride : k, nsym);
-		float cu = model_cost(q, hf, n0 < top_ ? k + stride : k, nsym);
+		float cu = model_cost(q, hf, n0 < last ? k + stride : k, nsym);
 		if (n0 > 0 && cd < c) {
 			dir = -1;
 			c = cd;
-		} else if (n0 < top_ && cu < c) {
+		} else if (n0 < last && cu < c) {
 			dir = 1;
 			c = cu;
 		}
@@ -250,9 +250,9 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 		/* then on that way while it gains */
 		for (n0 += dir;; n0 += dir) {
 			float cc;
-			if (n0 + dir < 0 || n0 + dir > top_)
+			if (n0 + dir < 0 || n0 + dir > last)
 				break;
-			cc = model_cost(q, hf, (axis ? i * ADCNN_QMODEL_NSIG + n0 + dir : (n0 + dir) * ADCNN_QMODEL_NSIG + j), nsym);
+			cc = model_cost(q, hf, axis ? i * ADCNN_QMODEL_NSIG + n0 + dir : (n0 + dir) * ADCNN_QMODEL_NSIG + j, nsym);
 			if (cc >= c)
 				break;
 			c = cc;
