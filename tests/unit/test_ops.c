@@ -687,7 +687,7 @@ static void test_avgpool(void **state)
 	adcnn_tensor_free(y);
 	adcnn_tensor_free(x);
 
-	/* planes of 1 to 67 values: the vector steps of sixteen and the tail; integers, so the
+	/* planes of 1 to 72 values: the vector steps of sixteen and the tail; integers, so the
 	 * sums are exact and the means are the reference's rounded once */
 	for (int64_t h = 1; h <= 9; h += 2)
 		for (int64_t w = 1; w <= 8; w += 7) {
