@@ -82,9 +82,9 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
  * last first, the first of them symbol i0 of the tensor, into the states st, writing 16-bit
  * words backward from *p (and up to 16 bytes below the last one written); the symbol of
  * code c is by[c] (by has 3 readable bytes past its last code; NULL: the codes are the
- * symbols), whose frequency << 16 |
- * start in segment s is fs[s][by[c]] (each fs[s] has ADCNN_RANS_MAX_SYMS entries, nsym of
- * them used). _plain: the same, one at a time, on any machine (the tests compare them). */
+ * symbols), whose frequency << 16 | start in segment s is fs[s][by[c]] (each fs[s] has
+ * ADCNN_RANS_MAX_SYMS entries, nsym of them used). _plain: the same, one at a time, on any
+ * machine (the tests compare them). */
 #define ADCNN_RANS_LANES 8
 #define ADCNN_RANS_L (1u << 15)
 void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by, int bits,

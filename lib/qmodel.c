@@ -267,25 +267,26 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 }
 
 /* compiled for each vector unit: a model's cost is a sum of eight lanes */
+static inline __attribute__((always_inline)) double fit_range(struct adcnn_qmodels *q, const uint32_t *seghist,
+                                                             size_t s0, size_t s1, double sum,
+                                                             double limit, uint16_t *model, int nsym)
+{
+	for (size_t s = s0; s < s1 && sum < limit; s++) {
+		float c;
+		model[s] = (uint16_t)model_fit(q, seghist + s * ADCNN_RANS_MAX_SYMS, &c, nsym);
+		sum += c;
+	}
+	return sum;
+}
+
 ADCNN_VECTORIZE
 double adcnn_qmodels_fit(struct adcnn_qmodels *q, const uint32_t *seghist, size_t s0, size_t s1,
                          double sum, double limit, uint16_t *model)
 {
 	/* 4 bits' alphabet (the default) unrolled, its histogram kept in registers */
-	if (q->nsym == 16) {
-		for (size_t s = s0; s < s1 && sum < limit; s++) {
-			float c;
-			model[s] = (uint16_t)model_fit(q, seghist + s * ADCNN_RANS_MAX_SYMS, &c, 16);
-			sum += c;
-		}
-		return sum;
-	}
-	for (size_t s = s0; s < s1 && sum < limit; s++) {
-		float c;
-		model[s] = (uint16_t)model_fit(q, seghist + s * ADCNN_RANS_MAX_SYMS, &c, q->nsym);
-		sum += c;
-	}
-	return sum;
+	if (q->nsym == 16)
+		return fit_range(q, seghist, s0, s1, sum, limit, model, 16);
+	return fit_range(q, seghist, s0, s1, sum, limit, model, q->nsym);
 }
 
 /* the channels fitted between two looks at the bound */
