@@ -73,33 +73,37 @@ static inline unsigned base_of(int s, int *nraw)
 	return (1u << e) | ((unsigned)((s - 16) & 1) << (e - 1));
 }
 
-/* code <-> folded value: 0 for the zero point, then +1, -1, +2, -2, ... while both sides
- * last, then the longer side on its own; and each code's symbol and raw bits */
-static void fold_tables(int bits, int zp, uint8_t *fold, uint8_t *unfold, uint8_t *sym, uint8_t *nraw)
+/* Codes are folded around the zero point: 0 for the zero point, then +1, -1, +2, -2, ...
+ * while both sides last, then the longer side on its own. The tables: folded value -> code;
+ * each code's symbol (room for a vector gather's four bytes at the last); and for codes of
+ * more than 4 bits, each code's entry for the symbols' pass (symbol, raw bits, their count).
+ * Entries past the codes are 0. */
+struct folds {
+	int bits, zp;
+	uint8_t unfold[256], sym[256 + 4];
+	uint32_t wide[256];
+};
+
+/* the tables of bits and zp: the thread's own, made again only when they change (making 8
+ * bits' at every call took a twentieth of packing or unpacking a small tensor). Valid until
+ * the thread's next call. */
+static const struct folds *fold_tables(int bits, int zp)
 {
-	/* the thread's last tables, copied where they serve again (making 8 bits' took a
-	 * twentieth of packing or unpacking a small tensor) */
-	static _Thread_local struct {
-		int bits, zp;
-		uint8_t fold[256], unfold[256], sym[256], nraw[256];
-	} last = {0, -1, {0}, {0}, {0}, {0}};
+	static _Thread_local struct folds last = {.bits = 0, .zp = -1};
 	int top = (1 << bits) - 1, m = zp < top - zp ? zp : top - zp;
 
 	if (last.bits != bits || last.zp != zp) {
+		memset(&last, 0, sizeof(last));
 		for (int c = 0; c <= top; c++) {
 			int d = c - zp, a = d < 0 ? -d : d, v = a <= m ? (d > 0 ? 2 * a - 1 : 2 * a) : m + a, k;
-			last.fold[c] = (uint8_t)v;
 			last.unfold[v] = (uint8_t)c;
 			last.sym[c] = (uint8_t)sym_of((unsigned)v, &k);
-			last.nraw[c] = (uint8_t)k;
+			last.wide[c] = last.sym[c] | ((unsigned)v & ((1u << k) - 1)) << 8 | (uint32_t)k << 16;
 		}
 		last.bits = bits;
 		last.zp = zp;
 	}
-	memcpy(fold, last.fold, (size_t)top + 1);
-	memcpy(unfold, last.unfold, (size_t)top + 1);
-	memcpy(sym, last.sym, (size_t)top + 1);
-	memcpy(nraw, last.nraw, (size_t)top + 1);
+	return &last;
 }
 
 /* the weight of q (1 to 31): 2^((q - 1) / 2), times 256 */
@@ -315,6 +319,67 @@ static uint64_t count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *
 }
 #endif
 
+#ifdef COUNT_AVX2
+/* count()'s histogram of 17 to 24 symbols (nc, each its own symbol), 64 a step, as
+ * count16_avx2 counts codes but by five bit planes: the symbols by their top two bits (the
+ * top one only below 24), then the next three. The symbols' sum is that of each plane's
+ * count times its bit. */
+__attribute__((target("avx2,popcnt")))
+static uint64_t count24_avx2(const uint8_t *c, size_t m, int nc, uint32_t *h)
+{
+	uint64_t key = 0;
+	uint32_t part[24] = {0};
+	size_t j = 0;
+
+	for (; j + 64 <= m; j += 64) {
+		__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j));
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j + 32));
+		uint64_t b0, b1, b2, b3, b4, t0, t1, t2, u0, u1, u2, u3;
+#define PLANE(v, l) ((uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7 - (l))))
+#define TWO(k, x) do { \
+	part[2 * (k)] += (uint32_t)__builtin_popcountll((x) & ~b0); \
+	part[2 * (k) + 1] += (uint32_t)__builtin_popcountll((x) & b0); \
+} while (0)
+		b0 = PLANE(v0, 0) | (uint64_t)PLANE(v1, 0) << 32;
+		b1 = PLANE(v0, 1) | (uint64_t)PLANE(v1, 1) << 32;
+		b2 = PLANE(v0, 2) | (uint64_t)PLANE(v1, 2) << 32;
+		b3 = PLANE(v0, 3) | (uint64_t)PLANE(v1, 3) << 32;
+		b4 = PLANE(v0, 4) | (uint64_t)PLANE(v1, 4) << 32;
+		key += (uint64_t)__builtin_popcountll(b0) + ((uint64_t)__builtin_popcountll(b1) << 1) +
+		       ((uint64_t)__builtin_popcountll(b2) << 2) + ((uint64_t)__builtin_popcountll(b3) << 3) +
+		       ((uint64_t)__builtin_popcountll(b4) << 4);
+		/* symbols 0 to 7, 8 to 15 and 16 to 23 */
+		t0 = ~b4 & ~b3;
+		t1 = ~b4 & b3;
+		t2 = b4;
+		u0 = ~b2 & ~b1;
+		u1 = ~b2 & b1;
+		u2 = b2 & ~b1;
+		u3 = b2 & b1;
+		TWO(0, t0 & u0);
+		TWO(1, t0 & u1);
+		TWO(2, t0 & u2);
+		TWO(3, t0 & u3);
+		TWO(4, t1 & u0);
+		TWO(5, t1 & u1);
+		TWO(6, t1 & u2);
+		TWO(7, t1 & u3);
+		TWO(8, t2 & u0);
+		TWO(9, t2 & u1);
+		TWO(10, t2 & u2);
+		TWO(11, t2 & u3);
+#undef TWO
+#undef PLANE
+	}
+	for (; j < m; j++) {
+		part[c[j]]++;
+		key += c[j];
+	}
+	memcpy(h, part, (size_t)nc * sizeof(*h));
+	return key;
+}
+#endif
+
 /* The histogram h of c[0, m), values below nc, counted in four parts so that runs of one
  * value do not wait on each other's increments; each count goes to h[sym[value]] (sym
  * NULL: to h[value]). Returns the sum of the symbols, from the counts as they are summed
@@ -328,6 +393,8 @@ static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *
 #ifdef COUNT_AVX2
 	if (count_avx2 && sym != NULL && nc <= 16 && m >= 64)
 		return count16_avx2(c, m, nc, sym, h);
+	if (count_avx2 && sym == NULL && nc > 16 && nc <= 24 && m >= 64)
+		return count24_avx2(c, m, nc, h);
 #endif
 	for (int v = 0; v < nc; v++)
 		part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
@@ -445,8 +512,8 @@ static double group_bits(const uint64_t (*h)[MAX_SYMS], int k, int nsym, size_t 
  * least adcnn_rans_bound bytes). Returns the length, or 0 when out of memory. */
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out)
 {
-	/* sym has room for a vector gather's four bytes at its last */
-	uint8_t fold[256], unfold[256], sym[256 + 4] = {0}, nraw[256];
+	const struct folds *ft;
+	const uint8_t *sym;
 	int nsym = adcnn_rans_alphabet(bits), ngroups = 1, lg = 0;
 	size_t nseg = seg ? n / seg : 0, o = 0, rawlen = 0;
 	uint64_t hist[MAX_GROUPS][MAX_SYMS] = {{0}}, coarse[3][MAX_GROUPS / 2][MAX_SYMS];
@@ -468,7 +535,8 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	int g8 = nseg >= 8 ? 8 : nseg >= 4 ? 4 : nseg >= 2 ? 2 : 1, ctz8 = __builtin_ctz((unsigned)g8);
 
 	pthread_once(&once, cost_init);
-	fold_tables(bits, zp, fold, unfold, sym, nraw);
+	ft = fold_tables(bits, zp);
+	sym = ft->sym;
 	/* one allocation (a small tensor's six took a twentieth of its time): each channel's
 	 * rank keys (two words: keys and merge space), table, histogram, model and group; then
 	 * tail, at least 2 n + 16 bytes; for codes of more than 4 bits, their symbols (n) */
@@ -491,11 +559,9 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	 * the 8 bytes past the last), by one entry a code: symbol, raw bits, their count */
 	if (bits > 4) {
 		uint8_t *sy = tail + 2 * n + 16;
-		uint32_t e[256];
+		const uint32_t *e = ft->wide;
 		uint64_t acc = 0;
 		int k = 0;
-		for (int c = 0; c < 1 << bits; c++)
-			e[c] = sym[c] | (fold[c] & ((1u << nraw[c]) - 1)) << 8 | (uint32_t)nraw[c] << 16;
 		for (size_t i = 0; i < n; i += 8) {
 			for (size_t j = i; j < i + 8 && j < n; j++) {
 				uint32_t t = e[codes[j]];
@@ -746,7 +812,8 @@ static const uint8_t *model_dec(struct adcnn_qmodels *q, int k)
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes)
 {
-	uint8_t fold[256], unfold[256], sym[256], nraw[256];
+	const struct folds *ft = fold_tables(bits, zp);
+	const uint8_t *sym = ft->sym, *unfold = ft->unfold;
 	int nsym = adcnn_rans_alphabet(bits), ngroups, lg;
 	uint16_t *model = NULL;
 	struct adcnn_qmodels *qm = NULL;
@@ -771,7 +838,6 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	if ((size_t)ngroups > (nseg ? nseg : 1) || (ngroups == 0 && nseg == 0))
 		return false;
 	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
-	fold_tables(bits, zp, fold, unfold, sym, nraw);
 	grp = malloc(nseg ? nseg : 1);
 	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
 	if (ngroups) {
