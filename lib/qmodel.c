@@ -110,26 +110,23 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 		mine = q;
 	}
 	if (q->bits != bits || q->zp != zp) {
-		double cnt[ADCNN_RANS_MAX_SYMS] = {0};
+		uint32_t sum[ADCNN_RANS_MAX_SYMS] = {0}, cnt[ADCNN_RANS_MAX_SYMS] = {0};
+		uint32_t scale = bits <= 4 ? 1 : 64;
 		memset(q->ready, 0, sizeof(q->ready));
 		q->bits = bits;
 		q->zp = zp;
 		q->nsym = nsym;
 		q->cost_of = cost_of;
 		memcpy(q->sym, sym, (size_t)1 << bits);
-		q->whole = bits <= 4;
-		for (int y = 0; y < ADCNN_RANS_MAX_SYMS; y++) {
-			q->rep[y] = 0.0;
-			q->irep[y] = 0;
-		}
 		for (int c = 0; c < 1 << bits; c++) {
-			q->rep[sym[c]] += c;
-			q->irep[sym[c]] = (uint32_t)c;
-			cnt[sym[c]] += 1.0;
+			sum[sym[c]] += (uint32_t)c;
+			cnt[sym[c]]++;
 		}
-		for (int y = 0; y < nsym; y++)
-			if (cnt[y] > 0.0)
-				q->rep[y] /= cnt[y];
+		for (int y = 0; y < ADCNN_RANS_MAX_SYMS; y++) {
+			q->irep[y] = cnt[y] ? sum[y] * scale / cnt[y] : 0;
+			q->isq[y] = q->irep[y] * q->irep[y];
+		}
+		q->iscale = 1.0 / scale;
 	}
 	return q;
 }
@@ -176,25 +173,19 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 	for (int s = nsym; s < (nsym + 7) / 8 * 8; s++)
 		hf[s] = 0.0f;
 	/* counts (a channel's, far below 2^31) and their sums converted as signed numbers:
-	 * unsigned conversions take several instructions each on x86-64 without AVX-512 */
-	if (q->whole) {
-		int64_t sn = 0, s1 = 0, s2 = 0;
+	 * unsigned conversions take several instructions each on x86-64 without AVX-512; the
+	 * sums in integers, four lanes of a vector, not one chain of dependent additions */
+	{
+		uint64_t sn = 0, s1 = 0, s2 = 0;
 		for (int s = 0; s < nsym; s++) {
 			hf[s] = (float)(int32_t)h[s];
 			sn += h[s];
-			s1 += (int64_t)h[s] * q->irep[s];
-			s2 += (int64_t)h[s] * q->irep[s] * q->irep[s];
+			s1 += (uint64_t)h[s] * q->irep[s];
+			s2 += (uint64_t)h[s] * q->isq[s];
 		}
-		n = (double)sn;
-		m1 = (double)s1;
-		m2 = (double)s2;
-	} else {
-		for (int s = 0; s < nsym; s++) {
-			hf[s] = (float)(int32_t)h[s];
-			n += h[s];
-			m1 += h[s] * q->rep[s];
-			m2 += h[s] * q->rep[s] * q->rep[s];
-		}
+		n = (double)(int64_t)sn;
+		m1 = (double)(int64_t)s1 * q->iscale;
+		m2 = (double)(int64_t)s2 * (q->iscale * q->iscale);
 	}
 	m1 /= n;
 	i = (int)((m1 - q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
