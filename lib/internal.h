@@ -108,12 +108,10 @@ struct adcnn_qmodels {
 	int bits, zp, nsym;
 	uint8_t sym[256];
 	const float *cost_of; /* bits a symbol of each frequency */
-	/* for the search: the mean code of each symbol over iscale (an integer: a symbol of
-	 * more than one code is a power of two of them, at most 64, so 64 times their mean;
-	 * iscale 1 where each symbol is one code) and its square, so that a channel's sums
-	 * are integers (the same values as in doubles, exact far below 2^53) */
-	uint32_t irep[ADCNN_RANS_MAX_SYMS], isq[ADCNN_RANS_MAX_SYMS];
-	double iscale;
+	/* for the search: the mean code of each symbol and its square, 0 past nsym (a symbol of
+	 * more than one code is a power of two of them, at most 64: the mean a multiple of
+	 * 1/64, so that a channel's sums, below 2^24 codes, are exact in any order) */
+	double rep[ADCNN_RANS_MAX_SYMS], rep2[ADCNN_RANS_MAX_SYMS];
 	uint8_t ready[ADCNN_QMODELS];
 	/* bits a symbol, by cost_of (0 past nsym: sums can run over all MAX_SYMS); apart from
 	 * the models, 48 KiB together, where the search for a channel's model reads them */

@@ -111,7 +111,6 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 	}
 	if (q->bits != bits || q->zp != zp) {
 		uint32_t sum[ADCNN_RANS_MAX_SYMS] = {0}, cnt[ADCNN_RANS_MAX_SYMS] = {0};
-		uint32_t scale = bits <= 4 ? 1 : 64;
 		memset(q->ready, 0, sizeof(q->ready));
 		q->bits = bits;
 		q->zp = zp;
@@ -123,20 +122,24 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 			cnt[sym[c]]++;
 		}
 		for (int y = 0; y < ADCNN_RANS_MAX_SYMS; y++) {
-			q->irep[y] = cnt[y] ? sum[y] * scale / cnt[y] : 0;
-			q->isq[y] = q->irep[y] * q->irep[y];
+			q->rep[y] = cnt[y] ? (double)sum[y] / cnt[y] : 0.0;
+			q->rep2[y] = q->rep[y] * q->rep[y];
 		}
-		q->iscale = 1.0 / scale;
 	}
 	return q;
 }
 
 typedef float qf8 __attribute__((vector_size(32)));
+typedef float qf4 __attribute__((vector_size(16)));
+typedef double qd4 __attribute__((vector_size(32)));
 typedef int qi8 __attribute__((vector_size(32)));
 #if defined(__clang__)
 #define QSHUF(a, ...) __builtin_shufflevector(a, a, __VA_ARGS__)
+/* lanes k to k + 3 of a, k 0 or 4 */
+#define QSHUF4(a, k) ((k) ? __builtin_shufflevector(a, a, 4, 5, 6, 7) : __builtin_shufflevector(a, a, 0, 1, 2, 3))
 #else
 #define QSHUF(a, ...) __builtin_shuffle(a, (qi8){__VA_ARGS__})
+#define QSHUF4(a, k) ((k) ? (qf4){a[4], a[5], a[6], a[7]} : (qf4){a[0], a[1], a[2], a[3]})
 #endif
 
 /* the bits that h (a histogram of symbols, 0 past the alphabet) costs under model k */
@@ -170,22 +173,31 @@ static inline __attribute__((always_inline)) int model_fit(struct adcnn_qmodels 
 	int i, j = 0;
 	float c, hf[ADCNN_RANS_MAX_SYMS];
 
-	for (int s = nsym; s < (nsym + 7) / 8 * 8; s++)
-		hf[s] = 0.0f;
-	/* counts (a channel's, far below 2^31) and their sums converted as signed numbers:
-	 * unsigned conversions take several instructions each on x86-64 without AVX-512; the
-	 * sums in integers, four lanes of a vector, not one chain of dependent additions */
+	/* the counts as floats, 0 past nsym (h's entries there are not the channel's), then
+	 * their sums in doubles, four lanes of a vector: exact for a channel below 2^24 codes
+	 * (its counts are exact as floats, the sums' terms multiples of 1/4096 below 2^40), so
+	 * the same in any order and on any host; a chain of dependent additions a symbol, or
+	 * 64-bit integer products, took a third of the search at 8 bits */
 	{
-		uint64_t sn = 0, s1 = 0, s2 = 0;
-		for (int s = 0; s < nsym; s++) {
-			hf[s] = (float)(int32_t)h[s];
-			sn += h[s];
-			s1 += (uint64_t)h[s] * q->irep[s];
-			s2 += (uint64_t)h[s] * q->isq[s];
+		qd4 vn = {0.0}, v1 = {0.0}, v2 = {0.0};
+		for (int s = 0; s < nsym; s += 8) {
+			qi8 hv, live = (qi8){0, 1, 2, 3, 4, 5, 6, 7} + s < nsym;
+			qf8 f;
+			memcpy(&hv, h + s, sizeof(hv));
+			f = (qf8)((qi8)__builtin_convertvector(hv, qf8) & live);
+			memcpy(hf + s, &f, sizeof(f));
+			for (int k = 0; k < 8; k += 4) {
+				qd4 d = __builtin_convertvector(QSHUF4(f, k), qd4), r, r2;
+				memcpy(&r, q->rep + s + k, sizeof(r));
+				memcpy(&r2, q->rep2 + s + k, sizeof(r2));
+				vn += d;
+				v1 += d * r;
+				v2 += d * r2;
+			}
 		}
-		n = (double)(int64_t)sn;
-		m1 = (double)(int64_t)s1 * q->iscale;
-		m2 = (double)(int64_t)s2 * (q->iscale * q->iscale);
+		n = (vn[0] + vn[1]) + (vn[2] + vn[3]);
+		m1 = (v1[0] + v1[1]) + (v1[2] + v1[3]);
+		m2 = (v2[0] + v2[1]) + (v2[2] + v2[3]);
 	}
 	m1 /= n;
 	i = (int)((m1 - q->zp + top) * (ADCNN_QMODEL_NMU - 1) / (2.0 * top) + 0.5);
