@@ -289,6 +289,8 @@ double adcnn_qmodels_fit(struct adcnn_qmodels *q, const uint32_t *seghist, size_
 	/* 4 bits' alphabet (the default) unrolled, its histogram kept in registers */
 	if (q->nsym == 16)
 		return fit_range(q, seghist, s0, s1, sum, limit, model, 16);
+	if (q->nsym == 24)
+		return fit_range(q, seghist, s0, s1, sum, limit, model, 24);
 	return fit_range(q, seghist, s0, s1, sum, limit, model, q->nsym);
 }
 
