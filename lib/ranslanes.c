@@ -158,14 +158,11 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, cons
 	int nv = (nsym + 7) / 8;
 
 	for (size_t s = nseg; s-- > 0;) {
-		/* the entries, and the reciprocals of their frequencies (never used where 0) */
-		__m256i t[3], rt[3];
+		/* the entries */
+		__m256i t[3];
 		const uint8_t *cs = c + 8 * ng * s;
-		for (int k = 0; k < nv; k++) {
+		for (int k = 0; k < nv; k++)
 			t[k] = _mm256_loadu_si256((const __m256i *)(fs[s] + 8 * k));
-			rt[k] = _mm256_castps_si256(_mm256_div_ps(_mm256_set1_ps(1.0f),
-			                                          _mm256_cvtepi32_ps(_mm256_srli_epi32(t[k], 16))));
-		}
 		for (size_t g = ng; g-- > 0;) {
 			__m128i c8 = _mm_loadl_epi64((const __m128i *)(cs + 8 * g));
 			__m256i y, e, f, big, q, r, cm, w, hi1, hi2;
@@ -196,10 +193,10 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, cons
 			/* x / f within one of the truth (x < 2^31, the quotient below 2^19: x and 1 / f
 			 * rounded, and their product, each within 2^-24 of it), then the remainder
 			 * brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f for each
-			 * unit the quotient was off. A multiplication, not a division: the states wait
-			 * on it */
-			qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x),
-			                   _mm256_castsi256_ps(entries(y, rt, hi1, hi2, nsym)));
+			 * unit the quotient was off. x times 1 / f, not x / f: the states wait on the
+			 * multiplication, not on the division, made from the symbols alone (one
+			 * instruction: looking the reciprocals up as the entries took five) */
+			qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_cvtepi32_ps(f)));
 			q = _mm256_cvttps_epi32(qf);
 			r = _mm256_sub_epi32(x, _mm256_mullo_epi32(q, f));
 			cm = _mm256_sub_epi32(prob, f);
