@@ -153,6 +153,7 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, cons
 	const __m128i by16 = _mm_loadu_si128((const __m128i *)by);
 	const __m256i lo16 = _mm256_set1_epi32(0xffff), one = _mm256_set1_epi32(1);
 	const __m256i prob = _mm256_set1_epi32(1 << PROB_BITS);
+	const __m256 under = _mm256_set1_ps(1.0f - 0x1p-21f);
 	__m256i x = _mm256_loadu_si256((const __m256i *)st);
 	uint8_t *p = *pp;
 	int nv = (nsym + 7) / 8;
@@ -190,20 +191,21 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, cons
 			                                  _mm_loadu_si128((const __m128i *)pick[mask])));
 			p -= 2 * __builtin_popcount((unsigned)mask);
 			x = _mm256_blendv_epi8(x, _mm256_srli_epi32(x, 16), big);
-			/* x / f within one of the truth (x < 2^31, the quotient below 2^19: x and 1 / f
-			 * rounded, and their product, each within 2^-24 of it), then the remainder
-			 * brought into [0, f): x := q 2^12 + r + start, corrected by 2^12 - f for each
-			 * unit the quotient was off. x times 1 / f, not x / f: the states wait on the
-			 * multiplication, not on the division, made from the symbols alone (one
-			 * instruction: looking the reciprocals up as the entries took five) */
-			qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_cvtepi32_ps(f)));
+			/* x / f, or one less (x < 2^31, the quotient below 2^19: x and the reciprocal
+			 * rounded, and their product, each within 2^-24 of the truth, and the
+			 * reciprocal made 2^-21 smaller, so that the product is below x / f by less
+			 * than 0.4), then the remainder, in [0, 2 f): x := q 2^12 + r + start, and
+			 * 2^12 - f more where the quotient was one less. x times a reciprocal, not
+			 * x / f: the states wait on the multiplication, not on the division, made from
+			 * the symbols alone (one instruction: looking the reciprocals up as the
+			 * entries took five) */
+			qf = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_div_ps(under, _mm256_cvtepi32_ps(f)));
 			q = _mm256_cvttps_epi32(qf);
 			r = _mm256_sub_epi32(x, _mm256_mullo_epi32(q, f));
 			cm = _mm256_sub_epi32(prob, f);
 			x = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(q, PROB_BITS), r),
 			                     _mm256_and_si256(e, lo16));
 			x = _mm256_add_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(r, _mm256_sub_epi32(f, one)), cm));
-			x = _mm256_sub_epi32(x, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), r), cm));
 		}
 	}
 	_mm256_storeu_si256((__m256i *)st, x);
