@@ -75,6 +75,9 @@ enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, si
 int adcnn_rans_alphabet(int bits);
 size_t adcnn_rans_bound(size_t n, size_t seg);
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out);
+/* for the tests: whether the coder takes its paths by pext and pdep (codes of more than 4
+ * bits), where the machine's are fast, as it does unless told; returns whether it now does */
+bool adcnn_rans_pext(bool on);
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes);
 /* ranslanes.c: the eight interleaved states of rans.c's coder (symbol i in state i % 8, each

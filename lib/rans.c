@@ -182,15 +182,21 @@ static bool table_freqs(const uint8_t *q, int nsym, uint32_t *freq, uint32_t *st
  * plain arithmetic, so that every host makes the same choices */
 static float cost_bits[PROB + 1];
 #ifdef COUNT_AVX2
-static bool count_avx2, pext_fast; /* set with the costs */
+static bool count_avx2, pext_fast, pext_ok; /* set with the costs */
 #endif
+/* ident[y] = y: the decoder's first pass, which leaves symbols of more than 4 bits as they
+ * are (set with the costs) */
+static uint8_t ident[256];
 
 static void cost_init(void)
 {
+	for (int y = 0; y < 256; y++)
+		ident[y] = (uint8_t)y;
 #ifdef COUNT_AVX2
 	count_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-	pext_fast = count_avx2 && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("amdfam15h") &&
-	            !__builtin_cpu_is("amdfam17h");
+	pext_ok = count_avx2 && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("amdfam15h") &&
+	          !__builtin_cpu_is("amdfam17h");
+	pext_fast = pext_ok;
 #endif
 	for (uint32_t f = 1; f <= PROB; f++) {
 		int e = 0;
@@ -255,6 +261,18 @@ static bool bit_get(struct bitr *r, int k, uint32_t *v)
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+bool adcnn_rans_pext(bool on)
+{
+	pthread_once(&once, cost_init);
+#ifdef COUNT_AVX2
+	pext_fast = on && pext_ok;
+	return pext_fast;
+#else
+	(void)on;
+	return false;
+#endif
+}
 
 _Static_assert(ADCNN_QMODELS == 1 << 9, "a model index is 9 bits");
 
@@ -826,11 +844,11 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	p += 2 * k_; \
 } while (0)
 
-/* one code of at most 4 bits */
+/* one symbol, its code (or the symbol itself) by tb */
 #define DEC(x, out) do { \
 	uint32_t sy_; \
 	DEC_STEP(x, sy_); \
-	(out) = unfold[sy_]; \
+	(out) = tb[sy_]; \
 } while (0)
 
 /* one code of more than 4 bits: the symbol's raw bits from racc (rk of them, at least 48
@@ -856,9 +874,10 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	D(x7, c[j + 7]); \
 } while (0)
 
-/* one code of any width, in state x[l]; false if the bytes or the raw bits run out */
+/* one symbol in state x[l], its code into *c: tb[symbol] below 16, or where raw is NULL;
+ * else tb[its first folded value and raw bits]; false if the bytes or the raw bits run out */
 static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, const uint16_t *st,
-                 const uint8_t *unfold, struct bitr *raw, const uint8_t **pp, const uint8_t *end,
+                 const uint8_t *tb, struct bitr *raw, const uint8_t **pp, const uint8_t *end,
                  uint8_t *c)
 {
 	uint32_t slot = x[l] & (PROB - 1), t;
@@ -873,8 +892,8 @@ static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, c
 		*pp += 2;
 	}
 	x[l] = t;
-	if (sy < 16) {
-		*c = unfold[sy];
+	if (sy < 16 || raw == NULL) {
+		*c = tb[sy];
 	} else {
 		int nr;
 		unsigned v = base_of(sy, &nr);
@@ -882,10 +901,82 @@ static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, c
 		if (!bit_get(raw, nr, &extra))
 			return false;
 		/* below 2^bits: the alphabet stops at the bucket of the largest code */
-		*c = unfold[v | extra];
+		*c = tb[v | extra];
 	}
 	return true;
 }
+
+#ifdef COUNT_AVX2
+/* wide_codes for steps of eight codes while 8 bytes of raw bits remain (returns how many it
+ * took), where pdep is fast: each symbol's raw bits' mask and first folded value by a byte
+ * shuffle, the eight's raw bits spread into their bytes by one pdep, and the folded values
+ * unfolded arithmetically (wide_syms_pext's fold undone) */
+__attribute__((target("avx2,bmi2,popcnt")))
+static size_t wide_codes_pdep(uint8_t *c, size_t n, struct bitr *raw, int zp, int top)
+{
+	/* by symbol - 16 (below 16: an index with its top bit set, which gives 0) */
+	const __m128i tmask = _mm_setr_epi8(7, 7, 15, 15, 31, 31, 63, 63, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m128i tbase = _mm_setr_epi8(16, 24, 32, 48, 64, 96, (char)128, (char)192, 0, 0, 0, 0, 0, 0, 0, 0);
+	const int m = zp < top - zp ? zp : top - zp;
+	const __m128i z = _mm_set1_epi8((char)zp), mm = _mm_set1_epi8((char)m), m2 = _mm_set1_epi8((char)(2 * m));
+	const __m128i s16 = _mm_set1_epi8(16), one = _mm_set1_epi8(1), low7 = _mm_set1_epi8(0x7f);
+	/* past 2 m, the codes are on the longer side */
+	const bool up = top - zp > zp;
+	uint64_t racc = raw->acc;
+	int rk = raw->k;
+	size_t i = 0;
+
+	for (; i + 8 <= n && raw->n - raw->i >= 8; i += 8) {
+		__m128i y = _mm_loadl_epi64((const __m128i *)(const void *)(c + i)), idx = _mm_sub_epi8(y, s16);
+		__m128i v, h, odd, a, near;
+		uint64_t mk = (uint64_t)_mm_cvtsi128_si64(_mm_shuffle_epi8(tmask, idx)), r;
+		int k;
+		racc |= adcnn_le64dec(raw->p + raw->i) << rk;
+		raw->i += (size_t)(63 - rk) >> 3;
+		rk |= 56;
+		r = _pdep_u64(racc, mk);
+		k = __builtin_popcountll(mk);
+		racc >>= k;
+		rk -= k;
+		v = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(tbase, idx), _mm_and_si128(y, _mm_cmplt_epi8(y, s16))),
+		                 _mm_cvtsi64_si128((long long)r));
+		/* up to 2 m: zp + (v + 1) / 2 for v odd, zp - v / 2 for v even; past it, zp + or
+		 * - (v - m) */
+		h = _mm_and_si128(_mm_srli_epi16(v, 1), low7);
+		odd = _mm_and_si128(v, one);
+		a = _mm_sub_epi8(v, mm);
+		near = _mm_cmpeq_epi8(_mm_min_epu8(v, m2), v);
+		_mm_storel_epi64((__m128i *)(void *)(c + i),
+		                 _mm_blendv_epi8(up ? _mm_add_epi8(z, a) : _mm_sub_epi8(z, a),
+		                                 _mm_blendv_epi8(_mm_sub_epi8(z, h), _mm_add_epi8(_mm_add_epi8(z, h), odd),
+		                                                 _mm_cmpeq_epi8(odd, one)),
+		                                 near));
+	}
+	raw->acc = racc;
+	raw->k = rk;
+	return i;
+}
+
+/* Codes of more than 4 bits from their symbols, c[0, n) in place, and the raw bits of
+ * those from 16 on, where pdep is fast: a pass of its own after the states', eight codes a
+ * step (the states' steps took the raw bits a symbol at a time, each shift waiting on the
+ * last; elsewhere they still do, which was faster than a pass of its own so); false if the
+ * raw bits run out */
+static bool wide_codes(uint8_t *c, size_t n, struct bitr *raw, int zp, int top, const uint8_t *unfold)
+{
+	size_t i = wide_codes_pdep(c, n, raw, zp, top);
+
+	for (; i < n; i++) {
+		int nr;
+		unsigned v = base_of(c[i], &nr);
+		uint32_t extra = 0;
+		if (nr > 0 && !bit_get(raw, nr, &extra))
+			return false;
+		c[i] = unfold[v | extra];
+	}
+	return true;
+}
+#endif
 
 /* the model's symbol of each slot, made once: a search from the bucket's symbol took a
  * mispredicted branch a code or so */
@@ -921,6 +1012,10 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	const uint8_t *p, *end = in + len;
 	uint32_t x[LANES];
 	uint8_t rb[MAX_SYMS], rn[MAX_SYMS];
+	/* codes of more than 4 bits in two passes (wide_codes): the states' pass leaves their
+	 * symbols (tb the identity), else their codes (tb unfold) */
+	bool wide2 = false;
+	const uint8_t *tb = unfold;
 	bool ok = false;
 
 	if (len < 1)
@@ -1004,6 +1099,11 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	}
 	if (len - o < 4 * LANES)
 		goto done;
+	pthread_once(&once, cost_init);
+#ifdef COUNT_AVX2
+	wide2 = bits > 4 && pext_fast;
+	tb = wide2 ? ident : unfold;
+#endif
 	for (int l = 0; l < LANES; l++)
 		x[l] = adcnn_le32dec(in + o + 4 * (size_t)l);
 	p = in + o + 4 * LANES;
@@ -1023,20 +1123,21 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			st = gstart[grp[s]];
 		}
 		/* the whole groups of eight from the first symbol of state 0: a state each, no
-		 * test of the bytes for each, while 16 bytes remain (and for wider codes, 8
-		 * bytes of raw bits: taken 48 bits or more a group, without a branch) */
+		 * test of the bytes for each, while 16 bytes remain */
 		j = (LANES - s * seg % LANES) % LANES;
 		whole = j < seg ? (seg - j) / LANES * LANES : 0;
 		for (size_t k = 0, k1 = j < seg ? j : seg; k < k1; k++)
-			if (!dec1(x, (s * seg + k) % LANES, sl, fr, st, unfold, &raw, &p, end, c + k))
+			if (!dec1(x, (s * seg + k) % LANES, sl, fr, st, tb, wide2 ? NULL : &raw, &p, end, c + k))
 				goto done;
 		if (whole > 0) {
 			uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
 			uint32_t x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-			if (bits <= 4) {
+			if (bits <= 4 || wide2) {
 				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES)
 					DEC8(DEC);
 			} else {
+				/* and for wider codes, while 8 bytes of raw bits remain: taken 48 bits or
+				 * more a group, without a branch */
 				uint64_t racc = raw.acc;
 				int rk = raw.k;
 				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES && raw.n - raw.i >= 8;
@@ -1053,13 +1154,18 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
 		}
 		for (; j < seg; j++)
-			if (!dec1(x, (s * seg + j) % LANES, sl, fr, st, unfold, &raw, &p, end, c + j))
+			if (!dec1(x, (s * seg + j) % LANES, sl, fr, st, tb, wide2 ? NULL : &raw, &p, end, c + j))
 				goto done;
 	}
 	/* the states are back where the encoder began, and every byte is used */
 	ok = p == end;
 	for (int l = 0; l < LANES; l++)
 		ok = ok && x[l] == RANS_L;
+#ifdef COUNT_AVX2
+	/* codes of more than 4 bits: from their symbols and raw bits */
+	if (ok && wide2)
+		ok = wide_codes(codes, nseg * seg, &raw, zp, (1 << bits) - 1, unfold);
+#endif
 done:
 	free(grp);
 	free(model);

@@ -636,6 +636,61 @@ static void test_rans_lanes(void **state)
 		}
 }
 
+/* The coder's paths by pext and pdep (codes of more than 4 bits, where the machine's are
+ * fast) and its portable ones make the same bytes and decode them to the same codes: every
+ * width from 5 to 8 bits, zero points at the bottom, in the middle and near the top (the
+ * fold's two sides), channels of 64 codes (whole vector steps), 40 and 144 (not), and a
+ * tensor whose codes are not whole steps of 32. */
+static void test_rans_pext(void **state)
+{
+	static const size_t segs[] = {64, 40, 144, 37};
+	uint32_t seed = 4242;
+	bool fast = adcnn_rans_pext(true);
+
+	(void)state;
+	print_message("pext paths: %s\n", fast ? "taken" : "not on this machine");
+	for (int bits = 5; bits <= 8; bits++) {
+		int top = (1 << bits) - 1;
+		int zps[] = {0, top / 2, top - 3};
+		for (size_t z = 0; z < 3; z++)
+			for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
+				size_t seg = segs[k], n = seg * 6, len[2];
+				uint8_t codes[6 * 144], back[6 * 144], *out[2];
+				int zp = zps[z];
+				/* half at the zero point, the rest spread around it, wider in later
+				 * channels */
+				for (size_t i = 0; i < n; i++) {
+					int d;
+					seed = seed * 1103515245u + 12345u;
+					d = (int)((seed >> 16) % (2u * (uint32_t)(i / seg + 1) * (uint32_t)(top / 6 + 1) + 1)) -
+					    (int)((i / seg + 1) * (size_t)(top / 6 + 1));
+					d = (seed >> 8) & 1 ? 0 : d;
+					codes[i] = (uint8_t)(zp + d < 0 ? 0 : zp + d > top ? top : zp + d);
+				}
+				for (int f = 0; f < 2; f++) {
+					adcnn_rans_pext(f == 0);
+					out[f] = malloc(adcnn_rans_bound(n, seg));
+					assert_non_null(out[f]);
+					len[f] = adcnn_rans_encode(codes, n, seg, bits, zp, out[f]);
+					assert_true(len[f] > 0);
+				}
+				assert_int_equal(len[0], len[1]);
+				assert_memory_equal(out[0], out[1], len[0]);
+				for (int f = 0; f < 2; f++) {
+					adcnn_rans_pext(f == 0);
+					memset(back, 0xee, sizeof(back));
+					assert_true(adcnn_rans_decode(out[0], len[0], n, seg, bits, zp, back));
+					assert_memory_equal(back, codes, n);
+					/* a byte short: refused either way */
+					assert_false(adcnn_rans_decode(out[0], len[0] - 1, n, seg, bits, zp, back));
+				}
+				free(out[0]);
+				free(out[1]);
+			}
+	}
+	adcnn_rans_pext(true);
+}
+
 /* Segments with tables of their own, coded in one call, as one call a segment would code
  * them and as the one-at-a-time coder does: segments of whole groups of eight (one pass of
  * the vectors) and not, from state 0 and not, three different tables in turn. */
@@ -728,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_qmodel_tables),
 		cmocka_unit_test(test_rans_bytes),
 		cmocka_unit_test(test_rans_segments),
+		cmocka_unit_test(test_rans_pext),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
