@@ -77,7 +77,8 @@ static inline unsigned base_of(int s, int *nraw)
  * while both sides last, then the longer side on its own. The tables: folded value -> code;
  * each code's symbol (room for a vector gather's four bytes at the last); and for codes of
  * more than 4 bits, each code's entry for the symbols' pass (symbol, raw bits, their count).
- * Entries past the codes are 0. */
+ * Entries past the codes are 0, but sym's, MAX_SYMS - 1: a symbol no alphabet has, where
+ * count16_avx2 counts codes that cannot occur. */
 struct folds {
 	int bits, zp;
 	uint8_t unfold[256], sym[256 + 4];
@@ -100,6 +101,8 @@ static const struct folds *fold_tables(int bits, int zp)
 			last.sym[c] = (uint8_t)sym_of((unsigned)v, &k);
 			last.wide[c] = last.sym[c] | ((unsigned)v & ((1u << k) - 1)) << 8 | (uint32_t)k << 16;
 		}
+		for (int c = top + 1; c < 256; c++)
+			last.sym[c] = MAX_SYMS - 1;
 		last.bits = bits;
 		last.zp = zp;
 	}
@@ -288,52 +291,65 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 }
 
 #ifdef COUNT_AVX2
-/* count()'s histogram of codes below 16 (nc of them), 64 codes a step: the codes' four bit
+/* count()'s histogram of codes of at most 4 bits, 64 codes a step: the codes' four bit
  * planes as 64-bit masks (a shift puts each bit at the top of its byte), then the mask of
  * each code, made by halves (the codes by their top bit, top two, three, four: 30 ANDs)
- * and counted; each count to sym[code]. Comparing the codes with each of 16 values took
- * twice as long. */
-__attribute__((target("avx2,popcnt")))
-static uint64_t count16_avx2(const uint8_t *c, size_t m, int nc, const uint8_t *sym, uint32_t *h)
+ * and counted, each count to sym[code] (stored by the first step, added by the others) and
+ * times sym[code] to the symbols' sum. Comparing the codes with each of 16 values took
+ * twice as long; counts kept in a local array and put to their symbols after, a third
+ * longer. */
+__attribute__((target("avx2,popcnt"))) static inline __attribute__((always_inline))
+uint64_t count16_step(const uint8_t *c, const uint8_t *restrict sym, uint32_t *restrict h, bool first)
 {
-	uint64_t key = 0;
-	uint32_t part[16] = {0};
-	size_t j = 0;
-
-	for (; j + 64 <= m; j += 64) {
-		__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j));
-		__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + j + 32));
-		uint64_t b0, b1, b2, b3, t0, t1, t2, t3;
+	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)c);
+	__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + 32));
+	uint64_t b0, b1, b2, b3, t0, t1, t2, t3, key = 0;
 #define PLANE(v, l) ((uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7 - (l))))
-#define TWO(k, u) do { \
-	part[2 * (k)] += (uint32_t)__builtin_popcountll((u) & ~b0); \
-	part[2 * (k) + 1] += (uint32_t)__builtin_popcountll((u) & b0); \
+#define ONE(v, n) do { \
+	uint32_t n_ = (uint32_t)(n); \
+	h[sym[v]] = first ? n_ : h[sym[v]] + n_; \
+	key += (uint64_t)n_ * sym[v]; \
 } while (0)
-		b0 = PLANE(v0, 0) | (uint64_t)PLANE(v1, 0) << 32;
-		b1 = PLANE(v0, 1) | (uint64_t)PLANE(v1, 1) << 32;
-		b2 = PLANE(v0, 2) | (uint64_t)PLANE(v1, 2) << 32;
-		b3 = PLANE(v0, 3) | (uint64_t)PLANE(v1, 3) << 32;
-		/* the codes whose top two bits are 0 to 3; then by their third bit and their last */
-		t0 = ~b3 & ~b2;
-		t1 = ~b3 & b2;
-		t2 = b3 & ~b2;
-		t3 = b3 & b2;
-		TWO(0, t0 & ~b1);
-		TWO(1, t0 & b1);
-		TWO(2, t1 & ~b1);
-		TWO(3, t1 & b1);
-		TWO(4, t2 & ~b1);
-		TWO(5, t2 & b1);
-		TWO(6, t3 & ~b1);
-		TWO(7, t3 & b1);
+#define TWO(k, u) do { \
+	ONE(2 * (k), __builtin_popcountll((u) & ~b0)); \
+	ONE(2 * (k) + 1, __builtin_popcountll((u) & b0)); \
+} while (0)
+	b0 = PLANE(v0, 0) | (uint64_t)PLANE(v1, 0) << 32;
+	b1 = PLANE(v0, 1) | (uint64_t)PLANE(v1, 1) << 32;
+	b2 = PLANE(v0, 2) | (uint64_t)PLANE(v1, 2) << 32;
+	b3 = PLANE(v0, 3) | (uint64_t)PLANE(v1, 3) << 32;
+	/* the codes whose top two bits are 0 to 3; then by their third bit and their last */
+	t0 = ~b3 & ~b2;
+	t1 = ~b3 & b2;
+	t2 = b3 & ~b2;
+	t3 = b3 & b2;
+	TWO(0, t0 & ~b1);
+	TWO(1, t0 & b1);
+	TWO(2, t1 & ~b1);
+	TWO(3, t1 & b1);
+	TWO(4, t2 & ~b1);
+	TWO(5, t2 & b1);
+	TWO(6, t3 & ~b1);
+	TWO(7, t3 & b1);
 #undef TWO
+#undef ONE
 #undef PLANE
-	}
-	for (; j < m; j++)
-		part[c[j]]++;
-	for (int v = 0; v < nc; v++) {
-		h[sym[v]] = part[v];
-		key += (uint64_t)part[v] * sym[v];
+	return key;
+}
+
+/* at least 64 codes; h has MAX_SYMS entries, where those of codes that cannot occur are
+ * counted (0: sym takes them past the alphabet) */
+__attribute__((target("avx2,popcnt")))
+static uint64_t count16_avx2(const uint8_t *c, size_t m, const uint8_t *restrict sym, uint32_t *restrict h)
+{
+	uint64_t key = count16_step(c, sym, h, true);
+	size_t j = 64;
+
+	for (; j + 64 <= m; j += 64)
+		key += count16_step(c + j, sym, h, false);
+	for (; j < m; j++) {
+		h[sym[c[j]]]++;
+		key += sym[c[j]];
 	}
 	return key;
 }
@@ -419,7 +435,7 @@ static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *
 
 #ifdef COUNT_AVX2
 	if (count_avx2 && sym != NULL && nc <= 16 && m >= 64)
-		return count16_avx2(c, m, nc, sym, h);
+		return count16_avx2(c, m, sym, h);
 	if (count_avx2 && sym == NULL && nc > 16 && nc <= 24 && m >= 64)
 		return count24_avx2(c, m, h);
 #endif
