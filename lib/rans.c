@@ -291,6 +291,20 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 }
 
 #ifdef COUNT_AVX2
+/* bit planes 0 to np - 1 of the 64 bytes at c, as 64-bit masks (a shift puts each bit at
+ * the top of its byte) */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void planes64(const uint8_t *c, int np, uint64_t *b)
+{
+	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)c);
+	__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + 32));
+
+#pragma GCC unroll 8
+	for (int l = 0; l < np; l++)
+		b[l] = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v0, 7 - l)) |
+		       (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v1, 7 - l)) << 32;
+}
+
 /* count()'s histogram of codes of at most 4 bits, 64 codes a step: the codes' four bit
  * planes as 64-bit masks (a shift puts each bit at the top of its byte), then the mask of
  * each code, made by halves (the codes by their top bit, top two, three, four: 30 ANDs)
@@ -301,10 +315,7 @@ size_t adcnn_rans_bound(size_t n, size_t seg)
 __attribute__((target("avx2,popcnt"))) static inline __attribute__((always_inline))
 uint64_t count16_step(const uint8_t *c, const uint8_t *restrict sym, uint32_t *restrict h, bool first)
 {
-	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)c);
-	__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + 32));
-	uint64_t b0, b1, b2, b3, t0, t1, t2, t3, key = 0;
-#define PLANE(v, l) ((uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7 - (l))))
+	uint64_t b[4], b0, b1, b2, b3, t[4], key = 0;
 #define ONE(v, n) do { \
 	uint32_t n_ = (uint32_t)(n); \
 	h[sym[v]] = first ? n_ : h[sym[v]] + n_; \
@@ -314,26 +325,20 @@ uint64_t count16_step(const uint8_t *c, const uint8_t *restrict sym, uint32_t *r
 	ONE(2 * (k), __builtin_popcountll((u) & ~b0)); \
 	ONE(2 * (k) + 1, __builtin_popcountll((u) & b0)); \
 } while (0)
-	b0 = PLANE(v0, 0) | (uint64_t)PLANE(v1, 0) << 32;
-	b1 = PLANE(v0, 1) | (uint64_t)PLANE(v1, 1) << 32;
-	b2 = PLANE(v0, 2) | (uint64_t)PLANE(v1, 2) << 32;
-	b3 = PLANE(v0, 3) | (uint64_t)PLANE(v1, 3) << 32;
+	planes64(c, 4, b);
+	b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
 	/* the codes whose top two bits are 0 to 3; then by their third bit and their last */
-	t0 = ~b3 & ~b2;
-	t1 = ~b3 & b2;
-	t2 = b3 & ~b2;
-	t3 = b3 & b2;
-	TWO(0, t0 & ~b1);
-	TWO(1, t0 & b1);
-	TWO(2, t1 & ~b1);
-	TWO(3, t1 & b1);
-	TWO(4, t2 & ~b1);
-	TWO(5, t2 & b1);
-	TWO(6, t3 & ~b1);
-	TWO(7, t3 & b1);
+	t[0] = ~b3 & ~b2;
+	t[1] = ~b3 & b2;
+	t[2] = b3 & ~b2;
+	t[3] = b3 & b2;
+#pragma GCC unroll 4
+	for (int g = 0; g < 4; g++) {
+		TWO(2 * g, t[g] & ~b1);
+		TWO(2 * g + 1, t[g] & b1);
+	}
 #undef TWO
 #undef ONE
-#undef PLANE
 	return key;
 }
 
@@ -365,42 +370,28 @@ static uint64_t count16_avx2(const uint8_t *c, size_t m, const uint8_t *restrict
 __attribute__((target("avx2,popcnt"))) static inline __attribute__((always_inline))
 uint64_t count24_step(const uint8_t *c, uint32_t *h, bool first)
 {
-	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)c);
-	__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + 32));
-	uint64_t b0, b1, b2, b3, b4, t0, t1, t2, u0, u1, u2, u3;
-#define PLANE(v, l) ((uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v, 7 - (l))))
+	uint64_t b[5], b0, b1, b2, b3, b4, t[3], u[4];
 #define TWO(k, x) do { \
 	uint32_t n0_ = (uint32_t)__builtin_popcountll((x) & ~b0), n1_ = (uint32_t)__builtin_popcountll((x) & b0); \
 	h[2 * (k)] = first ? n0_ : h[2 * (k)] + n0_; \
 	h[2 * (k) + 1] = first ? n1_ : h[2 * (k) + 1] + n1_; \
 } while (0)
-	b0 = PLANE(v0, 0) | (uint64_t)PLANE(v1, 0) << 32;
-	b1 = PLANE(v0, 1) | (uint64_t)PLANE(v1, 1) << 32;
-	b2 = PLANE(v0, 2) | (uint64_t)PLANE(v1, 2) << 32;
-	b3 = PLANE(v0, 3) | (uint64_t)PLANE(v1, 3) << 32;
-	b4 = PLANE(v0, 4) | (uint64_t)PLANE(v1, 4) << 32;
-	/* symbols 0 to 7, 8 to 15 and 16 to 23 */
-	t0 = ~b4 & ~b3;
-	t1 = ~b4 & b3;
-	t2 = b4;
-	u0 = ~b2 & ~b1;
-	u1 = ~b2 & b1;
-	u2 = b2 & ~b1;
-	u3 = b2 & b1;
-	TWO(0, t0 & u0);
-	TWO(1, t0 & u1);
-	TWO(2, t0 & u2);
-	TWO(3, t0 & u3);
-	TWO(4, t1 & u0);
-	TWO(5, t1 & u1);
-	TWO(6, t1 & u2);
-	TWO(7, t1 & u3);
-	TWO(8, t2 & u0);
-	TWO(9, t2 & u1);
-	TWO(10, t2 & u2);
-	TWO(11, t2 & u3);
+	planes64(c, 5, b);
+	b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4];
+	/* symbols 0 to 7, 8 to 15 and 16 to 23; then by their next two bits */
+	t[0] = ~b4 & ~b3;
+	t[1] = ~b4 & b3;
+	t[2] = b4;
+	u[0] = ~b2 & ~b1;
+	u[1] = ~b2 & b1;
+	u[2] = b2 & ~b1;
+	u[3] = b2 & b1;
+#pragma GCC unroll 3
+	for (int g = 0; g < 3; g++)
+#pragma GCC unroll 4
+		for (int k = 0; k < 4; k++)
+			TWO(4 * g + k, t[g] & u[k]);
 #undef TWO
-#undef PLANE
 	return (uint64_t)__builtin_popcountll(b0) + ((uint64_t)__builtin_popcountll(b1) << 1) +
 	       ((uint64_t)__builtin_popcountll(b2) << 2) + ((uint64_t)__builtin_popcountll(b3) << 3) +
 	       ((uint64_t)__builtin_popcountll(b4) << 4);
@@ -561,30 +552,33 @@ struct rawbits {
 	int k;
 };
 
+/* the whole bytes of r's bits to its buffer (8 written, the bits past them 0), the rest
+ * kept */
+static inline __attribute__((always_inline)) void raw_store(struct rawbits *r)
+{
+	adcnn_le64enc(r->buf + r->len, r->acc);
+	r->len += (size_t)r->k >> 3;
+	r->acc >>= r->k & ~7;
+	r->k &= 7;
+}
+
 /* Codes of more than 4 bits: each code's symbol into sy, and the raw bits of those past 15
  * onto w, by one entry of e a code (struct folds' wide), eight codes (48 raw bits at most)
  * between stores. */
 static void wide_syms(const uint8_t *codes, size_t n, const uint32_t *e, uint8_t *sy, struct rawbits *w)
 {
-	uint64_t acc = w->acc;
-	size_t len = w->len;
-	int k = w->k;
+	struct rawbits r = *w;
 
 	for (size_t i = 0; i < n; i += 8) {
 		for (size_t j = i; j < i + 8 && j < n; j++) {
 			uint32_t t = e[codes[j]];
 			sy[j] = (uint8_t)t;
-			acc |= (uint64_t)((t >> 8) & 0xff) << k;
-			k += (int)(t >> 16);
+			r.acc |= (uint64_t)((t >> 8) & 0xff) << r.k;
+			r.k += (int)(t >> 16);
 		}
-		adcnn_le64enc(w->buf + len, acc);
-		len += (size_t)k >> 3;
-		acc >>= k & ~7;
-		k &= 7;
+		raw_store(&r);
 	}
-	w->acc = acc;
-	w->len = len;
-	w->k = k;
+	*w = r;
 }
 
 #ifdef COUNT_AVX2
@@ -606,9 +600,8 @@ static size_t wide_syms_pext(const uint8_t *codes, size_t n, int zp, int top, ui
 	const int m = zp < top - zp ? zp : top - zp;
 	const __m256i z = _mm256_set1_epi8((char)zp), mm = _mm256_set1_epi8((char)m), zero = _mm256_setzero_si256();
 	const __m256i ones = _mm256_set1_epi8(-1), low4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
-	uint64_t acc = w->acc;
-	size_t len = w->len, i = 0;
-	int k = w->k;
+	struct rawbits rb = *w;
+	size_t i = 0;
 
 	for (; i + 32 <= n; i += 32) {
 		__m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(codes + i));
@@ -627,17 +620,12 @@ static size_t wide_syms_pext(const uint8_t *codes, size_t n, int zp, int top, ui
 		_mm256_storeu_si256((__m256i *)(void *)r, _mm256_and_si256(v, mask));
 		_mm256_storeu_si256((__m256i *)(void *)q, mask);
 		for (int g = 0; g < 4; g++) {
-			acc |= _pext_u64(r[g], q[g]) << k;
-			k += __builtin_popcountll(q[g]);
-			adcnn_le64enc(w->buf + len, acc);
-			len += (size_t)k >> 3;
-			acc >>= k & ~7;
-			k &= 7;
+			rb.acc |= _pext_u64(r[g], q[g]) << rb.k;
+			rb.k += __builtin_popcountll(q[g]);
+			raw_store(&rb);
 		}
 	}
-	w->acc = acc;
-	w->len = len;
-	w->k = k;
+	*w = rb;
 	return i;
 }
 #endif
