@@ -291,6 +291,8 @@ double adcnn_qmodels_fit(struct adcnn_qmodels *q, const uint32_t *seghist, size_
 		return fit_range(q, seghist, s0, s1, sum, limit, model, 16);
 	if (q->nsym == 24)
 		return fit_range(q, seghist, s0, s1, sum, limit, model, 24);
+	if (q->nsym == 4)
+		return fit_range(q, seghist, s0, s1, sum, limit, model, 4);
 	return fit_range(q, seghist, s0, s1, sum, limit, model, q->nsym);
 }
 
