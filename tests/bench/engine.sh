@@ -23,6 +23,16 @@ set -eu
 PATH="$top_builddir:$PATH"
 HERE="$top_srcdir/tests/bench"
 EB=${ENGINE_BENCH:-$top_builddir/tests/bench/engine-bench}
+# programs older than the library would measure the code before it (make bench rebuilds
+# them; running this script alone does not)
+for p in "$top_builddir/adcnn-partition" "$top_builddir/adcnn-run" "$EB"; do
+	# one given by ENGINE_BENCH is the caller's to keep
+	[ "$p" = "$EB" ] && [ -n "${ENGINE_BENCH:-}" ] && continue
+	if [ -n "$(find "$top_builddir/lib/libadcnn.la" -newer "$p" 2>/dev/null)" ]; then
+		echo "engine.sh: $p is older than lib/libadcnn.la: make bench rebuilds it" >&2
+		exit 1
+	fi
+done
 W=${ADCNN_BENCH_DIR:-/tmp/adcnn-bench}
 R=${R:-3}
 N=${N:-10}

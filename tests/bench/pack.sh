@@ -6,6 +6,15 @@ set -eu
 : "${top_srcdir:=.}" "${top_builddir:=.}"
 PATH="$top_builddir:$PATH"
 B="$top_builddir/tests/bench/pack-bench"
+# programs older than the library would measure the code before it (make bench rebuilds
+# them; running this script alone does not)
+for p in "$B" "$top_builddir/adcnn-partition" "$top_builddir/adcnn-run" "$top_builddir/adcnn-pack" \
+	"$top_builddir/adcnn-merge"; do
+	if [ -n "$(find "$top_builddir/lib/libadcnn.la" -newer "$p" 2>/dev/null)" ]; then
+		echo "pack.sh: $p is older than lib/libadcnn.la: make bench rebuilds it" >&2
+		exit 1
+	fi
+done
 D="$top_srcdir/tests/data/models"
 S="$top_srcdir/share/adcnn"
 T=$(mktemp -d "${TMPDIR:-/tmp}/adcnn-bench.XXXXXX")
