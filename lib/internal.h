@@ -88,6 +88,8 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
  * symbols), whose frequency << 16 | start in segment s is fs[s][by[c]] (each fs[s] has
  * ADCNN_RANS_MAX_SYMS entries, nsym of them used). _plain: the same, one at a time, on any
  * machine (the tests compare them). */
+/* c -> c, and 4 zeros past the last: the symbols of codes that are their own */
+extern const uint8_t adcnn_rans_ident[256 + 4];
 #define ADCNN_RANS_LANES 8
 #define ADCNN_RANS_L (1u << 15)
 void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const uint8_t *by, int bits,

@@ -187,14 +187,9 @@ static float cost_bits[PROB + 1];
 #ifdef COUNT_AVX2
 static bool count_avx2, pext_fast, pext_ok; /* set with the costs */
 #endif
-/* ident[y] = y: the decoder's first pass, which leaves symbols of more than 4 bits as they
- * are (set with the costs) */
-static uint8_t ident[256];
 
 static void cost_init(void)
 {
-	for (int y = 0; y < 256; y++)
-		ident[y] = (uint8_t)y;
 #ifdef COUNT_AVX2
 	count_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 	pext_ok = count_avx2 && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("amdfam15h") &&
@@ -878,6 +873,21 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 	D(x7, c[j + 7]); \
 } while (0)
 
+/* the code of symbol sy (of more than 4 bits) into *c, by its first folded value and its raw
+ * bits from raw; false if these run out */
+static inline bool raw_code(struct bitr *raw, int sy, const uint8_t *unfold, uint8_t *c)
+{
+	int nr;
+	unsigned v = base_of(sy, &nr);
+	uint32_t extra = 0;
+
+	if (nr > 0 && !bit_get(raw, nr, &extra))
+		return false;
+	/* below 2^bits: the alphabet stops at the bucket of the largest code */
+	*c = unfold[v | extra];
+	return true;
+}
+
 /* one symbol in state x[l], its code into *c: tb[symbol] below 16, or where raw is NULL;
  * else tb[its first folded value and raw bits]; false if the bytes or the raw bits run out */
 static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, const uint16_t *st,
@@ -898,16 +908,9 @@ static bool dec1(uint32_t *x, size_t l, const uint8_t *sl, const uint16_t *fr, c
 	x[l] = t;
 	if (sy < 16 || raw == NULL) {
 		*c = tb[sy];
-	} else {
-		int nr;
-		unsigned v = base_of(sy, &nr);
-		uint32_t extra;
-		if (!bit_get(raw, nr, &extra))
-			return false;
-		/* below 2^bits: the alphabet stops at the bucket of the largest code */
-		*c = tb[v | extra];
+		return true;
 	}
-	return true;
+	return raw_code(raw, sy, tb, c);
 }
 
 #ifdef COUNT_AVX2
@@ -968,16 +971,9 @@ static size_t wide_codes_pdep(uint8_t *c, size_t n, struct bitr *raw, int zp, in
  * raw bits run out */
 static bool wide_codes(uint8_t *c, size_t n, struct bitr *raw, int zp, int top, const uint8_t *unfold)
 {
-	size_t i = wide_codes_pdep(c, n, raw, zp, top);
-
-	for (; i < n; i++) {
-		int nr;
-		unsigned v = base_of(c[i], &nr);
-		uint32_t extra = 0;
-		if (nr > 0 && !bit_get(raw, nr, &extra))
+	for (size_t i = wide_codes_pdep(c, n, raw, zp, top); i < n; i++)
+		if (!raw_code(raw, c[i], unfold, c + i))
 			return false;
-		c[i] = unfold[v | extra];
-	}
 	return true;
 }
 #endif
@@ -1039,11 +1035,9 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	}
 	if (grp == NULL || model == NULL || (ngroups && (tab == NULL || gfreq == NULL || gstart == NULL)))
 		goto done;
-	if (ngroups == 0) {
-		pthread_once(&once, cost_init);
-		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) == NULL)
-			goto done;
-	}
+	pthread_once(&once, cost_init);
+	if (ngroups == 0 && (qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) == NULL)
+		goto done;
 	{
 		struct bitr r = {in, len, o, 0, 0};
 		uint32_t v;
@@ -1103,10 +1097,9 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	}
 	if (len - o < 4 * LANES)
 		goto done;
-	pthread_once(&once, cost_init);
 #ifdef COUNT_AVX2
 	wide2 = bits > 4 && pext_fast;
-	tb = wide2 ? ident : unfold;
+	tb = wide2 ? adcnn_rans_ident : unfold;
 #endif
 	for (int l = 0; l < LANES; l++)
 		x[l] = adcnn_le32dec(in + o + 4 * (size_t)l);

@@ -25,7 +25,13 @@ static uint32_t rcp[(1u << PROB_BITS) + 1];
 static uint8_t sh[(1u << PROB_BITS) + 1];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* by[c] = c: the table of codes that are symbols already (by NULL) */
-static uint8_t ident[256 + 4];
+#define I4(n) (n), (n) + 1, (n) + 2, (n) + 3
+#define I16(n) I4(n), I4((n) + 4), I4((n) + 8), I4((n) + 12)
+#define I64(n) I16(n), I16((n) + 16), I16((n) + 32), I16((n) + 48)
+const uint8_t adcnn_rans_ident[256 + 4] = {I64(0), I64(64), I64(128), I64(192)};
+#undef I64
+#undef I16
+#undef I4
 #ifdef LANES_AVX2
 static bool avx2;
 /* the byte shuffle that moves the low words of the lanes of a mask (in lane order) to the
@@ -35,8 +41,6 @@ static uint8_t pick[256][16];
 
 static void init(void)
 {
-	for (int c = 0; c < 256; c++)
-		ident[c] = (uint8_t)c;
 	for (uint32_t f = 1; f <= 1u << PROB_BITS; f++) {
 		uint32_t s = 0;
 		while (f > 1u << s)
@@ -169,7 +173,7 @@ static void put_avx2(uint32_t *st, uint8_t **pp, const uint32_t *const *fs, cons
 			__m256i y, e, f, big, q, r, cm, w, hi1, hi2;
 			__m256 qf;
 			int mask;
-			if (by == ident) {
+			if (by == adcnn_rans_ident) {
 				y = _mm256_cvtepu8_epi32(c8);
 			} else if (bits <= 4) {
 				y = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(by16, c8));
@@ -266,7 +270,7 @@ void adcnn_rans_put(uint32_t *st, uint8_t **p, const uint32_t *const *fs, const 
 {
 	pthread_once(&once, init);
 	if (by == NULL)
-		by = ident;
+		by = adcnn_rans_ident;
 #ifdef LANES_AVX2
 	put(st, p, fs, by, bits, nsym, c, i0, seg, nseg, avx2);
 #else
@@ -279,6 +283,6 @@ void adcnn_rans_put_plain(uint32_t *st, uint8_t **p, const uint32_t *const *fs, 
 {
 	pthread_once(&once, init);
 	if (by == NULL)
-		by = ident;
+		by = adcnn_rans_ident;
 	put(st, p, fs, by, 0, nsym, c, i0, seg, nseg, false);
 }
