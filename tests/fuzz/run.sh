@@ -25,10 +25,18 @@ seed() {
 			"$src/adcnn-partition" -m "$ex/models/example.onnx" --embed-model -o "$work/seed/bundle/tiles" "$ex/images/sample.png" ;;
 	tensor)
 		cp "$src"/tests/data/models/detector/ref_split.npy "$work/seed/tensor/"
-		# packed members, of each coder
+		# packed members, of each coder; rANS at each of its paths: 4 bits and fewer, and
+		# more (the raw bits), of a ReLU's codes and of a signed tensor's (the detector's)
 		for c in planes rans; do
 			"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" |
 				"$src/adcnn-pack" -b 6 --coder $c | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/r0c0-$c.t"
+		done
+		det="$src/tests/data/models/detector"
+		for b in 2 4 8; do
+			"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" |
+				"$src/adcnn-pack" -b $b | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/r0c0-rans$b.t"
+			"$src/adcnn-partition" -m "$det/model.onnx" "$det/input.npy" | "$src/adcnn-run" |
+				"$src/adcnn-pack" -b $b | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/detector-rans$b.t"
 		done ;;
 	model) cp "$ex/models/example.onnx" "$work/seed/model/" ;;
 	input) cp "$ex/images/sample.png" "$src/tests/data/models/vgg/input.npy" "$work/seed/input/" ;;
