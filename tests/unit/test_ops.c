@@ -1886,6 +1886,8 @@ static void test_conv_threads(void **state)
 		{40, 7, 7, 70, 3, 1, 1, 1, 3},   /* panels, 3x3 */
 		{33, 9, 8, 40, 3, 2, 1, 1, 3},   /* panels, stride 2 */
 		{64, 7, 5, 96, 1, 1, 0, 1, 3},   /* panels, 1x1, no im2col */
+		/* panels in runs of one and two (10 panels, 6 runs), the last one part full */
+		{64, 7, 7, 300, 1, 1, 0, 1, 3},
 		{256, 5, 5, 64, 3, 1, 1, 1, 0},  /* where the automatic choice is panels (AVX-512) */
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
