@@ -113,14 +113,20 @@ med() { # MODEL PART THREADS WHAT: the median over the rounds, or n/a
 		awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 ratio() { # MODEL PART THREADS WHAT THREADS2 WHAT2: the median over the rounds of each round's
-	# WHAT / WHAT2, or n/a. A cell's engines run seconds apart in a round, and this machine's
-	# slow spells last minutes: a round's ratio sees both engines in one spell, where the
-	# ratio of the medians can set one engine's slow rounds against the other's fast ones.
+	# WHAT / WHAT2, and from three rounds on the lowest and highest of them, or n/a. A cell's
+	# engines run seconds apart in a round, and this machine's slow spells last minutes: a
+	# round's ratio sees both engines in one spell, where the ratio of the medians can set one
+	# engine's slow rounds against the other's fast ones.
 	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" -v t2="$5" -v e2="$6" '
 		$1 == m && $2 == p && $3 == t && $4 == e {a[$6] = $5}
 		$1 == m && $2 == p && $3 == t2 && $4 == e2 {b[$6] = $5}
 		END {for (k in a) if ((k in b) && b[k] > 0) print a[k] / b[k]}' "$RES" | sort -g |
-		awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) printf "%.2f\n", a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+		awk '{a[NR] = $1} END {
+			if (NR == 0) { print "n/a"; exit }
+			printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+			if (NR >= 3) printf " (%.2f-%.2f)", a[1], a[NR]
+			printf "\n"
+		}'
 }
 calc() { # FORMAT COND A B EXPR: printf FORMAT EXPR (of a and b) when COND holds; n/a if A or B is
 	case "$3$4" in *n/a*) echo n/a; return ;; esac
@@ -236,7 +242,7 @@ echo "includes decoding the tile and encoding the result; -j runs tiles in paral
 echo "does inside a tile); whole: the whole model, adcnn as engine-bench (adcnn_graph_run, BLIS on T threads)."
 echo "ORT: onnxruntime-node, intraOpNumThreads T; PyTorch: torch.set_num_threads(T). Peak RSS: of the adcnn process."
 echo "Times: the medians over the rounds; ratios: the median over the rounds of each round's ratio (a cell's engines"
-echo "run seconds apart in a round, so a slow spell of the machine weighs on both)."
+echo "run seconds apart in a round, so a slow spell of the machine weighs on both), then the lowest and highest round's."
 echo
 echo "| model | part | threads | adcnn ms | ORT ms | PyTorch ms | adcnn/ORT | adcnn/PyTorch | adcnn GFLOP/s | adcnn peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -303,7 +309,8 @@ done
 echo
 echo "## Tile-level parallelism: a 2x2 bundle of the prefix, adcnn-run --bench (target >= 1.9x)"
 echo
-echo "speedup: the median over the rounds of each round's -j 1 time over its -j 2 time, run one after the other."
+echo "speedup: the median over the rounds of each round's -j 1 time over its -j 2 time, run one after the other, then"
+echo "the lowest and highest round's."
 echo
 echo "| model | -j 1 ms | -j 2 ms | speedup |"
 echo "|---|---|---|---|"
