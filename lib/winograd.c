@@ -58,7 +58,7 @@ bool adcnn_winograd_fits(int C, int M, int oh, int ow)
 ADCNN_VECTORIZE ADCNN_PLAIN_LOOPS
 static void weights_transform(const float *restrict w, int C, int m, float *restrict u)
 {
-	size_t plane = (size_t)C;
+	size_t row = (size_t)C; /* floats a row of U */
 
 	for (int c0 = 0; c0 < C; c0 += VL) {
 		int nv = C - c0 < VL ? C - c0 : VL;
@@ -83,7 +83,7 @@ static void weights_transform(const float *restrict w, int C, int m, float *rest
 			}
 		/* U = t G^T */
 		for (int a = 0; a < A; a++) {
-			float *d = u + ((size_t)m * A + (size_t)a) * A * plane + c0;
+			float *d = u + ((size_t)m * A + (size_t)a) * A * row + c0;
 			float r[A][VL];
 			for (int v = 0; v < VL; v++) {
 				float g0 = t[a][0][v], g1 = t[a][1][v], g2 = t[a][2][v];
@@ -100,11 +100,11 @@ static void weights_transform(const float *restrict w, int C, int m, float *rest
 			if (nv == VL)
 				for (int b = 0; b < A; b++)
 					for (int v = 0; v < VL; v++)
-						d[(size_t)b * plane + v] = r[b][v];
+						d[(size_t)b * row + v] = r[b][v];
 			else
 				for (int b = 0; b < A; b++)
 					for (int v = 0; v < nv; v++)
-						d[(size_t)b * plane + v] = r[b][v];
+						d[(size_t)b * row + v] = r[b][v];
 		}
 	}
 }
