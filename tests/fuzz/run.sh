@@ -26,17 +26,22 @@ seed() {
 	tensor)
 		cp "$src"/tests/data/models/detector/ref_split.npy "$work/seed/tensor/"
 		# packed members, of each coder; rANS at each of its paths: 4 bits and fewer, and
-		# more (the raw bits), of a ReLU's codes and of a signed tensor's (the detector's)
-		for c in planes rans; do
-			"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" |
-				"$src/adcnn-pack" -b 6 --coder $c | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/r0c0-$c.t"
-		done
+		# more (the raw bits), of a ReLU's codes and of a signed tensor's (the detector's).
+		# Each model's results are made once and packed at every setting.
 		det="$src/tests/data/models/detector"
+		"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" >"$work/seed/example.adcnn"
+		"$src/adcnn-partition" -m "$det/model.onnx" "$det/input.npy" | "$src/adcnn-run" >"$work/seed/detector.adcnn"
+		member() { # NAME RESULTS PACK-OPTIONS...: results/r0c0.t of the packed bundle into NAME.t
+			name=$1 res=$2
+			shift 2
+			"$src/adcnn-pack" "$@" "$res" | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/$name.t"
+		}
+		for c in planes rans; do
+			member "r0c0-$c" "$work/seed/example.adcnn" -b 6 --coder $c
+		done
 		for b in 2 4 8; do
-			"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" |
-				"$src/adcnn-pack" -b $b | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/r0c0-rans$b.t"
-			"$src/adcnn-partition" -m "$det/model.onnx" "$det/input.npy" | "$src/adcnn-run" |
-				"$src/adcnn-pack" -b $b | zstd -dc | tar -xOf - results/r0c0.t >"$work/seed/tensor/detector-rans$b.t"
+			member "r0c0-rans$b" "$work/seed/example.adcnn" -b $b
+			member "detector-rans$b" "$work/seed/detector.adcnn" -b $b
 		done ;;
 	model) cp "$ex/models/example.onnx" "$work/seed/model/" ;;
 	input) cp "$ex/images/sample.png" "$src/tests/data/models/vgg/input.npy" "$work/seed/input/" ;;
