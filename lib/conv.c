@@ -397,6 +397,11 @@ static bool use_rowgemm(size_t K)
 	return conv_algo == 0 && !wide_vectors && K <= 64;
 }
 
+bool adcnn_conv_rowgemm(size_t K)
+{
+	return use_rowgemm(K);
+}
+
 /* a run of neighbouring panels of one image, for adcnn_parallel. A thread takes its panels in
  * runs, not one at a time, so that the kernel's reads ahead (pgemm8.c asks for the next panel
  * while it computes one) are for its own next panel: taken one at a time, panels went to the

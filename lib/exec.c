@@ -27,6 +27,37 @@ static bool same_region(const struct adcnn_region *a, const struct adcnn_region 
 	return a->r0 == b->r0 && a->r1 == b->r1 && a->c0 == b->c0 && a->c1 == b->c1;
 }
 
+/* the Conv and its activation, if any, that read node i's output through at most an
+ * activation node (MobileNet's expand, Clip, depthwise), with nothing else reading what lies
+ * between: the Conv's index and *actn the activation node's (-1: none, ae unset); -1 if none */
+static int conv_after(const struct adcnn_graph *g, int i, const int *uses, const int *reader,
+                      const bool *run, int out_value, int *actn, struct adcnn_act *ae)
+{
+	const struct adcnn_node *n = &g->nodes[i], *d;
+	int v = n->out[0], j;
+
+	*actn = -1;
+	if (n->op != OP_CONV || n->nout != 1 || v < 0 || uses[v] != 1 || v == out_value)
+		return -1;
+	j = reader[v];
+	if (g->nodes[j].in[0] == v && adcnn_act_fusable(&g->nodes[j], ae)) {
+		int v2 = g->nodes[j].out[0];
+		if (g->nodes[j].nout != 1 || v2 < 0 || uses[v2] != 1 || v2 == out_value)
+			return -1;
+		*actn = j;
+		v = v2;
+		j = reader[v];
+	}
+	d = &g->nodes[j];
+	if (j <= i || (run != NULL && !run[j]) || d->op != OP_CONV || d->nin < 2 || d->in[0] != v ||
+	    d->nout != 1 || d->out[0] < 0)
+		return -1;
+	for (int k = 1; k < d->nin; k++)
+		if (d->in[k] >= 0 && g->values[d->in[k]].init == NULL)
+			return -1;
+	return j;
+}
+
 enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_graph *g,
                                   int in_value, struct adcnn_tensor *input, int out_value,
                                   const struct adcnn_exec_opts *opts, struct adcnn_tensor **out)
@@ -37,11 +68,13 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 	 * whether a Conv applied that node's activation already (see below) */
 	int *reader = malloc(sizeof(int) * ((size_t)g->nvalues + 1));
 	bool *activated = calloc((size_t)g->nvalues + 1, sizeof(bool));
+	/* per node: computed already, by a fused step (fuse.c) of an earlier node */
+	bool *done_by = calloc((size_t)g->nnodes + 1, sizeof(bool));
 	const bool *run = opts ? opts->run_node : NULL;
 	const struct adcnn_region *reg = opts ? opts->region : NULL;
 	enum adcnn_status st = ADCNN_OK;
 
-	if (val == NULL || uses == NULL || reader == NULL || activated == NULL) {
+	if (val == NULL || uses == NULL || reader == NULL || activated == NULL || done_by == NULL) {
 		st = adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 		goto done;
 	}
@@ -59,7 +92,7 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 		struct adcnn_tensor *in[64] = {0}, *res[8] = {0}, *tmp[64] = {0};
 		struct adcnn_geom geom, *gp = NULL;
 
-		if (run != NULL && !run[i])
+		if ((run != NULL && !run[i]) || done_by[i])
 			continue;
 		for (int k = 0; k < n->nin; k++) {
 			int v = n->in[k];
@@ -100,11 +133,45 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 		            adcnn_act_fusable(&g->nodes[reader[n->out[0]]], &act) &&
 		            g->nodes[reader[n->out[0]]].in[0] == n->out[0];
 		bool fuse = acts && n->op == OP_CONV;
+		/* an expanding 1x1 Conv and the depthwise one reading it, in bands (fuse.c): on the
+		 * whole tensors only */
+		int dn = -1, an = -1;
+		struct adcnn_act ae, ad;
+		const struct adcnn_tensor *wd = NULL, *bd = NULL;
+		bool dacts = false;
+		if (reg == NULL && n->nin >= 2 && in[0]->rank == 4 &&
+		    (dn = conv_after(g, i, uses, reader, run, out_value, &an, &ae)) >= 0) {
+			const struct adcnn_node *d = &g->nodes[dn];
+			int dv = d->out[0];
+			wd = g->values[d->in[1]].init;
+			bd = d->nin > 2 && d->in[2] >= 0 ? g->values[d->in[2]].init : NULL;
+			dacts = uses[dv] == 1 && dv != out_value && g->nodes[reader[dv]].in[0] == dv &&
+			        adcnn_act_fusable(&g->nodes[reader[dv]], &ad);
+			if (!adcnn_fuse_fits(n, in[0], in[1], d, wd))
+				dn = -1;
+		}
 		/* an elementwise op in place: on a value nobody reads after it */
 		bool inplace = gp == NULL && n->nout == 1 && n->nin >= 1 && n->in[0] >= 0 && n->in[0] != in_value &&
 		               g->values[n->in[0]].init == NULL && tmp[0] == NULL && uses[n->in[0]] == 1 &&
 		               (n->nin == 1 || n->in[1] != n->in[0]);
-		if (fuse) {
+		if (dn >= 0) {
+			const struct adcnn_node *d = &g->nodes[dn];
+			struct adcnn_tensor *y = NULL;
+			st = adcnn_fuse_run(ctx, n, in[0], in[1], n->nin > 2 ? in[2] : NULL, an >= 0 ? &ae : NULL, d, wd,
+			                    bd, dacts ? &ad : NULL, 0, &y);
+			if (st == ADCNN_OK) {
+				/* e's output (and its activation's) never made: d's in their place */
+				done_by[dn] = true;
+				if (an >= 0)
+					done_by[an] = true;
+				if (uses[d->out[0]] > 0) {
+					val[d->out[0]] = y;
+					activated[d->out[0]] = dacts;
+				} else {
+					adcnn_tensor_free(y);
+				}
+			}
+		} else if (fuse) {
 			st = adcnn_conv_run_act(ctx, n, in[0], in[1], n->nin > 2 ? in[2] : NULL, res, gp, &act);
 			if (st == ADCNN_OK)
 				activated[n->out[0]] = true;
@@ -162,5 +229,6 @@ done:
 	free(uses);
 	free(reader);
 	free(activated);
+	free(done_by);
 	return st;
 }

@@ -350,6 +350,23 @@ void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, 
  * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */
 bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
                    float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
+/* conv.c: whether a 1x1 layer of K input channels takes rowgemm.c's path */
+bool adcnn_conv_rowgemm(size_t K);
+/* fuse.c: an expanding 1x1 Conv e (on rowgemm.c's path) and the 3x3 depthwise Conv d that
+ * reads its output (after e's activation ae, if any), computed in bands of rows: d's output
+ * after its activation ad, the same to the bit as the two run one after the other; rows: the
+ * output rows a band (0: chosen by the cache's size; tests set it).
+ * adcnn_fuse_fits: whether the pair (e's input x, weights we; d's weights wd) can and is
+ * worth fusing */
+bool adcnn_fuse_fits(const struct adcnn_node *e, const struct adcnn_tensor *x,
+                     const struct adcnn_tensor *we, const struct adcnn_node *d,
+                     const struct adcnn_tensor *wd);
+enum adcnn_status adcnn_fuse_run(struct adcnn_ctx *ctx, const struct adcnn_node *e,
+                                 const struct adcnn_tensor *x, const struct adcnn_tensor *we,
+                                 const struct adcnn_tensor *be, const struct adcnn_act *ae,
+                                 const struct adcnn_node *d, const struct adcnn_tensor *wd,
+                                 const struct adcnn_tensor *bd, const struct adcnn_act *ad,
+                                 int rows, struct adcnn_tensor **out);
 /* dwblock.c: a 3x3 depthwise convolution (stride s, 1 or 2, dilation 1) of nl <= 8 channels
  * (planes h x w, xstride apart; weights k[l][9], bias NULL or bias[l]) into oh x ow output
  * planes (ystride apart), then the activation (NULL: none). r0, c0: the tile row and column

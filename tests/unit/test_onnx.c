@@ -1,5 +1,6 @@
 /* test_onnx: the ONNX loader (onnx.c) and the graph it makes (graph.c): the test models,
- * BatchNormalization and constant folding, refusals, initializer encodings, the model hash. */
+ * BatchNormalization and constant folding, refusals, initializer encodings, the model hash;
+ * and the graph's run (exec.c) where it fuses a pair of layers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -524,6 +525,95 @@ static void test_batchnorm_fold(void **state)
 	mb_free(b);
 }
 
+/* ---- the expanding and depthwise pair, fused in the graph's run (exec.c, fuse.c) ---- */
+
+/* small integers, so that every sum is exact whatever its order */
+static float *small_ints(size_t n, unsigned seed, int lo, int hi)
+{
+	float *v = malloc(sizeof(float) * n);
+	uint32_t s = seed * 2654435761u + 12345;
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		s = s * 1103515245u + 12345u;
+		v[i] = (float)(lo + (int)((s >> 16) % (uint32_t)(hi - lo + 1)));
+	}
+	return v;
+}
+
+/* x [1,16,64,64] -> Conv 1x1 (64) -> Relu -> Conv 3x3 depthwise (stride) -> Relu -> y; shared:
+ * the first Relu's output added to the last's too (stride 1), so that it must be kept */
+static struct mb *mb_expand_dw(int stride, bool shared, float *v[4])
+{
+	struct mb *b = mb_new(13);
+	Onnx__NodeProto *d;
+
+	v[0] = small_ints(64 * 16, 1, -2, 2);
+	v[1] = small_ints(64, 2, -3, 3);
+	v[2] = small_ints(64 * 9, 3, -2, 2);
+	v[3] = small_ints(64, 4, -3, 3);
+	mb_input(b, "x", 4, (int64_t[]){1, 16, 64, 64});
+	mb_output(b, "y");
+	mb_init_f(b, "We", 4, (int64_t[]){64, 16, 1, 1}, 64 * 16, v[0], false);
+	mb_init_f(b, "Be", 1, (int64_t[]){64}, 64, v[1], false);
+	mb_init_f(b, "Wd", 4, (int64_t[]){64, 1, 3, 3}, 64 * 9, v[2], false);
+	mb_init_f(b, "Bd", 1, (int64_t[]){64}, 64, v[3], false);
+	mb_node(b, "expand", "Conv", "x We Be", "e");
+	mb_node(b, "relu1", "Relu", "e", "r");
+	d = mb_node(b, "dw", "Conv", "r Wd Bd", "d");
+	mb_attr_i(b, d, "group", 64);
+	mb_attr_ints(b, d, "kernel_shape", 2, (int64_t[]){3, 3});
+	mb_attr_ints(b, d, "strides", 2, (int64_t[]){stride, stride});
+	mb_attr_ints(b, d, "pads", 4, (int64_t[]){1, 1, 1, 1});
+	mb_node(b, "relu2", "Relu", "d", shared ? "d2" : "y");
+	if (shared)
+		mb_node(b, "add", "Add", "d2 r", "y");
+	return b;
+}
+
+/* the pair run whole by the graph (fused where the machine takes rowgemm.c's path: then
+ * 64 x 64 x 64 floats, 1 MiB, are worth it) against the same graph with im2col forced
+ * (never fused): the same values, exact sums both */
+static void test_fused_pair(void **state)
+{
+	float *xv = small_ints(16 * 64 * 64, 5, -3, 3);
+	(void)state;
+
+	for (int k = 0; k < 3; k++) {
+		float *v[4];
+		struct mb *b = mb_expand_dw(k == 1 ? 2 : 1, k == 2, v);
+		struct adcnn_model *m;
+		struct adcnn_tensor *x = adcnn_tensor_new(4, (int64_t[]){1, 16, 64, 64}), *y = NULL, *want = NULL;
+
+		assert_non_null(x);
+		memcpy(x->d.f, xv, sizeof(float) * x->n);
+		assert_int_equal(mb_load(b, &m), ADCNN_OK);
+		assert_int_equal(m->g.nnodes, k == 2 ? 5 : 4);
+		adcnn_conv_algo_set(1);
+		assert_int_equal(adcnn_graph_run(ctx, &m->g, m->g.input, x, m->g.outputs[0], NULL, &want), ADCNN_OK);
+		adcnn_conv_algo_set(0);
+		for (int threads = 1; threads <= 2; threads++) {
+			adcnn_threads_set(threads);
+			assert_int_equal(adcnn_graph_run(ctx, &m->g, m->g.input, x, m->g.outputs[0], NULL, &y), ADCNN_OK);
+			adcnn_threads_set(1);
+			assert_true(adcnn_tensor_same_shape(y, want));
+			assert_int_equal(y->dims[2], k == 1 ? 32 : 64);
+			for (size_t i = 0; i < want->n; i++)
+				if (y->d.f[i] != want->d.f[i])
+					fail_msg("model %d, %d threads: value %zu is %g, expected %g", k, threads, i, y->d.f[i],
+					         want->d.f[i]);
+			adcnn_tensor_free(y);
+		}
+		adcnn_tensor_free(want);
+		adcnn_tensor_free(x);
+		adcnn_model_free(m);
+		mb_free(b);
+		for (int i = 0; i < 4; i++)
+			free(v[i]);
+	}
+	free(xv);
+}
+
 /* ---- constant folding ---- */
 
 static void test_constant_fold(void **state)
@@ -1033,6 +1123,7 @@ int main(void)
 		cmocka_unit_test(test_models),
 		cmocka_unit_test(test_models_run),
 		cmocka_unit_test(test_batchnorm_fold),
+		cmocka_unit_test(test_fused_pair),
 		cmocka_unit_test(test_constant_fold),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_garbage_no_leak),

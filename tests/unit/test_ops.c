@@ -1704,6 +1704,139 @@ static void test_conv_depthwise_3x3(void **state)
 			}
 }
 
+/* t after the activation act (NULL: none; Clip to [-2, 6]) */
+static void act_ref(struct adcnn_tensor *t, const struct adcnn_act *act)
+{
+	for (size_t i = 0; act != NULL && i < t->n; i++) {
+		float v = t->d.f[i];
+		t->d.f[i] = act->op == OP_RELU ? (v > 0.0f ? v : 0.0f) : v < -2.0f ? -2.0f : v > 6.0f ? 6.0f : v;
+	}
+}
+
+/* fuse.c's expanding 1x1 layer and 3x3 depthwise layer in bands of rows against the two
+ * layers of the reference one after the other, exact sums of small integers: bands of 1, 2,
+ * 3 and 5 output rows and the automatic size (a band a plane here), stride 1 and 2, pads at
+ * both ends, at the end only (stride 2) and none, channels around the kernels' blocks (6 and
+ * 8), planes down to 1x1, two images, each image's rows in two parts on two threads, each
+ * activation before and after the depthwise layer, and no bias */
+static void test_fuse(void **state)
+{
+	static const int shapes[][8] = {
+		/* N, C, M, H, W, stride, pad before, pad after */
+		{1, 16, 43, 37, 25, 1, 1, 1}, {1, 16, 43, 37, 25, 2, 1, 1}, {2, 5, 8, 20, 9, 2, 0, 1},
+		{1, 3, 12, 2, 5, 1, 1, 1},    {1, 7, 9, 1, 1, 1, 1, 1},     {1, 64, 16, 12, 33, 2, 0, 0},
+		{1, 32, 48, 41, 40, 1, 1, 1}, {1, 32, 48, 41, 40, 2, 1, 1}, {2, 4, 20, 9, 250, 1, 1, 1},
+	};
+	static const int bands[] = {1, 2, 3, 5, 0};
+	struct adcnn_act relu = {OP_RELU, 0.0f, 0.0f}, clip = {OP_CLIP, -2.0f, 6.0f};
+	const struct adcnn_act *acts[] = {NULL, &relu, &clip};
+	char what[160];
+	(void)state;
+
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+		const int *sh = shapes[si];
+		int N = sh[0], C = sh[1], M = sh[2], H = sh[3], W = sh[4];
+		struct adcnn_node e = node(OP_CONV, 3), d = node(OP_CONV, 3);
+		struct adcnn_tensor *x = ints(4, (int64_t[]){N, C, H, W}, (unsigned)si + 1, -3, 3);
+		struct adcnn_tensor *we = ints(4, (int64_t[]){M, C, 1, 1}, (unsigned)si + 20, -2, 2);
+		struct adcnn_tensor *be = ints(1, (int64_t[]){M}, (unsigned)si + 40, -3, 3);
+		struct adcnn_tensor *wd = ints(4, (int64_t[]){M, 1, 3, 3}, (unsigned)si + 60, -2, 2);
+		struct adcnn_tensor *bd = ints(1, (int64_t[]){M}, (unsigned)si + 80, -3, 3);
+		window(&e, 1, 1, 1, 0, 0, 0, 0);
+		window(&d, 3, 3, sh[5], sh[6], sh[6], sh[7], sh[7]);
+		d.group = M;
+		for (int ai = 0; ai < 3; ai++)
+			for (int bi = 0; bi < 2; bi++) {
+				const struct adcnn_act *ae = acts[ai], *ad = acts[(ai + 1) % 3];
+				struct adcnn_tensor *mid = ref_conv(&e, x, we, bi ? be : NULL), *want;
+				act_ref(mid, ae);
+				want = ref_conv(&d, mid, wd, bi ? bd : NULL);
+				act_ref(want, ad);
+				for (size_t ri = 0; ri < sizeof(bands) / sizeof(bands[0]); ri++)
+					for (int threads = 1; threads <= 2; threads++) {
+						struct adcnn_tensor *y = NULL;
+						snprintf(what, sizeof(what), "shape %zu, activations %d, bias %d, bands of %d, %d threads",
+						         si, ai, bi, bands[ri], threads);
+						/* the output's memory, most likely, filled with NaN first: a row left
+						 * unwritten must not pass for the last run's */
+						struct adcnn_tensor *junk = tf(4, want->dims, NULL);
+						for (size_t k = 0; k < junk->n; k++)
+							junk->d.f[k] = NAN;
+						adcnn_tensor_free(junk);
+						adcnn_threads_set(threads);
+						if (adcnn_fuse_run(ctx, &e, x, we, bi ? be : NULL, ae, &d, wd, bi ? bd : NULL, ad, bands[ri],
+						                   &y) != ADCNN_OK)
+							fail_msg("%s: %s", what, adcnn_ctx_error(ctx));
+						adcnn_threads_set(1);
+						assert_true(adcnn_tensor_same_shape(y, want));
+						for (size_t k = 0; k < want->n; k++)
+							if (y->d.f[k] != want->d.f[k])
+								fail_msg("%s: value %zu is %g, expected %g", what, k, y->d.f[k], want->d.f[k]);
+						adcnn_tensor_free(y);
+					}
+				adcnn_tensor_free(mid);
+				adcnn_tensor_free(want);
+			}
+		adcnn_tensor_free(x);
+		adcnn_tensor_free(we);
+		adcnn_tensor_free(be);
+		adcnn_tensor_free(wd);
+		adcnn_tensor_free(bd);
+	}
+}
+
+/* where the pair is fused: an expanded tensor of 1 MiB or more, a 1x1 stride-1 unpadded
+ * layer of at most 64 input channels on rowgemm.c's path, a 3x3 depthwise layer of stride 1
+ * or 2 both ways */
+static void test_fuse_fits(void **state)
+{
+	struct adcnn_node e = node(OP_CONV, 3), d = node(OP_CONV, 3);
+	struct adcnn_tensor *x = tf(4, (int64_t[]){1, 16, 64, 64}, NULL);
+	struct adcnn_tensor *x63 = tf(4, (int64_t[]){1, 16, 64, 63}, NULL);
+	struct adcnn_tensor *x65 = tf(4, (int64_t[]){1, 65, 64, 64}, NULL);
+	struct adcnn_tensor *we = tf(4, (int64_t[]){64, 16, 1, 1}, NULL);
+	struct adcnn_tensor *we65 = tf(4, (int64_t[]){64, 65, 1, 1}, NULL);
+	struct adcnn_tensor *wd = tf(4, (int64_t[]){64, 1, 3, 3}, NULL);
+	struct adcnn_tensor *wd5 = tf(4, (int64_t[]){64, 1, 5, 5}, NULL);
+	bool rows = adcnn_conv_rowgemm(16);
+	(void)state;
+
+	window(&e, 1, 1, 1, 0, 0, 0, 0);
+	window(&d, 3, 3, 2, 1, 1, 1, 1);
+	d.group = 64;
+	assert_true(adcnn_fuse_fits(&e, x, we, &d, wd) == rows);
+	/* 64 x 64 x 63 floats: under 1 MiB */
+	assert_false(adcnn_fuse_fits(&e, x63, we, &d, wd));
+	assert_false(adcnn_fuse_fits(&e, x65, we65, &d, wd));
+	d.stride[1] = 1;
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd));
+	window(&d, 5, 5, 1, 2, 2, 2, 2);
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd5));
+	window(&d, 3, 3, 3, 1, 1, 1, 1);
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd));
+	window(&d, 3, 3, 1, 1, 1, 1, 1);
+	d.group = 32;
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd));
+	d.group = 64;
+	assert_true(adcnn_fuse_fits(&e, x, we, &d, wd) == rows);
+	window(&e, 1, 1, 1, 1, 1, 1, 1);
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd));
+	window(&e, 1, 1, 2, 0, 0, 0, 0);
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd));
+	/* im2col forced: no rowgemm.c, no fusing */
+	window(&e, 1, 1, 1, 0, 0, 0, 0);
+	adcnn_conv_algo_set(1);
+	assert_false(adcnn_fuse_fits(&e, x, we, &d, wd));
+	adcnn_conv_algo_set(0);
+	adcnn_tensor_free(x);
+	adcnn_tensor_free(x63);
+	adcnn_tensor_free(x65);
+	adcnn_tensor_free(we);
+	adcnn_tensor_free(we65);
+	adcnn_tensor_free(wd);
+	adcnn_tensor_free(wd5);
+}
+
 /* y (rows ldy apart) against act(b[m] + sum over k of w[m][k] x[k][c]) (b NULL: 0; act NULL,
  * Relu, or Clip to [-2, 6]), exact sums of small integers, in columns c0..c1; 100 (as
  * filled) in the others */
@@ -1973,6 +2106,8 @@ int main(void)
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),
 		cmocka_unit_test(test_rowgemm),
+		cmocka_unit_test(test_fuse),
+		cmocka_unit_test(test_fuse_fits),
 		cmocka_unit_test(test_pgemm8),
 		cmocka_unit_test(test_pool_threads),
 		cmocka_unit_test(test_add_inplace),
