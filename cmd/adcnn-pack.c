@@ -20,7 +20,8 @@ static void help(void)
 	       "      --coder C        rans (the default), planes (bit planes + zstd: mostly larger,\n"
 	       "                       about as fast to pack, up to 2.6 times faster to unpack),\n"
 	       "                       bytes (a byte a code + zstd)\n"
-	       "      --lossless       keep float32 exactly: byte planes + zstd\n"
+	       "      --lossless       keep float32 exactly: exponents by rANS, signs and mantissas\n"
+	       "                       raw; with --coder planes, byte planes + zstd\n"
 	       "  -L, --level N        zstd level, 1 to 19 (default 1, or 3 with --lossless; no\n"
 	       "                       effect on rans)\n"
 	       "  -d, --decompress     restore float32 tensors\n"
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
 	}
+	if (po.lossless && po.coder == ADCNN_CODER_BYTES)
+		return cli_usage_error(usage, "--lossless takes --coder rans or planes, not bytes");
 	if (optind < argc)
 		in = argv[optind++];
 	if (optind < argc)

@@ -49,7 +49,7 @@ void adcnn_shape_str(int rank, const int64_t *dims, char *buf, size_t len);
 enum adcnn_status adcnn_npy_parse(struct adcnn_ctx *ctx, const uint8_t *buf, size_t len,
                                   struct adcnn_tensor **out);
 /* tensor members of bundles */
-enum adcnn_enc { ADCNN_ENC_F32 = 1, ADCNN_ENC_LOSSLESS = 2, ADCNN_ENC_QUANT = 3 };
+enum adcnn_enc { ADCNN_ENC_F32 = 1, ADCNN_ENC_LOSSLESS = 2, ADCNN_ENC_QUANT = 3, ADCNN_ENC_LOSSLESS_RANS = 4 };
 #define ADCNN_TENSOR_MAGIC "ADCT"
 enum adcnn_status adcnn_tensor_encode(struct adcnn_ctx *ctx, const struct adcnn_tensor *t,
                                       enum adcnn_enc enc, int level, uint8_t **buf, size_t *len);
@@ -69,6 +69,23 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, size_t n);
 enum adcnn_status adcnn_quant_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len,
                                      float *out, size_t n, size_t seg);
+/* A reader allocates for n values only if the payload could hold them: at most this many
+ * values a byte (zstd's own limit is about 32768: a block of up to 128 KiB in 3 bytes and a
+ * bit). The rANS coder can code a value in nothing; where it did, the writers (quant.c,
+ * lossless.c) fall back to zstd. */
+#define ADCNN_MAX_VALUES_PER_BYTE 32768
+/* lossless.c: float32 exactly, tensor encoding 4 (the payload after the tensor header);
+ * encode leaves room bytes at the front of *out, and makes *out NULL where the coder made so
+ * few bytes that a reader would refuse them (the caller then takes encoding 2) */
+enum adcnn_status adcnn_lossless_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
+                                        size_t room, uint8_t **out, size_t *outlen);
+enum adcnn_status adcnn_lossless_check(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, size_t n);
+enum adcnn_status adcnn_lossless_decode(struct adcnn_ctx *ctx, const uint8_t *p, size_t len, float *y,
+                                        size_t n, size_t seg);
+/* for the tests: whether lossless.c splits and joins eight values a step by AVX2 (the same
+ * bytes as one at a time), as it does where the machine has it unless told; returns whether
+ * it now does */
+bool adcnn_lossless_vector(bool on);
 /* rans.c */
 #define ADCNN_RANS_PROB_BITS 12
 #define ADCNN_RANS_MAX_SYMS 24

@@ -1,5 +1,6 @@
-/* pack.c: tensor members of bundles: the header, raw float32, lossless packing (four byte
- * planes, each a zstd frame), quantized packing (quant.c), and packing a result bundle. */
+/* pack.c: tensor members of bundles: the header, raw float32, lossless packing (exponents by
+ * rANS: lossless.c; or four byte planes, each a zstd frame), quantized packing (quant.c), and
+ * packing a result bundle. */
 #include "config.h"
 #include "internal.h"
 #include <stdlib.h>
@@ -48,6 +49,20 @@ enum adcnn_status adcnn_tensor_encode(struct adcnn_ctx *ctx, const struct adcnn_
 		*buf = b;
 		*len = hl + 4 * n;
 		return ADCNN_OK;
+	}
+	if (enc == ADCNN_ENC_LOSSLESS_RANS) {
+		enum adcnn_status st = adcnn_lossless_encode(ctx, t->d.f, n, adcnn_channel_len(t->rank, t->dims, n), hl,
+		                                             &b, &o);
+		if (st != ADCNN_OK)
+			return st;
+		if (b != NULL) {
+			header_put(b, t, enc);
+			*buf = b;
+			*len = o;
+			return ADCNN_OK;
+		}
+		/* a tensor the exponents' coder takes too few bytes for */
+		enc = ADCNN_ENC_LOSSLESS;
 	}
 	if (enc != ADCNN_ENC_LOSSLESS)
 		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "unknown tensor encoding %d", enc);
@@ -151,6 +166,10 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 		enum adcnn_status st = adcnn_quant_check(ctx, buf + hl, len - hl, n);
 		if (st != ADCNN_OK)
 			return st;
+	} else if (enc == ADCNN_ENC_LOSSLESS_RANS) {
+		enum adcnn_status st = adcnn_lossless_check(ctx, buf + hl, len - hl, n);
+		if (st != ADCNN_OK)
+			return st;
 	} else if (enc != ADCNN_ENC_LOSSLESS) {
 		return adcnn_set_error(ctx, ADCNN_ERR_UNSUPPORTED, "unknown tensor encoding %d", enc);
 	} else {
@@ -168,7 +187,8 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 			off += z;
 		}
 	}
-	t = adcnn_tensor_new(rank, dims);
+	/* every decoder writes every value (encoding 2's clears them first) */
+	t = adcnn_tensor_new_uninit(rank, dims);
 	if (t == NULL)
 		return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory");
 	if (enc == ADCNN_ENC_F32) {
@@ -180,6 +200,14 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 	}
 	if (enc == ADCNN_ENC_QUANT) {
 		enum adcnn_status st = adcnn_quant_decode(ctx, buf + hl, len - hl, t->d.f, n, adcnn_channel_len(rank, dims, n));
+		if (st != ADCNN_OK) {
+			adcnn_tensor_free(t);
+			return st;
+		}
+		goto ok;
+	}
+	if (enc == ADCNN_ENC_LOSSLESS_RANS) {
+		enum adcnn_status st = adcnn_lossless_decode(ctx, buf + hl, len - hl, t->d.f, n, adcnn_channel_len(rank, dims, n));
 		if (st != ADCNN_OK) {
 			adcnn_tensor_free(t);
 			return st;
@@ -269,7 +297,9 @@ enum adcnn_status adcnn_pack(struct adcnn_ctx *ctx, struct adcnn_bundle *b,
 		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "zstd level %d out of range (1 to %d)", o->level, ZSTD_maxCLevel());
 	if (!o->lossless && (o->bits < 1 || o->bits > 8))
 		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "%d bits: 1 to 8 are possible", o->bits);
-	st = recode(ctx, b, o->lossless ? ADCNN_ENC_LOSSLESS : ADCNN_ENC_QUANT, o);
+	if (o->lossless && o->coder != ADCNN_CODER_RANS && o->coder != ADCNN_CODER_PLANES)
+		return adcnn_set_error(ctx, ADCNN_ERR_INVALID, "lossless packing takes the rans or the planes coder");
+	st = recode(ctx, b, !o->lossless ? ADCNN_ENC_QUANT : o->coder == ADCNN_CODER_RANS ? ADCNN_ENC_LOSSLESS_RANS : ADCNN_ENC_LOSSLESS, o);
 	if (st == ADCNN_OK)
 		b->man.kind = ADCNN_KIND_PACKED;
 	return st;

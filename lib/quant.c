@@ -303,11 +303,6 @@ static size_t coded_len(int coder, size_t n, int bits)
 	return coder == ADCNN_CODER_PLANES ? (n + 7) / 8 * (size_t)bits : n;
 }
 
-/* A reader allocates for n values only if the payload could hold them: at most this many
- * values a byte (zstd's own limit is about 32768: a block of up to 128 KiB in 3 bytes and a
- * bit). The rANS coder can code a value in nothing; where it did, the planes take over. */
-#define MAX_VALUES_PER_BYTE 32768
-
 enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size_t n, size_t seg,
                                      const struct adcnn_pack_opts *o, size_t room, uint8_t **out,
                                      size_t *outlen)
@@ -341,7 +336,7 @@ enum adcnn_status adcnn_quant_encode(struct adcnn_ctx *ctx, const float *x, size
 		z = adcnn_rans_encode(codes, n, seg, q.bits, q.zp, buf + room + QHDR);
 		if (z == 0)
 			goto nomem;
-		if (n / MAX_VALUES_PER_BYTE < z)
+		if (n / ADCNN_MAX_VALUES_PER_BYTE < z)
 			goto done;
 		/* so few bytes that a reader would refuse them: an all-zero tensor, say */
 		free(buf);
@@ -412,7 +407,7 @@ enum adcnn_status adcnn_quant_check(struct adcnn_ctx *ctx, const uint8_t *p, siz
 	if (z != len - QHDR)
 		return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "quantized tensor: %zu bytes of data, the header says %zu", len - QHDR, z);
 	if (coder == ADCNN_CODER_RANS) {
-		if (n / MAX_VALUES_PER_BYTE >= z)
+		if (n / ADCNN_MAX_VALUES_PER_BYTE >= z)
 			return adcnn_set_error(ctx, ADCNN_ERR_FORMAT, "corrupt quantized tensor");
 		return ADCNN_OK;
 	}

@@ -48,8 +48,8 @@ expect_empty_err 'pack --lossless FILE'
 cp "$TMP/out" "$TMP/p.adcnn"
 if [ "$(tar -xOf "$TMP/p.adcnn" MANIFEST 2>/dev/null | sed -n 2p)" = 'kind packed' ]; then pass; else fail 'pack: not kind packed'; fi
 if [ "$(tar -tf "$TMP/p.adcnn" 2>&1 | tr '\n' ' ')" = 'MANIFEST results/r0c0.t results/r0c1.t results/r1c0.t results/r1c1.t ' ]; then pass; else fail 'pack: members' "$(tar -tf "$TMP/p.adcnn" 2>&1)"; fi
-# tensor encoding 2 (byte 5 of each tensor member)
-if [ "$(tar -xOf "$TMP/p.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An -tx1 | tr -d ' \n')" = '414443540102' ]; then pass; else fail 'pack: the tensor is not ADCT version 1 encoding 2'; fi
+# tensor encoding 4 (byte 5 of each tensor member): exponents by rANS
+if [ "$(tar -xOf "$TMP/p.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An -tx1 | tr -d ' \n')" = '414443540104' ]; then pass; else fail 'pack: the tensor is not ADCT version 1 encoding 4'; fi
 check 'pack --lossless < FILE' 0 "adcnn-pack --lossless <'$TMP/r.adcnn'"
 same 'pack: stdin and file give the same bytes' "$TMP/out" "$TMP/p.adcnn"
 check 'pack --lossless -o FILE' 0 "adcnn-pack --lossless -o '$TMP/po.adcnn' '$TMP/r.adcnn'"
@@ -60,11 +60,20 @@ expect_empty_err 'pack -d'
 same 'pack -d restores the result bundle' "$TMP/out" "$TMP/r.adcnn"
 check 'pack | pack -d' 0 "adcnn-pack --lossless <'$TMP/r.adcnn' | adcnn-pack --decompress -o '$TMP/rd.adcnn'"
 same 'pack | pack -d restores the result bundle' "$TMP/rd.adcnn" "$TMP/r.adcnn"
+# --coder planes: byte planes and zstd (encoding 2), at any level; larger than rANS on these
+# ReLU outputs
 for l in 1 19; do
-	check "pack --lossless -L $l" 0 "adcnn-pack --lossless -L $l -o '$TMP/p$l.adcnn' '$TMP/r.adcnn'"
-	check "pack --lossless -L $l | pack -d" 0 "adcnn-pack -d '$TMP/p$l.adcnn'"
-	same "pack --lossless -L $l: -d restores the result bundle" "$TMP/out" "$TMP/r.adcnn"
+	check "pack --lossless --coder planes -L $l" 0 "adcnn-pack --lossless --coder planes -L $l -o '$TMP/p$l.adcnn' '$TMP/r.adcnn'"
+	if [ "$(tar -xOf "$TMP/p$l.adcnn" results/r0c0.t 2>/dev/null | head -c 6 | od -An -tx1 | tr -d ' \n')" = '414443540102' ]; then pass; else fail "pack --lossless --coder planes -L $l: the tensor is not encoding 2"; fi
+	check "pack --lossless --coder planes -L $l | pack -d" 0 "adcnn-pack -d '$TMP/p$l.adcnn'"
+	same "pack --lossless --coder planes -L $l: -d restores the result bundle" "$TMP/out" "$TMP/r.adcnn"
 done
+rans=$(member_bytes "$TMP/p.adcnn")
+planes=$(member_bytes "$TMP/p19.adcnn")
+if [ "$rans" -gt 0 ] && [ "$rans" -lt "$planes" ]; then pass; else fail "pack --lossless: members not smaller by rANS ($rans bytes) than by planes and zstd -19 ($planes)"; fi
+check 'pack --lossless --coder bytes' 64 "adcnn-pack --lossless --coder bytes '$TMP/r.adcnn'"
+expect_err '--lossless takes --coder rans or planes' 'pack --lossless --coder bytes: message'
+expect_out_eq '' 'pack --lossless --coder bytes: nothing on stdout'
 
 # Quantized, the default: 4 bits, encoding 3; the same bytes from the same input
 check 'pack FILE (4 bits)' 0 "adcnn-pack '$TMP/r.adcnn'"

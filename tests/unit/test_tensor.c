@@ -726,6 +726,192 @@ static void test_decode_lossless_corrupt(void **state)
 	adcnn_tensor_free(t);
 }
 
+/* ---- encoding 4: exponents by rANS, signs and mantissas raw ---- */
+
+/* t through encoding 4 (both paths, plain and by vectors, where the machine has them: the
+ * same bytes) and back, bit for bit; returns the member's length */
+static size_t roundtrip4(const struct adcnn_tensor *t, enum adcnn_enc want)
+{
+	uint8_t *a = NULL, *b = NULL;
+	size_t la = 0, lb = 0;
+	bool vec = adcnn_lossless_vector(true);
+	struct adcnn_tensor *r = NULL;
+	enum adcnn_enc got = 0;
+
+	assert_int_equal(adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS_RANS, 3, &a, &la), ADCNN_OK);
+	assert_int_equal(a[5], want);
+	assert_false(adcnn_lossless_vector(false));
+	assert_int_equal(adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS_RANS, 3, &b, &lb), ADCNN_OK);
+	assert_int_equal(lb, la);
+	assert_memory_equal(a, b, la);
+	for (int pass = 0; pass < 2; pass++) {
+		adcnn_lossless_vector(pass == 0 ? false : vec);
+		if (adcnn_tensor_decode(ctx, a, la, &r, &got) != ADCNN_OK)
+			fail_msg("%zu values, %s: %s", t->n, pass ? "by vectors" : "plain", adcnn_ctx_error(ctx));
+		assert_int_equal(got, want);
+		assert_true(adcnn_tensor_same_shape(r, t));
+		for (size_t i = 0; i < t->n; i++)
+			if (u_of(r->d.f[i]) != u_of(t->d.f[i]))
+				fail_msg("value %zu of %zu: bits %08x, expected %08x", i, t->n, u_of(r->d.f[i]), u_of(t->d.f[i]));
+		adcnn_tensor_free(r);
+	}
+	adcnn_lossless_vector(true);
+	free(a);
+	free(b);
+	return la;
+}
+
+/* ReLU-like values: zeros, then magnitudes over nine octaves; where mix, every special
+ * value at some positions (NaNs, infinities, -0.0, denormals: the exceptions, in vector steps
+ * and in the tails) */
+static struct adcnn_tensor *relu_like(int rank, const int64_t *dims, unsigned seed, bool mix)
+{
+	struct adcnn_tensor *t = adcnn_tensor_new(rank, dims);
+	uint32_t s = seed * 2654435761u + 1;
+
+	assert_non_null(t);
+	for (size_t i = 0; i < t->n; i++) {
+		s = s * 1103515245u + 12345u;
+		if ((s >> 8) % 3 == 0)
+			t->d.f[i] = 0.0f;
+		else /* full mantissas, as activations have: 2^-5 to 2^4 */
+			t->d.f[i] = f_of((uint32_t)(122 + (s >> 24) % 9) << 23 | ((s ^ s >> 15) * 2246822519u) >> 9);
+		if (mix && (s >> 4) % 11 == 0)
+			t->d.f[i] = f_of(special[(s >> 16) % NSPECIAL]);
+	}
+	return t;
+}
+
+static void test_encode_exponents(void **state)
+{
+	struct adcnn_tensor *t = special_tensor(), *s;
+	(void)state;
+
+	roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+	adcnn_tensor_free(t);
+	/* every length to past two vector steps, planes of 16 values and more (channels) */
+	for (int n = 1; n <= 40; n++) {
+		t = relu_like(1, (int64_t[]){n}, (unsigned)n, n % 2 == 0);
+		roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+		adcnn_tensor_free(t);
+	}
+	t = relu_like(4, (int64_t[]){1, 12, 5, 7}, 3, true);
+	roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+	adcnn_tensor_free(t);
+	/* every exponent, 8-bit codes; and one exponent only */
+	t = adcnn_tensor_new(2, (int64_t[]){16, 64});
+	for (size_t i = 0; i < t->n; i++)
+		t->d.f[i] = f_of((uint32_t)(i % 256) << 23 | (uint32_t)(i * 40503u) % 0x7fffff | (i % 3 == 0 ? 0x80000000u : 0));
+	roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+	for (size_t i = 0; i < t->n; i++)
+		t->d.f[i] = 1.0f + (float)i / 2048.0f;
+	roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+	adcnn_tensor_free(t);
+	/* rank 0; an empty tensor; 2^21 zeros, too few bytes for the exponents' coder to be
+	 * read back (a reader takes at most 32768 values a byte): byte planes (encoding 2) */
+	s = adcnn_tensor_new(0, NULL);
+	s->d.f[0] = f_of(0x80000001);
+	roundtrip4(s, ADCNN_ENC_LOSSLESS_RANS);
+	adcnn_tensor_free(s);
+	s = adcnn_tensor_new(2, (int64_t[]){0, 7});
+	roundtrip4(s, ADCNN_ENC_LOSSLESS_RANS);
+	adcnn_tensor_free(s);
+	s = adcnn_tensor_new(4, (int64_t[]){1, 32, 256, 256});
+	roundtrip4(s, ADCNN_ENC_LOSSLESS);
+	s->d.f[12345] = 1.0f;
+	roundtrip4(s, ADCNN_ENC_LOSSLESS_RANS);
+	adcnn_tensor_free(s);
+	/* smaller than the byte planes with zstd -19 on ReLU-like values, and under 0.6 of the
+	 * floats (a third are zeros, the exponents span 9 octaves) */
+	{
+		uint8_t *b;
+		size_t l4, l2;
+		t = relu_like(4, (int64_t[]){1, 16, 64, 64}, 7, false);
+		l4 = roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+		assert_int_equal(adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS, 19, &b, &l2), ADCNN_OK);
+		if (!(l4 < l2 && l4 < 4 * t->n * 6 / 10))
+			fail_msg("encoding 4: %zu bytes, encoding 2 at zstd -19 %zu, float32 %zu", l4, l2, 4 * t->n);
+		free(b);
+		adcnn_tensor_free(t);
+	}
+}
+
+/* every cut and every byte changed of an encoding-4 member: refused, or decoded without harm
+ * (ASan and valgrind watch); and each check of the payload by name */
+static void test_decode_exponents_corrupt(void **state)
+{
+	struct adcnn_tensor *t = relu_like(3, (int64_t[]){3, 4, 9}, 5, true), *r;
+	uint8_t *pk, *b;
+	size_t len, hl = 8 + 4 * 3, ne, L;
+	(void)state;
+
+	assert_int_equal(adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS_RANS, 3, &pk, &len), ADCNN_OK);
+	assert_int_equal(pk[5], ADCNN_ENC_LOSSLESS_RANS);
+	ne = adcnn_le32dec(pk + hl + 4);
+	L = adcnn_le32dec(pk + hl + 8);
+	assert_true(ne >= 2); /* the mix has exceptions: -0.0 and denormals */
+	b = malloc(len + 1);
+	for (size_t cut = hl; cut < len; cut++)
+		expect_decode_error(pk, cut, ADCNN_ERR_FORMAT, NULL);
+	memcpy(b, pk, len);
+	b[len] = 0;
+	expect_decode_error(b, len + 1, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	for (size_t i = hl; i < len; i++)
+		for (int bit = 0; bit < 8; bit += 3) {
+			memcpy(b, pk, len);
+			b[i] ^= (uint8_t)(1 << bit);
+			if (adcnn_tensor_decode(ctx, b, len, &r, NULL) == ADCNN_OK)
+				adcnn_tensor_free(r);
+		}
+	/* by name: m 0; a width of 0 and of 9; the zero point's code beyond the width; a base
+	 * whose codes pass 255; the reserved byte; more exceptions than values; a stream longer
+	 * than the member; raw bytes not whole values; exceptions out of order; an exception at
+	 * a value with an exponent */
+	static const struct {
+		size_t at;
+		uint8_t v;
+	} bad[] = {{0, 0}, {1, 0}, {1, 9}, {2, 0}, {3, 1}};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		memcpy(b, pk, len);
+		b[hl + bad[k].at] = bad[k].v;
+		if (bad[k].at == 2)
+			b[hl + 1] = 1, b[hl + 2] = 0, b[hl] = 200; /* m - 1 = 199 from base 0 in 1 bit */
+		expect_decode_error(b, len, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	}
+	memcpy(b, pk, len);
+	b[hl + 1] = 8;
+	b[hl + 2] = 1; /* 1 + 255 > 255 */
+	expect_decode_error(b, len, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	memcpy(b, pk, len);
+	adcnn_le32enc(b + hl + 4, 200);
+	expect_decode_error(b, len, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	memcpy(b, pk, len);
+	adcnn_le32enc(b + hl + 8, (uint32_t)len);
+	expect_decode_error(b, len, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	memcpy(b, pk, len);
+	expect_decode_error(b, len - 1, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	memcpy(b, pk, len);
+	{
+		uint32_t e0 = adcnn_le32dec(pk + hl + 12), e1 = adcnn_le32dec(pk + hl + 16);
+		adcnn_le32enc(b + hl + 12, e1);
+		adcnn_le32enc(b + hl + 16, e0);
+		expect_decode_error(b, len, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	}
+	memcpy(b, pk, len);
+	for (size_t i = 0; i < t->n; i++) {
+		uint32_t u = u_of(t->d.f[i]);
+		if (u >> 23 & 255) {
+			adcnn_le32enc(b + hl + 12, (uint32_t)i);
+			break;
+		}
+	}
+	expect_decode_error(b, len, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	(void)L;
+	free(b);
+	free(pk);
+	adcnn_tensor_free(t);
+}
+
 /* A header that claims 2^31 values: refused before 8 GiB are allocated. */
 static void test_decode_huge_claim(void **state)
 {
@@ -800,6 +986,8 @@ int main(void)
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_decode_refusals),
 		cmocka_unit_test(test_decode_lossless_corrupt),
+		cmocka_unit_test(test_encode_exponents),
+		cmocka_unit_test(test_decode_exponents_corrupt),
 		cmocka_unit_test(test_decode_huge_claim),
 		cmocka_unit_test(test_decode_huge_claim_64k),
 	};
