@@ -26,7 +26,8 @@ seed() {
 	tensor)
 		cp "$src"/tests/data/models/detector/ref_split.npy "$work/seed/tensor/"
 		# packed members, of each coder; rANS at each of its paths: 4 bits and fewer, and
-		# more (the raw bits), of a ReLU's codes and of a signed tensor's (the detector's).
+		# more (the raw bits), of a ReLU's codes and of a signed tensor's (the detector's);
+		# and lossless ones.
 		# Each model's results are made once and packed at every setting.
 		det="$src/tests/data/models/detector"
 		"$src/adcnn-partition" -m "$ex/models/example.onnx" "$ex/images/sample.png" | "$src/adcnn-run" >"$work/seed/example.adcnn"
@@ -42,6 +43,11 @@ seed() {
 		for b in 2 4 8; do
 			member "r0c0-rans$b" "$work/seed/example.adcnn" -b $b
 			member "detector-rans$b" "$work/seed/detector.adcnn" -b $b
+		done
+		# lossless: exponents by rANS (encoding 4) and byte planes (encoding 2)
+		for c in rans planes; do
+			member "r0c0-lossless-$c" "$work/seed/example.adcnn" --lossless --coder $c
+			member "detector-lossless-$c" "$work/seed/detector.adcnn" --lossless --coder $c
 		done ;;
 	model) cp "$ex/models/example.onnx" "$work/seed/model/" ;;
 	input) cp "$ex/images/sample.png" "$src/tests/data/models/vgg/input.npy" "$work/seed/input/" ;;
