@@ -818,9 +818,31 @@ static void test_encode_exponents(void **state)
 	adcnn_tensor_free(s);
 	s = adcnn_tensor_new(4, (int64_t[]){1, 32, 256, 256});
 	roundtrip4(s, ADCNN_ENC_LOSSLESS);
-	s->d.f[12345] = 1.0f;
+	/* a value in 7 not zero: exponents to code */
+	for (size_t i = 0; i < s->n; i += 7)
+		s->d.f[i] = 1.0f + (float)i / (float)s->n;
 	roundtrip4(s, ADCNN_ENC_LOSSLESS_RANS);
 	adcnn_tensor_free(s);
+	/* exponents over 9 octaves and a few far below: the 16 codes that hold the most, the few
+	 * outside them exceptions (one value in 256 at most: 16 of 4096; 17 are too many) */
+	for (int few = 16; few <= 17; few++) {
+		uint8_t *b;
+		size_t len, hl = 8 + 4 * 4;
+		t = relu_like(4, (int64_t[]){1, 4, 32, 32}, 11, false);
+		for (int k = 0; k < few; k++)
+			t->d.f[(size_t)k * 241 + 5] = f_of((uint32_t)(60 + k) << 23 | 0x1234u * (uint32_t)k);
+		roundtrip4(t, ADCNN_ENC_LOSSLESS_RANS);
+		assert_int_equal(adcnn_tensor_encode(ctx, t, ADCNN_ENC_LOSSLESS_RANS, 3, &b, &len), ADCNN_OK);
+		if (few == 16) {
+			assert_int_equal(b[hl + 1], 4);
+			assert_int_equal(adcnn_le32dec(b + hl + 4), 16);
+		} else {
+			assert_true(b[hl + 1] > 4);
+			assert_int_equal(adcnn_le32dec(b + hl + 4), 0);
+		}
+		free(b);
+		adcnn_tensor_free(t);
+	}
 	/* smaller than the byte planes with zstd -19 on ReLU-like values, and under 0.6 of the
 	 * floats (a third are zeros, the exponents span 9 octaves) */
 	{
