@@ -50,7 +50,7 @@ static int conv_after(const struct adcnn_graph *g, int i, const int *uses, const
 	}
 	d = &g->nodes[j];
 	if (j <= i || (run != NULL && !run[j]) || d->op != OP_CONV || d->nin < 2 || d->in[0] != v ||
-	    d->nout != 1 || d->out[0] < 0)
+	    d->in[1] < 0 || d->nout != 1 || d->out[0] < 0)
 		return -1;
 	for (int k = 1; k < d->nin; k++)
 		if (d->in[k] >= 0 && g->values[d->in[k]].init == NULL)
@@ -139,7 +139,7 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 		struct adcnn_act ae, ad;
 		const struct adcnn_tensor *wd = NULL, *bd = NULL;
 		bool dacts = false;
-		if (reg == NULL && n->nin >= 2 && in[0]->rank == 4 &&
+		if (reg == NULL && n->nin >= 2 && in[1] != NULL && in[0]->rank == 4 &&
 		    (dn = conv_after(g, i, uses, reader, run, out_value, &an, &ae)) >= 0) {
 			const struct adcnn_node *d = &g->nodes[dn];
 			int dv = d->out[0];
