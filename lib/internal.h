@@ -92,6 +92,10 @@ bool adcnn_lossless_vector(bool on);
 int adcnn_rans_alphabet(int bits);
 size_t adcnn_rans_bound(size_t n, size_t seg);
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out);
+/* the same with the channels' models left out of the choice where !models_too (only the
+ * groups' tables: the lossless exponents', which the models seldom suit) */
+size_t adcnn_rans_encode_with(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, bool models_too,
+                              uint8_t *out);
 /* for the tests: whether the coder takes its paths by pext and pdep (codes of more than 4
  * bits), where the machine's are fast, as it does unless told; returns whether it now does */
 bool adcnn_rans_pext(bool on);

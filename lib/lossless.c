@@ -14,7 +14,12 @@
 #define LOSSLESS_AVX2 1
 #endif
 
-/* payload: the exponent at the codes' zero point's right (m, 1 to 255); the codes' width b
+/* The coder chooses among its groups' tables only: its models of a channel's codes (a normal
+ * distribution's) fitted the exponents of one tensor of the benchmark's 13 (VGG-16's split,
+ * by 0.4%), and their search was a fifth of a small tensor's packing (2048 to 4096 values:
+ * 0.73-1.15 -> 0.98-1.41 GB/s).
+ *
+ * payload: the exponent at the codes' zero point's right (m, 1 to 255); the codes' width b
  * (1 to 8) and base (the coder codes code - base, below 2^b: a tensor's exponents span a few
  * octaves, and the coder's paths for 4 bits and fewer are its fastest); a byte 0; the count
  * E of exceptions (u32); the rANS stream's length L (u32); the exceptions' indices (u32,
@@ -389,7 +394,7 @@ enum adcnn_status adcnn_lossless_encode(struct adcnn_ctx *ctx, const float *x, s
 	if (buf == NULL)
 		goto nomem;
 	p = buf + room;
-	L = adcnn_rans_encode(codes, n, seg, (int)bits, (int)(m - 1 - lo), p + LHDR + 5 * ne);
+	L = adcnn_rans_encode_with(codes, n, seg, (int)bits, (int)(m - 1 - lo), false, p + LHDR + 5 * ne);
 	if (L == 0)
 		goto nomem;
 	if (n / ADCNN_MAX_VALUES_PER_BYTE >= L) {

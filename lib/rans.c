@@ -629,6 +629,12 @@ static size_t wide_syms_pext(const uint8_t *codes, size_t n, int zp, int top, ui
  * least adcnn_rans_bound bytes). Returns the length, or 0 when out of memory. */
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out)
 {
+	return adcnn_rans_encode_with(codes, n, seg, bits, zp, true, out);
+}
+
+size_t adcnn_rans_encode_with(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, bool models_too,
+                              uint8_t *out)
+{
 	const struct folds *ft;
 	const uint8_t *sym;
 	int nsym = adcnn_rans_alphabet(bits), ngroups = 1, lg = 0;
@@ -730,7 +736,7 @@ size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, i
 		size_t look = nseg / 4 > 16 ? nseg / 4 : 16;
 		int k0 = 2; /* the first grouping not yet tried */
 		best = group_bits(by[ctz8], 1, nsym, nseg, INFINITY, INFINITY, q);
-		if ((qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
+		if (models_too && (qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) != NULL) {
 			/* a quarter of the channels (16 at least) first; where their bits head within 5%
 			 * of the limit or past it, two groups (a limit nearer the best grouping's), then
 			 * the channels left under a bound (adcnn_qmodels_bounded). On the fashion split (192
