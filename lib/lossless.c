@@ -1,9 +1,9 @@
 /* lossless.c: float32 tensors kept exactly (tensor encoding 4): each value's exponent coded
  * by rans.c's coder (8-bit codes, the channels as quantized codes have them), its sign and
- * mantissa stored raw (3 bytes), none for +0.0. Activations' exponents span a few octaves and
- * ReLU's zeros are many, so they code in 2 to 3 bits where their byte planes took zstd 5 or
- * more; the mantissas' 23 bits are close to random, and zstd spent most of its time failing
- * to compress them (planes and zstd -3, tensor encoding 2: 0.07-0.26 GB/s). */
+ * mantissa stored raw (3 bytes), none for +0.0. Activations' exponents lie mostly within a
+ * few octaves and ReLU's zeros are many, so they code in 2 to 3 bits where their byte planes
+ * took zstd 5 or more; the mantissas' 23 bits are close to random, and zstd spent most of its
+ * time failing to compress them (planes and zstd -3, tensor encoding 2: 0.07-0.26 GB/s). */
 #include "config.h"
 #include "internal.h"
 #include <pthread.h>
@@ -27,7 +27,7 @@
  * +0.0. An exception has the zero point's code and raw bytes: a value of exponent 0 other
  * than +0.0 (-0.0, subnormals), or one whose code lies outside the 16 the coder takes where
  * few do (at most one value in 256). The benchmark's activations have exponents over 19 to
- * 25 octaves, a few values far below the rest: MobileNetV2's split tensor 1 of 4096 outside
+ * 25 octaves, but only a few values far below the rest: MobileNetV2's split tensor 1 of 4096 outside
  * its 16, VGG-16's first ReLU 25 of 262144; as 4-bit codes rather than 5-bit ones, the
  * four tensors that took 5-bit codes unpacked in 0.53 to 0.86 of the time and packed in 0.7
  * to 0.91 (interleaved rounds, one Zen 3 core). */
@@ -373,6 +373,9 @@ enum adcnn_status adcnn_lossless_encode(struct adcnn_ctx *ctx, const float *x, s
 
 	if (codes == NULL || raw == NULL)
 		goto nomem;
+	/* indices and lengths are 32-bit: a larger tensor goes as byte planes */
+	if (n > UINT32_MAX / 4)
+		goto done;
 	if (seg == 0 || n % seg != 0)
 		seg = n;
 #ifdef LOSSLESS_AVX2
