@@ -367,15 +367,17 @@ enum adcnn_status adcnn_lossless_encode(struct adcnn_ctx *ctx, const float *x, s
                                         size_t room, uint8_t **out, size_t *outlen)
 {
 	unsigned m = mode_of(x, n);
-	uint8_t *codes = malloc(n + 16), *raw = malloc(3 * n + 16), *buf = NULL, *r = raw, *p;
+	uint8_t *codes = NULL, *raw = NULL, *buf = NULL, *r, *p;
 	struct exceptions exc = {NULL, NULL, 0, 0, false};
 	size_t done = 0, L, nraw, ne;
 
-	if (codes == NULL || raw == NULL)
-		goto nomem;
 	/* indices and lengths are 32-bit: a larger tensor goes as byte planes */
 	if (n > UINT32_MAX / 4)
 		goto done;
+	codes = malloc(n + 16);
+	raw = r = malloc(3 * n + 16);
+	if (codes == NULL || raw == NULL)
+		goto nomem;
 	if (seg == 0 || n % seg != 0)
 		seg = n;
 #ifdef LOSSLESS_AVX2
