@@ -661,6 +661,17 @@ static void test_decode_refusals(void **state)
 	adcnn_tensor_free(t);
 }
 
+/* a packed member (len bytes, the payload from hl) cut anywhere in its payload, and with a
+ * byte more (made in b, len + 1 bytes): refused, the latter with msg */
+static void expect_cuts_refused(const uint8_t *pk, size_t len, size_t hl, uint8_t *b, const char *msg)
+{
+	for (size_t cut = hl; cut < len; cut++)
+		expect_decode_error(pk, cut, ADCNN_ERR_FORMAT, NULL);
+	memcpy(b, pk, len);
+	b[len] = 0;
+	expect_decode_error(b, len + 1, ADCNN_ERR_FORMAT, msg);
+}
+
 /* offset of the first block header in a zstd frame */
 static size_t zstd_block_offset(const uint8_t *f)
 {
@@ -690,13 +701,8 @@ static void test_decode_lossless_corrupt(void **state)
 	assert_memory_equal(pk + f1, "\x28\xb5\x2f\xfd", 4);
 	b = malloc(len + 1);
 
-	/* cut anywhere in the planes */
-	for (size_t cut = hl; cut < len; cut++)
-		expect_decode_error(pk, cut, ADCNN_ERR_FORMAT, NULL);
-	/* a byte more */
-	memcpy(b, pk, len);
-	b[len] = 0;
-	expect_decode_error(b, len + 1, ADCNN_ERR_FORMAT, "corrupt packed tensor");
+	/* cut anywhere in the planes, or a byte more */
+	expect_cuts_refused(pk, len, hl, b, "corrupt packed tensor");
 	/* a frame's magic */
 	memcpy(b, pk, len);
 	b[f1 + 1] ^= 0xff;
@@ -873,11 +879,7 @@ static void test_decode_exponents_corrupt(void **state)
 	L = adcnn_le32dec(pk + hl + 8);
 	assert_true(ne >= 2); /* the mix has exceptions: -0.0 and denormals */
 	b = malloc(len + 1);
-	for (size_t cut = hl; cut < len; cut++)
-		expect_decode_error(pk, cut, ADCNN_ERR_FORMAT, NULL);
-	memcpy(b, pk, len);
-	b[len] = 0;
-	expect_decode_error(b, len + 1, ADCNN_ERR_FORMAT, "corrupt lossless tensor");
+	expect_cuts_refused(pk, len, hl, b, "corrupt lossless tensor");
 	for (size_t i = hl; i < len; i++)
 		for (int bit = 0; bit < 8; bit += 3) {
 			memcpy(b, pk, len);
