@@ -171,7 +171,7 @@ static void depthwise(const float *x, int h, int w, const float *k, float bias,
 	}
 }
 
-static bool depthwise3(const struct adcnn_node *n)
+bool adcnn_conv_depthwise3(const struct adcnn_node *n)
 {
 	return n->kernel[0] == 3 && n->kernel[1] == 3 && n->dil[0] == 1 && n->dil[1] == 1 &&
 	       n->stride[0] == n->stride[1] && (n->stride[0] == 1 || n->stride[0] == 2);
@@ -700,7 +700,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		/* depthwise runs at a fraction of a GEMM's FLOP rate: counted 8 times over, so that
 		 * a layer shares out from about half a MFLOP */
 		int threads = work_threads(N, C, (size_t)kh * kw * 8, oh, ow);
-		if (depthwise3(n)) {
+		if (adcnn_conv_depthwise3(n)) {
 			adcnn_parallel_n(threads, N * ((C + ADCNN_DW_LANES - 1) / ADCNN_DW_LANES), dw_block, &dj);
 		} else {
 			dj.nplanes = N * C;

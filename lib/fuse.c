@@ -119,8 +119,7 @@ bool adcnn_fuse_fits(const struct adcnn_node *e, const struct adcnn_tensor *x,
 		return false;
 	/* the depthwise layer: 3x3, stride 1 or 2 both ways, on dwblock.c's path */
 	if (d->op != OP_CONV || d->group != M || wd->dims[0] != M || wd->dims[1] != 1 || wd->dims[2] != 3 ||
-	    wd->dims[3] != 3 || d->kernel[0] != 3 || d->kernel[1] != 3 || d->dil[0] != 1 || d->dil[1] != 1 ||
-	    d->stride[0] != d->stride[1] || (d->stride[0] != 1 && d->stride[0] != 2) ||
+	    wd->dims[3] != 3 || !adcnn_conv_depthwise3(d) ||
 	    adcnn_window_out(d, 0, (int)H, NULL, NULL) <= 0 || adcnn_window_out(d, 1, (int)W, NULL, NULL) <= 0)
 		return false;
 	/* where the expanded tensor would have left the cache */
