@@ -27,6 +27,15 @@ static bool same_region(const struct adcnn_region *a, const struct adcnn_region 
 	return a->r0 == b->r0 && a->r1 == b->r1 && a->c0 == b->c0 && a->c1 == b->c1;
 }
 
+/* whether value v's only reader is a Relu or Clip on it (its activation to *act), v not the
+ * graph's output */
+static bool act_reads(const struct adcnn_graph *g, int v, const int *uses, const int *reader, int out_value,
+                      struct adcnn_act *act)
+{
+	return v >= 0 && uses[v] == 1 && v != out_value && g->nodes[reader[v]].in[0] == v &&
+	       adcnn_act_fusable(&g->nodes[reader[v]], act);
+}
+
 /* the Conv and its activation, if any, that read node i's output through at most an
  * activation node (MobileNet's expand, Clip, depthwise), with nothing else reading what lies
  * between: the Conv's index and *actn the activation node's (-1: none, ae unset); -1 if none */
@@ -40,7 +49,7 @@ static int conv_after(const struct adcnn_graph *g, int i, const int *uses, const
 	if (n->op != OP_CONV || n->nout != 1 || v < 0 || uses[v] != 1 || v == out_value)
 		return -1;
 	j = reader[v];
-	if (g->nodes[j].in[0] == v && adcnn_act_fusable(&g->nodes[j], ae)) {
+	if (act_reads(g, v, uses, reader, out_value, ae)) {
 		int v2 = g->nodes[j].out[0];
 		if (g->nodes[j].nout != 1 || v2 < 0 || uses[v2] != 1 || v2 == out_value)
 			return -1;
@@ -128,10 +137,8 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 		 * activation node then passes its input on (or, where it cannot take it over,
 		 * applies itself again: both are idempotent) */
 		struct adcnn_act act;
-		bool acts = n->nout == 1 && n->out[0] >= 0 && uses[n->out[0]] == 1 && n->out[0] != out_value &&
-		            n->nin >= 2 && in[0]->dtype == ADCNN_F32 &&
-		            adcnn_act_fusable(&g->nodes[reader[n->out[0]]], &act) &&
-		            g->nodes[reader[n->out[0]]].in[0] == n->out[0];
+		bool acts = n->nout == 1 && n->nin >= 2 && in[0]->dtype == ADCNN_F32 &&
+		            act_reads(g, n->out[0], uses, reader, out_value, &act);
 		bool fuse = acts && n->op == OP_CONV;
 		/* an expanding 1x1 Conv and the depthwise one reading it, in bands (fuse.c): on the
 		 * whole tensors only */
@@ -142,11 +149,9 @@ enum adcnn_status adcnn_graph_run(struct adcnn_ctx *ctx, const struct adcnn_grap
 		if (reg == NULL && n->nin >= 2 && in[1] != NULL && in[0]->rank == 4 &&
 		    (dn = conv_after(g, i, uses, reader, run, out_value, &an, &ae)) >= 0) {
 			const struct adcnn_node *d = &g->nodes[dn];
-			int dv = d->out[0];
 			wd = g->values[d->in[1]].init;
 			bd = d->nin > 2 && d->in[2] >= 0 ? g->values[d->in[2]].init : NULL;
-			dacts = uses[dv] == 1 && dv != out_value && g->nodes[reader[dv]].in[0] == dv &&
-			        adcnn_act_fusable(&g->nodes[reader[dv]], &ad);
+			dacts = act_reads(g, d->out[0], uses, reader, out_value, &ad);
 			if (!adcnn_fuse_fits(n, in[0], in[1], d, wd))
 				dn = -1;
 		}
