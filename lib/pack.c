@@ -198,16 +198,11 @@ enum adcnn_status adcnn_tensor_decode(struct adcnn_ctx *ctx, const uint8_t *buf,
 		}
 		goto ok;
 	}
-	if (enc == ADCNN_ENC_QUANT) {
-		enum adcnn_status st = adcnn_quant_decode(ctx, buf + hl, len - hl, t->d.f, n, adcnn_channel_len(rank, dims, n));
-		if (st != ADCNN_OK) {
-			adcnn_tensor_free(t);
-			return st;
-		}
-		goto ok;
-	}
-	if (enc == ADCNN_ENC_LOSSLESS_RANS) {
-		enum adcnn_status st = adcnn_lossless_decode(ctx, buf + hl, len - hl, t->d.f, n, adcnn_channel_len(rank, dims, n));
+	if (enc == ADCNN_ENC_QUANT || enc == ADCNN_ENC_LOSSLESS_RANS) {
+		/* both given the tensor's channels (rans.c groups by them) */
+		size_t seg = adcnn_channel_len(rank, dims, n);
+		enum adcnn_status st = enc == ADCNN_ENC_QUANT ? adcnn_quant_decode(ctx, buf + hl, len - hl, t->d.f, n, seg)
+		                                              : adcnn_lossless_decode(ctx, buf + hl, len - hl, t->d.f, n, seg);
 		if (st != ADCNN_OK) {
 			adcnn_tensor_free(t);
 			return st;
