@@ -203,93 +203,53 @@ void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 }
 
 /* im2col workspace, kept per thread between layers: growing it once beats mapping and
- * faulting in megabytes for every convolution */
-static _Thread_local float *work;
-static _Thread_local size_t work_len;
-/* a second per-thread buffer, for small scratch beside a workspace already in use */
-static _Thread_local float *scratch;
-static _Thread_local size_t scratch_len;
-
-/* The buffers of threads that have ended, for the threads after them. adcnn_run's tile
- * threads end with each run: freeing their buffers and faulting them in again cost about
- * 1000 page faults a run (4 MiB) of --bench on ResNet-18's 2x2 bundle. At most what the
- * threads held at once is kept. */
-#define SPARES 64
-static struct {
+ * faulting in megabytes for every convolution; and a second per-thread buffer, for small
+ * scratch beside a workspace already in use. Both from pool.c, and back to it when they grow
+ * or their thread ends (adcnn_run's tile threads end with each run: freeing their buffers
+ * and faulting them in again cost about 1000 page faults a run, 4 MiB, of --bench on
+ * ResNet-18's 2x2 bundle); there they serve tensors too. */
+struct tbuf {
 	float *p;
-	size_t len;
-} spare[SPARES];
-static int nspare;
-static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+	size_t len; /* floats */
+	size_t cap; /* pool.c's capacity */
+};
+static _Thread_local struct tbuf work, scratch;
 
-static void spare_put(float *p, size_t len)
-{
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&spare_lock);
-	if (nspare < SPARES) {
-		spare[nspare].p = p;
-		spare[nspare++].len = len;
-		p = NULL;
-	}
-	pthread_mutex_unlock(&spare_lock);
-	free(p);
-}
-
-/* a thread's first buffer: the smallest spare of at least n floats, else the largest */
-static void spare_take(float **buf, size_t *len, size_t n)
-{
-	int best = -1;
-
-	pthread_mutex_lock(&spare_lock);
-	for (int i = 0; i < nspare; i++)
-		if (best < 0 || (spare[best].len < n ? spare[i].len > spare[best].len
-		                                     : spare[i].len >= n && spare[i].len < spare[best].len))
-			best = i;
-	if (best >= 0) {
-		*buf = spare[best].p;
-		*len = spare[best].len;
-		spare[best] = spare[--nspare];
-	}
-	pthread_mutex_unlock(&spare_lock);
-}
-
-/* for a thread about to end: its buffers go to the spares rather than with it */
 void adcnn_thread_release(void)
 {
-	spare_put(work, work_len);
-	work = NULL;
-	work_len = 0;
-	spare_put(scratch, scratch_len);
-	scratch = NULL;
-	scratch_len = 0;
+	adcnn_pool_put(work.p, work.cap);
+	adcnn_pool_put(scratch.p, scratch.cap);
+	memset(&work, 0, sizeof(work));
+	memset(&scratch, 0, sizeof(scratch));
 }
 
 /* a buffer of at least n floats, grown (its contents lost) when too small; on a cache line,
  * as the kernels' vectors are */
-static float *grow(float **buf, size_t *len, size_t n)
+static float *grow(struct tbuf *b, size_t n)
 {
-	if (*buf == NULL)
-		spare_take(buf, len, n);
-	if (n > *len) {
-		void *p = NULL;
-		if (posix_memalign(&p, 64, sizeof(float) * n + ADCNN_SLACK) != 0)
+	if (b->p == NULL || n > b->len) {
+		size_t bytes = sizeof(float) * n + ADCNN_SLACK, cap;
+		void *p;
+		adcnn_pool_put(b->p, b->cap);
+		b->p = NULL;
+		p = adcnn_pool_get(bytes, false, &cap);
+		if (p == NULL)
 			return NULL;
-		free(*buf);
-		*buf = p;
-		*len = n;
+		b->p = p;
+		b->cap = cap;
+		b->len = ((cap > bytes ? cap : bytes) - ADCNN_SLACK) / sizeof(float);
 	}
-	return *buf;
+	return b->p;
 }
 
 float *adcnn_workspace(size_t n)
 {
-	return grow(&work, &work_len, n);
+	return grow(&work, n);
 }
 
 float *adcnn_scratch(size_t n)
 {
-	return grow(&scratch, &scratch_len, n);
+	return grow(&scratch, n);
 }
 
 static int conv_algo = -1;

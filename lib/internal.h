@@ -19,6 +19,15 @@ struct adcnn_ctx {
 enum adcnn_status adcnn_set_error(struct adcnn_ctx *ctx, enum adcnn_status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* pool.c: buffers of large tensors and workspaces, kept for reuse. get: at least bytes
+ * (zeroed if zero), on a cache line, its capacity to *cap (0 where the pool does not keep
+ * it); put: back, by that capacity; trim: every kept buffer freed; stats: how many are kept,
+ * their bytes, and how many were made */
+void *adcnn_pool_get(size_t bytes, bool zero, size_t *cap);
+void adcnn_pool_put(void *p, size_t cap);
+void adcnn_pool_trim(void);
+int adcnn_pool_stats(size_t *bytes, unsigned long *made);
+
 /* tensor.c */
 enum adcnn_dtype { ADCNN_F32 = 1, ADCNN_I64 = 7 };
 
@@ -33,6 +42,7 @@ struct adcnn_tensor {
 		void *p;
 	} d;
 	bool borrowed; /* the data lives in a mapping the tensor does not own */
+	size_t cap;    /* bytes of the data's buffer where pool.c keeps it on free, else 0 */
 	/* a convolution's weights repacked for pgemm.c: mapped from the ready form, or made on
 	 * first use in a model parsed from ONNX (NULL until then) */
 	_Atomic(void *) packed;

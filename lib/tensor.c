@@ -40,11 +40,9 @@ static struct adcnn_tensor *tensor_alloc(enum adcnn_dtype dt, int rank, const in
 	t->n = n;
 	/* SLACK bytes more than the data: BLIS's sgemm was seen (valgrind) reading one float past
 	 * the end of a matrix; where the end of an allocation is the end of a mapping, that
-	 * read would be a crash */
-	if (zero)
-		t->d.p = calloc(1, (n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)) + ADCNN_SLACK);
-	else
-		t->d.p = malloc((n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)) + ADCNN_SLACK);
+	 * read would be a crash. Large buffers from pool.c, kept for the next tensor */
+	t->d.p = adcnn_pool_get((n ? n : 1) * (dt == ADCNN_I64 ? sizeof(int64_t) : sizeof(float)) + ADCNN_SLACK, zero,
+	                        &t->cap);
 	if (t->d.p == NULL) {
 		free(t);
 		return NULL;
@@ -57,8 +55,8 @@ struct adcnn_tensor *adcnn_tensor_new_typed(enum adcnn_dtype dt, int rank, const
 	return tensor_alloc(dt, rank, dims, true);
 }
 
-/* for an op that writes every value: calloc's clearing is a pass over memory for nothing
- * where the allocator reuses freed memory */
+/* for an op that writes every value: clearing is a pass over memory for nothing where the
+ * buffer is one used before */
 struct adcnn_tensor *adcnn_tensor_new_uninit(int rank, const int64_t *dims)
 {
 	return tensor_alloc(ADCNN_F32, rank, dims, false);
@@ -74,7 +72,7 @@ void adcnn_tensor_free(struct adcnn_tensor *t)
 	if (t == NULL)
 		return;
 	if (!t->borrowed)
-		free(t->d.p);
+		adcnn_pool_put(t->d.p, t->cap);
 	adcnn_conv_panels_free(t);
 	free(t);
 }

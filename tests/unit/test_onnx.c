@@ -614,6 +614,46 @@ static void test_fused_pair(void **state)
 	free(xv);
 }
 
+/* a run after the first makes no new buffer (pool.c): its activations and workspaces are
+ * the first run's, on one thread and on two */
+static void test_runs_reuse(void **state)
+{
+	float *v[4], *xv = small_ints(16 * 64 * 64, 7, -3, 3);
+	struct mb *b = mb_expand_dw(1, true, v);
+	struct adcnn_model *m;
+	struct adcnn_tensor *x = adcnn_tensor_new(4, (int64_t[]){1, 16, 64, 64}), *y = NULL, *want = NULL;
+	(void)state;
+
+	assert_non_null(x);
+	memcpy(x->d.f, xv, sizeof(float) * x->n);
+	assert_int_equal(mb_load(b, &m), ADCNN_OK);
+	for (int threads = 1; threads <= 2; threads++) {
+		adcnn_threads_set(threads);
+		for (int run = 0; run < 3; run++) {
+			unsigned long made0, made;
+			adcnn_pool_stats(NULL, &made0);
+			assert_int_equal(adcnn_graph_run(ctx, &m->g, m->g.input, x, m->g.outputs[0], NULL, &y), ADCNN_OK);
+			adcnn_pool_stats(NULL, &made);
+			if (run > 0 && made != made0)
+				fail_msg("%d threads, run %d: %lu new buffers", threads, run + 1, made - made0);
+			if (want == NULL) {
+				want = y;
+			} else {
+				assert_memory_equal(y->d.f, want->d.f, sizeof(float) * want->n);
+				adcnn_tensor_free(y);
+			}
+		}
+		adcnn_threads_set(1);
+	}
+	adcnn_tensor_free(want);
+	adcnn_tensor_free(x);
+	adcnn_model_free(m);
+	mb_free(b);
+	for (int i = 0; i < 4; i++)
+		free(v[i]);
+	free(xv);
+}
+
 /* ---- constant folding ---- */
 
 static void test_constant_fold(void **state)
@@ -1124,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_models_run),
 		cmocka_unit_test(test_batchnorm_fold),
 		cmocka_unit_test(test_fused_pair),
+		cmocka_unit_test(test_runs_reuse),
 		cmocka_unit_test(test_constant_fold),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_garbage_no_leak),

@@ -178,6 +178,98 @@ static void test_tensor_new(void **state)
 	adcnn_tensor_free(NULL);
 }
 
+/* pool.c: a freed tensor's buffer serves the next one (the smallest that holds it, cleared
+ * where a cleared tensor is asked for); no more buffers than were in use at once; bounded */
+static void test_pool(void **state)
+{
+	struct adcnn_tensor *a, *b, *c, *many[40];
+	unsigned long made0, made;
+	size_t bytes, cap;
+	void *pa, *pc, *huge;
+	int kept;
+	(void)state;
+
+	adcnn_pool_trim();
+	assert_int_equal(adcnn_pool_stats(&bytes, &made0), 0);
+	assert_int_equal(bytes, 0);
+	a = adcnn_tensor_new_uninit(2, (int64_t[]){256, 256});
+	assert_non_null(a);
+	assert_int_equal((uintptr_t)a->d.p % 64, 0);
+	for (size_t i = 0; i < a->n; i++)
+		a->d.f[i] = 1.0f;
+	pa = a->d.p;
+	adcnn_tensor_free(a);
+	assert_int_equal(adcnn_pool_stats(&bytes, NULL), 1);
+	assert_true(bytes >= 256 * 256 * sizeof(float));
+	/* the same buffer, cleared */
+	b = adcnn_tensor_new(2, (int64_t[]){256, 256});
+	assert_non_null(b);
+	assert_ptr_equal(b->d.p, pa);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->d.f[i] != 0.0f)
+			fail_msg("value %zu of a cleared tensor is %g", i, b->d.f[i]);
+	assert_int_equal(adcnn_pool_stats(NULL, &made), 0);
+	assert_int_equal(made, made0 + 1);
+	/* nothing kept: a new one */
+	c = adcnn_tensor_new_uninit(2, (int64_t[]){128, 256});
+	assert_non_null(c);
+	pc = c->d.p;
+	adcnn_pool_stats(NULL, &made);
+	assert_int_equal(made, made0 + 2);
+	adcnn_tensor_free(b);
+	adcnn_tensor_free(c);
+	assert_int_equal(adcnn_pool_stats(NULL, NULL), 2);
+	/* the smaller of the two that hold it */
+	c = adcnn_tensor_new_uninit(2, (int64_t[]){100, 256});
+	assert_ptr_equal(c->d.p, pc);
+	adcnn_tensor_free(c);
+	/* larger than both: the larger one goes, a new one in its place */
+	a = adcnn_tensor_new_uninit(2, (int64_t[]){512, 256});
+	assert_non_null(a);
+	assert_int_equal(adcnn_pool_stats(NULL, &made), 1);
+	assert_int_equal(made, made0 + 3);
+	adcnn_tensor_free(a);
+	assert_int_equal(adcnn_pool_stats(NULL, NULL), 2);
+	/* small ones are malloc's to keep, on a cache line too */
+	a = adcnn_tensor_new(1, (int64_t[]){17});
+	assert_int_equal((uintptr_t)a->d.p % 64, 0);
+	assert_int_equal(a->cap, 0);
+	adcnn_tensor_free(a);
+	assert_int_equal(adcnn_pool_stats(NULL, &made), 2);
+	assert_int_equal(made, made0 + 3);
+	/* at most so many kept */
+	for (int i = 0; i < 40; i++)
+		assert_non_null(many[i] = adcnn_tensor_new_uninit(1, (int64_t[]){20000 + i}));
+	for (int i = 0; i < 40; i++)
+		adcnn_tensor_free(many[i]);
+	kept = adcnn_pool_stats(&bytes, NULL);
+	assert_true(kept >= 16 && kept < 40);
+	/* the largest are the ones kept: the larger one above among them */
+	assert_true(bytes >= (size_t)(kept - 1) * 20000 * sizeof(float) + 512 * 256 * sizeof(float));
+	/* nor a buffer past the bytes kept (a mapping never touched; made in place of the
+	 * largest kept one) */
+	huge = adcnn_pool_get((size_t)300 << 20, false, &cap);
+	assert_non_null(huge);
+	assert_int_equal((uintptr_t)huge % 64, 0);
+	assert_int_equal(adcnn_pool_stats(NULL, NULL), kept - 1);
+	adcnn_pool_put(huge, cap);
+	assert_int_equal(adcnn_pool_stats(NULL, NULL), kept - 1);
+	/* a thread's workspace, given back, serves the next thread's */
+	adcnn_pool_trim();
+	pa = adcnn_workspace(100000);
+	assert_non_null(pa);
+	adcnn_thread_release();
+	assert_int_equal(adcnn_pool_stats(NULL, &made0), 1);
+	assert_ptr_equal(adcnn_workspace(90000), pa);
+	assert_ptr_equal(adcnn_workspace(100000), pa);
+	assert_int_equal(adcnn_pool_stats(NULL, &made), 0);
+	assert_int_equal(made, made0);
+	adcnn_thread_release();
+	adcnn_pool_trim();
+	assert_int_equal(adcnn_pool_stats(&bytes, NULL), 0);
+	assert_int_equal(bytes, 0);
+}
+
 static void test_tensor_clone(void **state)
 {
 	struct adcnn_tensor *t, *c;
@@ -999,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_dims_count),
 		cmocka_unit_test(test_shape_str),
 		cmocka_unit_test(test_tensor_new),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_tensor_clone),
 		cmocka_unit_test(test_npy_roundtrip),
 		cmocka_unit_test(test_npy_byte_order),
