@@ -400,12 +400,21 @@ static void pgemm_panel(const struct pgemm_job *j, int bn, int p, int cp)
 		            j->y + (size_t)bn * j->M * j->plane + c0, j->plane, j->b, j->act);
 }
 
+/* run r of the panels starts at panel run_start(r): the longer runs (by one panel) first, as
+ * the threads take them in turn (10 panels in runs of 2, 3, 2, 3 gave one of two threads 6) */
+static int run_start(const struct pgemm_job *j, int r)
+{
+	int q = j->np / j->runs, rem = j->np % j->runs;
+
+	return r * q + (r < rem ? r : rem);
+}
+
 static void pgemm_piece(void *arg, int i)
 {
 	struct pgemm_job *j = arg;
 	int cp = i % j->cparts, r = i / j->cparts % j->runs, bn = i / j->cparts / j->runs;
 
-	for (int p = j->np * r / j->runs; p < j->np * (r + 1) / j->runs; p++)
+	for (int p = run_start(j, r); p < run_start(j, r + 1); p++)
 		pgemm_panel(j, bn, p, cp);
 }
 

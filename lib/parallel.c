@@ -43,9 +43,16 @@ int adcnn_cache_sharers(void)
 
 /* one for a small operator (under about 4 MFLOP, a few tens of microseconds, where waking
  * helpers costs more than it saves) */
+static double min_flops = 4e6;
+
+void adcnn_threads_min_set(double flops)
+{
+	min_flops = flops;
+}
+
 int adcnn_threads_for(double flops)
 {
-	return flops < 4e6 ? 1 : op_threads;
+	return flops < min_flops ? 1 : op_threads;
 }
 
 static struct {

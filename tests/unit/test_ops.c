@@ -1405,6 +1405,7 @@ static void test_halo_geometry(void **state)
 	struct adcnn_tensor *x = ints(4, (int64_t[]){1, 3, 11, 9}, 20, -3, 3);
 	(void)state;
 
+	adcnn_threads_min_set(0.0);
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		struct adcnn_node n = node(OP_CONV, 3);
 		int M = cfg[i].group == 3 ? 3 : 4;
@@ -1999,7 +2000,8 @@ static void test_add_inplace(void **state)
 	adcnn_tensor_free(b);
 }
 
-/* threads inside an operator (parallel.c): the same values as one thread, for every path */
+/* threads inside an operator (parallel.c): the same values as one thread, for every path
+ * (each operator shared out, however small) */
 static void test_conv_threads(void **state)
 {
 	static const struct {
@@ -2021,6 +2023,8 @@ static void test_conv_threads(void **state)
 		{64, 7, 5, 96, 1, 1, 0, 1, 3},   /* panels, 1x1, no im2col */
 		/* panels in runs of one and two (10 panels, 6 runs), the last one part full */
 		{64, 7, 7, 300, 1, 1, 0, 1, 3},
+		/* in runs of two and three (on 2 threads, 4 runs) */
+		{64, 7, 7, 320, 1, 1, 0, 1, 3},
 		{256, 5, 5, 64, 3, 1, 1, 1, 0},  /* where the automatic choice is panels (AVX-512) */
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
@@ -2072,6 +2076,7 @@ static void test_conv_threads(void **state)
 		adcnn_tensor_free(r);
 	}
 	adcnn_conv_algo_set(0);
+	adcnn_threads_min_set(4e6);
 }
 
 int main(void)
