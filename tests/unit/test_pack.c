@@ -491,25 +491,20 @@ static void test_rans_corrupt(void **state)
 	adcnn_rans_pext(true);
 }
 
-/* The models are part of the format: the same index must give the same table on every
- * host and in every version. A hash of every model's frequencies, for 2, 4 and 8 bits (an
- * arbitrary alphabet of 24 symbols), around 0 and mid-range. */
-static void test_qmodel_tables(void **state)
+/* FNV-1a of every model's frequencies for each (bits, zero point) of sets (an arbitrary
+ * alphabet of 24 symbols past 4 bits) */
+static uint32_t qmodel_hash(const int (*sets)[2], size_t nsets)
 {
 	static float cost[(1 << ADCNN_RANS_PROB_BITS) + 1];
-	static const struct {
-		int bits, zp;
-	} sets[] = {{2, 0}, {4, 0}, {4, 7}, {8, 0}, {8, 128}};
 	uint32_t h = 2166136261u;
 
-	(void)state;
-	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+	for (size_t i = 0; i < nsets; i++) {
 		uint8_t sym[256];
-		int nsym = sets[i].bits <= 4 ? 1 << sets[i].bits : 24;
+		int bits = sets[i][0], nsym = bits <= 4 ? 1 << bits : 24;
 		struct adcnn_qmodels *q;
-		for (int c = 0; c < 1 << sets[i].bits; c++)
+		for (int c = 0; c < 1 << bits; c++)
 			sym[c] = (uint8_t)(c < 16 ? c : 16 + (c >> 5));
-		q = adcnn_qmodels(sets[i].bits, sets[i].zp, sym, nsym, cost);
+		q = adcnn_qmodels(bits, sets[i][1], sym, nsym, cost);
 		assert_non_null(q);
 		for (int k = 0; k < ADCNN_QMODELS; k++) {
 			const struct adcnn_qmodel *m = adcnn_qmodel(q, k);
@@ -522,7 +517,24 @@ static void test_qmodel_tables(void **state)
 			assert_int_equal(sum, 1u << ADCNN_RANS_PROB_BITS);
 		}
 	}
-	assert_int_equal(h, 0x2511c9f1u);
+	return h;
+}
+
+/* The models are part of the format: the same index must give the same table on every
+ * host and in every version. A hash of every model's frequencies, for 2, 4 and 8 bits,
+ * around 0 and mid-range. */
+static void test_qmodel_tables(void **state)
+{
+	static const int sets[][2] = {{2, 0}, {4, 0}, {4, 7}, {8, 0}, {8, 128}};
+	/* and every width, zero points at and near the ends and between (a signed tensor's zero
+	 * point is where its range puts it); pinned before qmodel.c's distribution function took
+	 * four points at a time */
+	static const int more[][2] = {{1, 0}, {1, 1}, {2, 1}, {2, 3}, {3, 5}, {4, 13}, {4, 15}, {5, 17},
+	                              {6, 40}, {7, 99}, {8, 1}, {8, 37}, {8, 138}, {8, 254}, {8, 255}};
+
+	(void)state;
+	assert_int_equal(qmodel_hash(sets, sizeof(sets) / sizeof(sets[0])), 0x2511c9f1u);
+	assert_int_equal(qmodel_hash(more, sizeof(more) / sizeof(more[0])), 0x8a190d3fu);
 }
 
 /* A member of coder 3 (the four-state rANS of earlier versions, whose bytes the eight-state
