@@ -1,13 +1,17 @@
 /* pack-bench: what adcnn-pack makes of real activations: size against float32, zstd -3 and
  * lz4 of the raw floats; reconstruction error; pack and unpack speed on one core.
- * Usage: pack-bench [--quick] NAME=FILE.npy ... (one row per tensor and setting) */
+ * Usage: pack-bench [--quick] NAME=FILE.npy ... (one row per tensor and setting); and
+ * NAME=FILE.adcnn, a result bundle: its tiles' tensors packed in turn, as adcnn-pack packs
+ * them, each with the zero point of its own range (a row per bit width, the defaults). */
 #include "config.h"
 #include "internal.h"
 #include <lz4.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zstd.h>
 
 static double now(void)
@@ -43,6 +47,54 @@ static void errors(const struct adcnn_tensor *a, const struct adcnn_tensor *b, d
 	*rms = sqrt(s / (double)(a->n ? a->n : 1)) / range;
 }
 
+/* the tiles of result bundle FILE packed in turn at 2, 4 and 8 bits (clip auto, rANS); GB/s
+ * of all their floats */
+static int tiles_in_turn(struct adcnn_ctx *ctx, const char *name, const char *file)
+{
+	struct adcnn_bundle *b = NULL;
+	struct adcnn_tensor *t[64];
+	size_t n = 0, raw = 0;
+	int nt = 0, fd = open(file, O_RDONLY);
+
+	if (fd < 0 || adcnn_bundle_read(ctx, fd, file, &b) != ADCNN_OK) {
+		fprintf(stderr, "pack-bench: %s: %s\n", file, fd < 0 ? "cannot open" : adcnn_ctx_error(ctx));
+		return 1;
+	}
+	close(fd);
+	for (int i = 0; i < b->nmembers && nt < 64; i++)
+		if (strncmp(b->members[i].path, "results/", 8) == 0) {
+			if (adcnn_tensor_decode(ctx, b->members[i].data, b->members[i].len, &t[nt], NULL) != ADCNN_OK) {
+				fprintf(stderr, "pack-bench: %s: %s\n", file, adcnn_ctx_error(ctx));
+				return 1;
+			}
+			n += t[nt]->n;
+			raw += t[nt++]->n * 4;
+		}
+	for (int bits = 2; bits <= 8; bits *= 2) {
+		struct adcnn_pack_opts o;
+		uint8_t *buf[64];
+		size_t len[64], total = 0;
+		double gp, gu;
+
+		adcnn_pack_opts_init(&o);
+		o.bits = bits;
+		TIMEIT(gp, raw, for (int k = 0; k < nt; k++) { adcnn_tensor_encode_quant(ctx, t[k], &o, &buf[k], &len[k]); free(buf[k]); });
+		for (int k = 0; k < nt; k++) {
+			adcnn_tensor_encode_quant(ctx, t[k], &o, &buf[k], &len[k]);
+			total += len[k];
+		}
+		TIMEIT(gu, raw, for (int k = 0; k < nt; k++) { struct adcnn_tensor *d = NULL; adcnn_tensor_decode(ctx, buf[k], len[k], &d, NULL); adcnn_tensor_free(d); });
+		printf("| %s | %zu | | %d bits, clip auto, rans: %d tiles in turn | %zu | %.1f | | | %.2f | %.2f |\n", name, n,
+		       bits, nt, total, (double)raw / total, gp, gu);
+		for (int k = 0; k < nt; k++)
+			free(buf[k]);
+	}
+	for (int k = 0; k < nt; k++)
+		adcnn_tensor_free(t[k]);
+	adcnn_bundle_free(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct adcnn_ctx *ctx = adcnn_ctx_new();
@@ -67,6 +119,11 @@ int main(int argc, char **argv)
 		if (eq != NULL) {
 			*eq = '\0';
 			name = argv[a];
+		}
+		if (strlen(eq ? eq + 1 : argv[a]) > 6 && strcmp(strchr(eq ? eq + 1 : argv[a], '\0') - 6, ".adcnn") == 0) {
+			if (tiles_in_turn(ctx, name, eq ? eq + 1 : argv[a]) != 0)
+				return 1;
+			continue;
 		}
 		if (adcnn_npy_read(ctx, eq ? eq + 1 : argv[a], &t) != ADCNN_OK || t->dtype != ADCNN_F32) {
 			fprintf(stderr, "pack-bench: %s\n", adcnn_ctx_error(ctx));
