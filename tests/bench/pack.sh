@@ -49,6 +49,12 @@ for f in "$S"/models/*.onnx; do
 		break
 	done
 done
+# the 2x2 result bundles of the test networks, their tiles packed in turn (as adcnn-pack packs
+# them, each tile's tensor with the zero point of its own range)
+for m in resnet vgg mobilenet squeezenet detector; do
+	adcnn-partition -m "$D/$m/model.onnx" -g 2x2 "$D/$m/input.npy" | adcnn-run -j 1 -o "$T/$m-tiles.adcnn"
+	set -- "$@" "$m/tiles=$T/$m-tiles.adcnn"
+done
 "$B" ${QUICK:+--quick} "$@"
 
 echo
