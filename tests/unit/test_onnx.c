@@ -571,6 +571,14 @@ static struct mb *mb_expand_dw(int stride, bool shared, float *v[4])
 	return b;
 }
 
+/* the graph and the weights mb_expand_dw made */
+static void mb_expand_dw_free(struct mb *b, float **v)
+{
+	mb_free(b);
+	for (int i = 0; i < 4; i++)
+		free(v[i]);
+}
+
 /* the pair run whole by the graph (fused where the machine takes rowgemm.c's path: then
  * 64 x 64 x 64 floats, 1 MiB, are worth it) against the same graph with im2col forced
  * (never fused): the same values, exact sums both */
@@ -607,9 +615,7 @@ static void test_fused_pair(void **state)
 		adcnn_tensor_free(want);
 		adcnn_tensor_free(x);
 		adcnn_model_free(m);
-		mb_free(b);
-		for (int i = 0; i < 4; i++)
-			free(v[i]);
+		mb_expand_dw_free(b, v);
 	}
 	free(xv);
 }
@@ -648,9 +654,7 @@ static void test_runs_reuse(void **state)
 	adcnn_tensor_free(want);
 	adcnn_tensor_free(x);
 	adcnn_model_free(m);
-	mb_free(b);
-	for (int i = 0; i < 4; i++)
-		free(v[i]);
+	mb_expand_dw_free(b, v);
 	free(xv);
 }
 
