@@ -425,6 +425,19 @@ static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *
 	if (count_avx2 && sym == NULL && nc > 16 && nc <= 24 && m >= 64)
 		return count24_avx2(c, m, h);
 #endif
+	if (m < 64) {
+		/* a small tile's channel (16 codes of a 4x4 plane): clearing and adding up four
+		 * parts cost more than the waits they save */
+		for (int v = 0; v < nc; v++)
+			part[0][v] = 0;
+		for (; j < m; j++)
+			part[0][c[j]]++;
+		for (int v = 0; v < nc; v++) {
+			h[sym ? sym[v] : v] = part[0][v];
+			key += (uint64_t)part[0][v] * (sym ? sym[v] : (unsigned)v);
+		}
+		return key;
+	}
 	for (int v = 0; v < nc; v++)
 		part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
 	for (; j + 4 <= m; j += 4) {
