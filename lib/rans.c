@@ -427,14 +427,13 @@ static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *
 #endif
 	if (m < 64) {
 		/* a small tile's channel (16 codes of a 4x4 plane): clearing and adding up four
-		 * parts cost more than the waits they save */
+		 * parts cost more than the waits they save; counted into h itself */
 		for (int v = 0; v < nc; v++)
-			part[0][v] = 0;
-		for (; j < m; j++)
-			part[0][c[j]]++;
-		for (int v = 0; v < nc; v++) {
-			h[sym ? sym[v] : v] = part[0][v];
-			key += (uint64_t)part[0][v] * (sym ? sym[v] : (unsigned)v);
+			h[sym ? sym[v] : v] = 0;
+		for (; j < m; j++) {
+			unsigned y = sym ? sym[c[j]] : c[j];
+			h[y]++;
+			key += y;
 		}
 		return key;
 	}
