@@ -428,8 +428,7 @@ static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *
 	if (m < 64) {
 		/* a small tile's channel (16 codes of a 4x4 plane): clearing and adding up four
 		 * parts cost more than the waits they save; counted into h itself */
-		for (int v = 0; v < nc; v++)
-			h[sym ? sym[v] : v] = 0;
+		memset(h, 0, sizeof(*h) * (size_t)nc); /* the symbols of nc codes: 0 to nc - 1 */
 		for (; j < m; j++) {
 			unsigned y = sym ? sym[c[j]] : c[j];
 			h[y]++;
