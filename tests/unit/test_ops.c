@@ -1405,7 +1405,6 @@ static void test_halo_geometry(void **state)
 	struct adcnn_tensor *x = ints(4, (int64_t[]){1, 3, 11, 9}, 20, -3, 3);
 	(void)state;
 
-	adcnn_threads_min_set(0.0);
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		struct adcnn_node n = node(OP_CONV, 3);
 		int M = cfg[i].group == 3 ? 3 : 4;
@@ -2032,6 +2031,7 @@ static void test_conv_threads(void **state)
 	};
 	(void)state;
 
+	adcnn_threads_min_set(0.0);
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		struct adcnn_node n = node(OP_CONV, 3);
 		struct adcnn_tensor *x = ints(4, (int64_t[]){2, cfg[i].C, cfg[i].H, cfg[i].W}, 300 + (unsigned)i, -3, 3);
