@@ -79,7 +79,8 @@ void adcnn_tensor_free(struct adcnn_tensor *t)
 
 struct adcnn_tensor *adcnn_tensor_clone(const struct adcnn_tensor *t)
 {
-	struct adcnn_tensor *c = adcnn_tensor_new_typed(t->dtype, t->rank, t->dims);
+	/* not cleared: every value is copied over (a kept buffer's clearing is a pass of its own) */
+	struct adcnn_tensor *c = tensor_alloc(t->dtype, t->rank, t->dims, false);
 
 	if (c != NULL)
 		memcpy(c->d.p, t->d.p, t->n * (t->dtype == ADCNN_I64 ? 8 : 4));
