@@ -68,9 +68,11 @@ apt_install() { # PACKAGE...
 }
 [ -x /usr/bin/time ] || apt_install time || true
 $PY -c 'import torchvision' 2>/dev/null || apt_install python3-torchvision || true
-$PY -c 'import onnx' 2>/dev/null || apt_install python3-onnx || true
+# onnx.load, not just onnx: libonnx-testdata (make check's) alone makes /usr/lib/python3/
+# dist-packages/onnx, which imports as an empty namespace package
+$PY -c 'import onnx; onnx.load' 2>/dev/null || apt_install python3-onnx || true
 HAVE_TORCH=0
-$PY -c 'import torch, torchvision, onnx' 2>/dev/null && HAVE_TORCH=1
+$PY -c 'import torch, torchvision, onnx; onnx.load' 2>/dev/null && HAVE_TORCH=1
 HAVE_ORT=0
 if command -v node >/dev/null; then
 	if ! node -e "require('onnxruntime-node')" 2>/dev/null && command -v npm >/dev/null; then
