@@ -190,12 +190,15 @@ static struct dw_pad dw_pad_plan(const struct adcnn_node *n, const struct adcnn_
 	return (struct dw_pad){g->out_r0 * s - pt - g->in_r0, g->out_c0 * s - pl - g->in_c0};
 }
 
-/* BLIS runs single-threaded: threads inside an operator are ours (parallel.c) */
+/* BLIS, or sgemm.c's GEMM where BLIS has no kernels for the machine (or out of memory for
+ * its packing, BLIS); single-threaded: threads inside an operator are ours (parallel.c) */
 void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
 	rntm_t rntm = BLIS_RNTM_INITIALIZER;
 
+	if (adcnn_gemm_bits() != 0 && adcnn_own_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+		return;
 	bli_rntm_set_num_threads(1, &rntm);
 	bli_sgemm_ex(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
 	             (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)a, (inc_t)lda, 1, (float *)b,

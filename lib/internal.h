@@ -315,6 +315,13 @@ void adcnn_valid_cols(int base, int stride, int w, int ow, int *lo, int *hi);
 void adcnn_thread_release(void);
 void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/* sgemm.c: the GEMM adcnn_sgemm runs where BLIS has only its generic kernels (false: out of
+ * memory); the width in bits of its kernel in use, 0 where adcnn_sgemm runs BLIS; set (tests:
+ * 0 BLIS, 128, 256 or 512 bits; false: not on this machine) */
+bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+int adcnn_gemm_bits(void);
+bool adcnn_gemm_set(int bits);
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *w,
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,

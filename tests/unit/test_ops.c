@@ -1935,6 +1935,66 @@ static void test_pgemm8(void **state)
 			}
 }
 
+/* sgemm.c's GEMM, every kernel this machine runs, through adcnn_sgemm: integer values, so that
+ * the sums are exact whatever their order; op(A) and op(B) each plain and transposed, leading
+ * dimensions past the rows, alpha and beta, C not read where beta is 0 (NaN there), the
+ * columns past n untouched; shapes across the blocks (k 256, n 512, m 960) and the kernels'
+ * tiles (12 x 32, 6 x 16, 6 x 8) */
+static void test_sgemm(void **state)
+{
+	static const int shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {13, 37, 300}, {12, 32, 256}, {25, 70, 257},
+	                                {7, 1030, 20}, {970, 9, 5}, {2, 600, 513}};
+	static const int widths[] = {128, 256, 512};
+	int was = adcnn_gemm_bits(), ran = 0;
+	(void)state;
+
+	for (int wi = 0; wi < 3; wi++) {
+		if (!adcnn_gemm_set(widths[wi]))
+			continue; /* not on this machine */
+		assert_int_equal(adcnn_gemm_bits(), widths[wi]);
+		ran++;
+		for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+			for (int tr = 0; tr < 4; tr++)
+				for (int ab = 0; ab < 2; ab++) {
+					int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+					bool ta = tr & 1, tb = tr & 2;
+					float alpha = ab ? 0.5f : 1.0f, beta = ab ? -2.0f : 0.0f;
+					int64_t lda = ta ? m + 2 : k + 3, ldb = tb ? k + 4 : n + 1, ldc = n + 5;
+					struct adcnn_tensor *a = ints(2, (int64_t[]){ta ? k : m, lda}, (unsigned)si + 3, -2, 2);
+					struct adcnn_tensor *b = ints(2, (int64_t[]){tb ? n : k, ldb}, (unsigned)si + 40, -3, 3);
+					struct adcnn_tensor *c = ints(2, (int64_t[]){m, ldc}, (unsigned)si + 80, -5, 5);
+					float *c0 = malloc(c->n * sizeof(float));
+					assert_non_null(c0);
+					for (int i = 0; i < m; i++)
+						for (int j = 0; j < n; j++)
+							if (!ab)
+								c->d.f[i * ldc + j] = NAN;
+					memcpy(c0, c->d.f, c->n * sizeof(float));
+					adcnn_sgemm(ta, tb, m, n, k, alpha, a->d.f, lda, b->d.f, ldb, beta, c->d.f, ldc);
+					for (int i = 0; i < m; i++) {
+						for (int j = 0; j < n; j++) {
+							double sum = 0.0;
+							for (int q = 0; q < k; q++)
+								sum += (double)(ta ? a->d.f[q * lda + i] : a->d.f[i * lda + q]) *
+								       (tb ? b->d.f[j * ldb + q] : b->d.f[q * ldb + j]);
+							sum = alpha * sum + (ab ? beta * (double)c0[i * ldc + j] : 0.0);
+							if ((double)c->d.f[i * ldc + j] != sum)
+								fail_msg("%d bits, %dx%dx%d, ta %d tb %d ab %d: c[%d][%d] = %g, expected %g",
+								         widths[wi], m, n, k, ta, tb, ab, i, j, c->d.f[i * ldc + j], sum);
+						}
+						for (int j = n; j < ldc; j++)
+							assert_memory_equal(&c->d.f[i * ldc + j], &c0[i * ldc + j], sizeof(float));
+					}
+					free(c0);
+					adcnn_tensor_free(a);
+					adcnn_tensor_free(b);
+					adcnn_tensor_free(c);
+				}
+	}
+	assert_true(ran >= 1); /* the 128-bit kernel runs everywhere */
+	assert_true(adcnn_gemm_set(was));
+}
+
 /* a pool's planes shared among threads: the same values as on one thread, max and average,
  * with and without the padding counted, planes enough to be shared (80 of 60x60) */
 static void test_pool_threads(void **state)
@@ -2114,6 +2174,7 @@ int main(void)
 		cmocka_unit_test(test_fuse),
 		cmocka_unit_test(test_fuse_fits),
 		cmocka_unit_test(test_pgemm8),
+		cmocka_unit_test(test_sgemm),
 		cmocka_unit_test(test_pool_threads),
 		cmocka_unit_test(test_add_inplace),
 	};

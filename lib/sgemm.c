@@ -1,0 +1,267 @@
+/* sgemm.c: a single-precision GEMM of our own, for the machines BLIS does not know.
+ *
+ * BLIS chooses its kernels by the CPU it finds: Debian 12's BLIS (0.9.0) knows AMD's families
+ * up to Zen 3 (family 25) and falls back to its generic configuration, kernels in plain C, on
+ * a later one. On a Zen 5 (family 26, AVX-512) that sgemm ran at 35 GFLOP/s on one core, where
+ * the machine's vector unit does several times that. There, adcnn_sgemm (conv.c) comes here;
+ * elsewhere it stays with BLIS. ADCNN_GEMM=blis|own overrides the choice (adcnn-run(1)).
+ *
+ * Goto's blocking: k in blocks of KC; op(B)'s columns in blocks of NB, packed into
+ * micro-panels of NR columns (k-major: a micro-panel's row k is NR floats in a line) that stay
+ * in the L2 cache while every micro-panel of A passes by; op(A)'s rows packed into
+ * micro-panels of MR rows (k-major too), one of which stays in the L1 cache while it meets
+ * every micro-panel of the B block. The kernel holds an MR x NR tile of C in registers, B's
+ * columns in vectors and A's values broadcast: MR x NR = 12 x 32 on 512-bit vectors
+ * (AVX-512: 24 accumulators of the 32 registers), 6 x 16 on 256-bit ones (AVX2 and FMA: 12 of
+ * 16), 6 x 8 on 128-bit ones (the portable one: SSE, NEON). C is written once a k block: the
+ * first writes alpha AB + beta C (C not read where beta is 0), the others add to it. */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <blis.h>
+
+ADCNN_FMA_ON /* the kernels are multiply-adds */
+
+#define KC 256 /* k a block */
+#define NB 512 /* columns of B a block: KC x NB floats, 512 KiB, in the L2 cache */
+#define MB 960 /* rows of A a block: a multiple of every MR */
+#define MR_MAX 12
+#define NR_MAX 32
+#define UNROLL _Pragma("GCC unroll 16")
+
+typedef void kernel_fn(size_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                       size_t ldc, float alpha, float beta);
+
+struct kern {
+	int mr, nr, bits;
+	kernel_fn *run;
+};
+
+/* An MR x (NV vectors of VW floats) tile: acc[i] += a[k][i] * b[k][...] down k, then
+ * c = alpha acc + beta c, row by row. VT: the vector type; VU: the same unaligned, for C,
+ * whose rows lie where the caller's matrix puts them. */
+#define KERNEL(NAME, ATTR, VT, VU, VW, MR, NV)                                                     \
+	ATTR static void NAME(size_t kc, const float *restrict a, const float *restrict b,         \
+	                      float *restrict c, size_t ldc, float alpha, float beta)              \
+	{                                                                                          \
+		VT acc[MR][NV];                                                                    \
+		UNROLL for (int i = 0; i < MR; i++)                                                \
+			UNROLL for (int v = 0; v < NV; v++)                                        \
+				acc[i][v] = (VT){0};                                               \
+		for (size_t k = 0; k < kc; k++) {                                                  \
+			VT bv[NV];                                                                 \
+			UNROLL for (int v = 0; v < NV; v++)                                        \
+				bv[v] = *(const VT *)(b + k * (NV * VW) + v * VW);                 \
+			UNROLL for (int i = 0; i < MR; i++) {                                      \
+				VT ai = (VT){0} + a[k * MR + i];                                   \
+				UNROLL for (int v = 0; v < NV; v++)                                \
+					acc[i][v] += ai * bv[v];                                   \
+			}                                                                          \
+		}                                                                                  \
+		UNROLL for (int i = 0; i < MR; i++)                                                \
+			UNROLL for (int v = 0; v < NV; v++) {                                      \
+				VU *p = (VU *)(c + (size_t)i * ldc + v * VW);                      \
+				*p = beta == 0.0f ? alpha * acc[i][v] : alpha * acc[i][v] + beta * *p; \
+			}                                                                          \
+	}
+
+typedef float v4 __attribute__((vector_size(16)));
+typedef float v4u __attribute__((vector_size(16), aligned(4)));
+KERNEL(kernel_128, , v4, v4u, 4, 6, 2)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+KERNEL(kernel_256, __attribute__((target("avx2,fma"))), v8, v8u, 8, 6, 2)
+KERNEL(kernel_512, __attribute__((target("avx512f,fma"))), v16, v16u, 16, 12, 2)
+#endif
+
+static const struct kern kerns[] = {
+	{6, 8, 128, kernel_128},
+#if defined(__x86_64__) && defined(__GNUC__)
+	{6, 16, 256, kernel_256},
+	{12, 32, 512, kernel_512},
+#endif
+};
+
+static const struct kern *chosen; /* NULL: BLIS */
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+
+/* the widest kernel this machine runs */
+static const struct kern *widest(void)
+{
+	const struct kern *k = &kerns[0];
+
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx512f"))
+		k = &kerns[2];
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		k = &kerns[1];
+#endif
+	return k;
+}
+
+static void choose(void)
+{
+	const char *e = getenv("ADCNN_GEMM");
+
+	if (e != NULL && strcmp(e, "own") == 0)
+		chosen = widest();
+	else if (e != NULL && strcmp(e, "blis") == 0)
+		chosen = NULL;
+	else
+		chosen = bli_arch_query_id() == BLIS_ARCH_GENERIC ? widest() : NULL;
+}
+
+int adcnn_gemm_bits(void)
+{
+	pthread_once(&chosen_once, choose);
+	return chosen ? chosen->bits : 0;
+}
+
+bool adcnn_gemm_set(int bits)
+{
+	pthread_once(&chosen_once, choose);
+	if (bits == 0) {
+		chosen = NULL;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(kerns) / sizeof(kerns[0]); i++)
+		if (kerns[i].bits == bits && kerns[i].bits <= widest()->bits) {
+			chosen = &kerns[i];
+			return true;
+		}
+	return false;
+}
+
+/* rows [r0, r0 + rows) of op(A), k in [k0, k0 + kc), into micro-panels of mr rows; rows past
+ * the last zero */
+static void pack_a(bool ta, const float *a, size_t lda, size_t r0, int rows, size_t k0, int kc, int mr,
+                   float *ap)
+{
+	for (int p = 0; p < rows; p += mr) {
+		float *q = ap + (size_t)p * kc;
+		int h = rows - p < mr ? rows - p : mr;
+		if (!ta) {
+			for (int i = 0; i < h; i++) {
+				const float *src = a + (r0 + (size_t)(p + i)) * lda + k0;
+				for (int k = 0; k < kc; k++)
+					q[(size_t)k * mr + i] = src[k];
+			}
+		} else {
+			for (int k = 0; k < kc; k++) {
+				const float *src = a + (k0 + (size_t)k) * lda + r0 + (size_t)p;
+				for (int i = 0; i < h; i++)
+					q[(size_t)k * mr + i] = src[i];
+			}
+		}
+		if (h < mr)
+			for (int k = 0; k < kc; k++)
+				for (int i = h; i < mr; i++)
+					q[(size_t)k * mr + i] = 0.0f;
+	}
+}
+
+/* columns [c0, c0 + cols) of op(B), k in [k0, k0 + kc), into micro-panels of nr columns;
+ * columns past the last zero */
+static void pack_b(bool tb, const float *b, size_t ldb, size_t c0, int cols, size_t k0, int kc, int nr,
+                   float *bp)
+{
+	for (int p = 0; p < cols; p += nr) {
+		float *q = bp + (size_t)p * kc;
+		int w = cols - p < nr ? cols - p : nr;
+		if (!tb) {
+			for (int k = 0; k < kc; k++) {
+				const float *src = b + (k0 + (size_t)k) * ldb + c0 + (size_t)p;
+				float *dst = q + (size_t)k * nr;
+				memcpy(dst, src, sizeof(float) * (size_t)w);
+				for (int j = w; j < nr; j++)
+					dst[j] = 0.0f;
+			}
+		} else {
+			for (int j = 0; j < w; j++) {
+				const float *src = b + (c0 + (size_t)(p + j)) * ldb + k0;
+				for (int k = 0; k < kc; k++)
+					q[(size_t)k * nr + j] = src[k];
+			}
+			for (int k = 0; k < kc && w < nr; k++)
+				for (int j = w; j < nr; j++)
+					q[(size_t)k * nr + j] = 0.0f;
+		}
+	}
+}
+
+/* a packed block's product into C: every micro-panel of A against every one of B */
+static void block(const struct kern *kn, int rows, int cols, int kc, const float *ap, const float *bp,
+                  float *c, size_t ldc, float alpha, float beta)
+{
+	int mr = kn->mr, nr = kn->nr;
+
+	for (int i = 0; i < rows; i += mr) {
+		int h = rows - i < mr ? rows - i : mr;
+		for (int j = 0; j < cols; j += nr) {
+			int w = cols - j < nr ? cols - j : nr;
+			float *cij = c + (size_t)i * ldc + (size_t)j;
+			if (h == mr && w == nr) {
+				kn->run((size_t)kc, ap + (size_t)i * kc, bp + (size_t)j * kc, cij, ldc, alpha, beta);
+				continue;
+			}
+			/* an edge tile: whole into t, then its part into C */
+			float t[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+			kn->run((size_t)kc, ap + (size_t)i * kc, bp + (size_t)j * kc, t, (size_t)nr, 1.0f, 0.0f);
+			for (int r = 0; r < h; r++)
+				for (int s = 0; s < w; s++) {
+					float *p = cij + (size_t)r * ldc + s;
+					*p = beta == 0.0f ? alpha * t[r * nr + s] : alpha * t[r * nr + s] + beta * *p;
+				}
+		}
+	}
+}
+
+bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+	const struct kern *kn;
+	size_t bcols, arows, cap, bytes;
+	float *ap, *bp;
+	void *buf;
+
+	pthread_once(&chosen_once, choose);
+	kn = chosen ? chosen : widest();
+	if (m <= 0 || n <= 0)
+		return true;
+	if (k <= 0) { /* C = beta C */
+		for (int64_t i = 0; i < m; i++)
+			for (int64_t j = 0; j < n; j++)
+				c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+		return true;
+	}
+	bcols = (size_t)((n < NB ? n : NB) + kn->nr - 1) / (size_t)kn->nr * (size_t)kn->nr;
+	arows = (size_t)((m < MB ? m : MB) + kn->mr - 1) / (size_t)kn->mr * (size_t)kn->mr;
+	bytes = sizeof(float) * (bcols + arows) * KC;
+	buf = adcnn_pool_get(bytes, false, &cap);
+	if (buf == NULL)
+		return false;
+	bp = buf;
+	ap = bp + bcols * KC; /* both on a cache line: bcols is a multiple of 8 */
+	for (int64_t n0 = 0; n0 < n; n0 += NB) {
+		int cols = n - n0 < NB ? (int)(n - n0) : NB;
+		for (int64_t k0 = 0; k0 < k; k0 += KC) {
+			int kc = k - k0 < KC ? (int)(k - k0) : KC;
+			float be = k0 == 0 ? beta : 1.0f;
+			pack_b(tb, b, (size_t)ldb, (size_t)n0, cols, (size_t)k0, kc, kn->nr, bp);
+			for (int64_t m0 = 0; m0 < m; m0 += MB) {
+				int rows = m - m0 < MB ? (int)(m - m0) : MB;
+				pack_a(ta, a, (size_t)lda, (size_t)m0, rows, (size_t)k0, kc, kn->mr, ap);
+				block(kn, rows, cols, kc, ap, bp, c + m0 * ldc + n0, (size_t)ldc, alpha, be);
+			}
+		}
+	}
+	adcnn_pool_put(buf, cap);
+	return true;
+}
