@@ -72,7 +72,10 @@ const char *adcnn_version(void)
 void adcnn_versions_print(FILE *fp)
 {
 	fprintf(fp, "bundle format %d.%d\n", ADCNN_BUNDLE_MAJOR, ADCNN_BUNDLE_MINOR);
-	fprintf(fp, "BLIS %s\n", bli_info_get_version_str());
+	/* its configuration: the kernels it chose for this CPU (generic: none of its own) */
+	fprintf(fp, "BLIS %s (%s)\n", bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()));
+	if (adcnn_gemm_bits() != 0)
+		fprintf(fp, "GEMM: adcnn's own, %d-bit vectors\n", adcnn_gemm_bits());
 	fprintf(fp, "%s\n", archive_version_string());
 	fprintf(fp, "libsodium %s\n", sodium_version_string());
 	fprintf(fp, "zstd %s\n", ZSTD_versionString());

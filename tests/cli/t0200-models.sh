@@ -21,11 +21,12 @@ for m in resnet vgg mobilenet squeezenet detector wide; do
 		done
 	done
 done
-# halo mode on GRID with ADCNN_CONV=ALGO equals unpartitioned inference
-forced() { # MODEL GRID ALGO
+# halo mode on GRID with the variable set (ADCNN_CONV=ALGO, ADCNN_GEMM=...) equals
+# unpartitioned inference
+forced() { # MODEL GRID VAR=VALUE
 	d="$DATA/models/$1"
-	t="$1 $2x$2 halo, ADCNN_CONV=$3"
-	if ! run 0 "adcnn-partition -m '$d/model.onnx' -g $2x$2 --mode halo '$d/input.npy' | ADCNN_CONV=$3 adcnn-run -j 2 | ADCNN_CONV=$3 adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
+	t="$1 $2x$2 halo, $3"
+	if ! run 0 "adcnn-partition -m '$d/model.onnx' -g $2x$2 --mode halo '$d/input.npy' | $3 adcnn-run -j 2 | $3 adcnn-merge -m '$d/model.onnx' --stitched '$TMP/st.npy' --output '$TMP/out.npy' -"; then
 		printf '  in test: %s\n' "$t"
 		return
 	fi
@@ -35,14 +36,20 @@ forced() { # MODEL GRID ALGO
 # Winograd F(4x4, 3x3) wherever it applies (auto picks it only for larger layers than these)
 for m in resnet vgg squeezenet detector; do
 	for g in 1 3; do
-		forced "$m" "$g" winograd
+		forced "$m" "$g" ADCNN_CONV=winograd
 	done
 done
 # The panel GEMM (lib/pgemm.c) everywhere, and BLIS everywhere: wide's deep layer is where
 # the automatic choice takes panels (on AVX-512), so both paths are checked on every host
 for m in resnet wide; do
 	for algo in panels im2col; do
-		forced "$m" 2 "$algo"
+		forced "$m" 2 "ADCNN_CONV=$algo"
+	done
+done
+# BLIS and sgemm.c's GEMM, whichever the machine would choose
+for m in resnet vgg mobilenet; do
+	for gemm in blis own; do
+		forced "$m" 2 "ADCNN_GEMM=$gemm"
 	done
 done
 finish
