@@ -5,12 +5,14 @@
  *       one call each; prints the median and the FLOP rate (adcnn_graph_flops):
  *       "model M threads T runs N seconds S min S gflop G gflops R maxrss_kb K"
  *       -o writes the output of the last run.
- *   engine-bench --sgemm M N K [-j T] [-t SECONDS]
- *       Times BLIS bli_sgemm alone on the row-major layout conv.c uses (C += A B, A M x K,
- *       B K x N): "sgemm M N K threads T runs N seconds S gflops R"
+ *   engine-bench --sgemm [--blis] M N K [-j T] [-t SECONDS]
+ *       Times the GEMM conv.c runs (adcnn_sgemm: BLIS, or sgemm.c's where BLIS has only its
+ *       generic kernels; one thread) alone, or with --blis BLIS's bli_sgemm (on T threads),
+ *       on the row-major layout conv.c uses (C += A B, A M x K, B K x N):
+ *       "sgemm M N K gemm adcnn|blis threads T runs N seconds S gflops R"
  *   engine-bench --conv [-j T] [-t SECONDS] [-k KxK] MODEL.onnx INPUT.npy
  *       Times every Conv node of the model alone (adcnn_op_run on a random input of the shape
- *       it gets for INPUT.npy) and, for an ungrouped Conv, bli_sgemm on the GEMM of the same
+ *       it gets for INPUT.npy) and, for an ungrouped Conv, adcnn_sgemm on the GEMM of the same
  *       shape (M = Cout, N = Ho*Wo, K = Cin*kh*kw); prints a Markdown table. -k keeps the
  *       Convs with that kernel only.
  *   engine-bench --mem MODEL.onnx INPUT.npy
@@ -36,7 +38,7 @@
 
 static const char usage[] =
 	"usage: engine-bench [-j T] [-r RUNS] [-w WARMUP] [-o OUT.npy] MODEL.onnx INPUT.npy\n"
-	"       engine-bench --sgemm M N K [-j T] [-t SECONDS]\n"
+	"       engine-bench --sgemm [--blis] M N K [-j T] [-t SECONDS]\n"
 	"       engine-bench --conv [-j T] [-t SECONDS] [-k KxK] MODEL.onnx INPUT.npy\n"
 	"       engine-bench --mem MODEL.onnx INPUT.npy\n";
 
@@ -92,6 +94,8 @@ static enum adcnn_status graph_dims(struct adcnn_ctx *ctx, const struct adcnn_mo
 	return adcnn_value_dims(ctx, &m->g, NULL, (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], *chw);
 }
 
+static bool use_blis; /* --blis */
+
 /* --sgemm: C (M x N) += A (M x K) B (K x N), row-major, as conv.c calls it */
 static double sgemm_time(int M, int N, int K, double budget, int *runs)
 {
@@ -111,7 +115,10 @@ static double sgemm_time(int M, int N, int K, double budget, int *runs)
 	fill_random(b, (size_t)K * N, 2);
 	for (int i = -1; i < 3 || (total < budget && i < 1000); i++) {
 		double t0 = now();
-		bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, M, N, K, &fone, a, K, 1, b, N, 1, &fone, c, N, 1);
+		if (use_blis)
+			bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, M, N, K, &fone, a, K, 1, b, N, 1, &fone, c, N, 1);
+		else
+			adcnn_sgemm(false, false, M, N, K, fone, a, K, b, N, fone, c, N);
 		if (i >= 0) {
 			t[n++] = now() - t0;
 			total += t[n - 1];
@@ -131,7 +138,8 @@ static int run_sgemm(int M, int N, int K, int threads, double budget)
 
 	if (s < 0)
 		return fail(NULL, ADCNN_ERR_NOMEM, "sgemm");
-	printf("sgemm %d %d %d threads %d runs %d seconds %.6f gflops %.3f\n", M, N, K, threads, runs, s,
+	printf("sgemm %d %d %d gemm %s threads %d runs %d seconds %.6f gflops %.3f\n", M, N, K,
+	       use_blis ? "blis" : "adcnn", use_blis ? threads : 1, runs, s,
 	       2.0 * M * N * K / s * 1e-9);
 	return 0;
 }
@@ -221,7 +229,8 @@ static int run_conv(struct adcnn_ctx *ctx, const struct adcnn_model *m, const st
 	if (tsec > 0)
 		printf("| all | | | | | | %.3f | %.2f | %.1f | | %.1f | %.2f |\n", tflop, tsec * 1e3, tflop / tsec,
 		       tflop / tsg, tsg / tsec);
-	printf("\n(threads %d; sgemm: bli_sgemm alone on the conv's GEMM, C += A B row-major)\n", threads);
+	printf("\n(threads %d; sgemm: %s alone on the conv's GEMM, C += A B row-major, one thread)\n", threads,
+	       adcnn_gemm_bits() ? "adcnn's own GEMM (BLIS has only generic kernels here)" : "BLIS's sgemm");
 	free(chw);
 	return 0;
 }
@@ -369,9 +378,10 @@ static int run_whole(struct adcnn_ctx *ctx, const struct adcnn_model *m, struct 
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SGEMM = 256, OPT_CONV, OPT_MEM };
+	enum { OPT_SGEMM = 256, OPT_CONV, OPT_MEM, OPT_BLIS };
 	static const struct option longopts[] = {
 		{"sgemm", no_argument, NULL, OPT_SGEMM}, {"conv", no_argument, NULL, OPT_CONV},
+		{"blis", no_argument, NULL, OPT_BLIS},
 		{"mem", no_argument, NULL, OPT_MEM}, {"threads", required_argument, NULL, 'j'},
 		{"runs", required_argument, NULL, 'r'}, {"warmup", required_argument, NULL, 'w'},
 		{"time", required_argument, NULL, 't'}, {"kernel", required_argument, NULL, 'k'},
@@ -387,6 +397,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "j:r:w:t:k:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SGEMM: case OPT_CONV: case OPT_MEM: mode = c; break;
+		case OPT_BLIS: use_blis = true; break;
 		case 'j': threads = atoi(optarg); break;
 		case 'r': runs = atoi(optarg); break;
 		case 'w': warmup = atoi(optarg); break;

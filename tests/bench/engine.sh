@@ -3,7 +3,8 @@
 # ResNet-18, VGG-16 and MobileNetV2 (random weights, batch 1, 224x224), the spatial prefix and
 # the whole model, on 1 and 2 threads; then adcnn's own figures: peak memory against what a run
 # needs, tile-level scaling from 1 to 2 cores, FDSP's FLOPs against the unpartitioned prefix and
-# halo mode's overhead per grid, and VGG-16's 3x3 convolutions against BLIS sgemm alone.
+# halo mode's overhead per grid, and VGG-16's 3x3 convolutions against the GEMM they run on
+# (BLIS's sgemm, or adcnn's own where BLIS has only generic kernels) alone.
 #
 # Environment:
 #   ADCNN_BENCH_DIR  work dir: models, onnxruntime-node (cached across runs); default /tmp/adcnn-bench
@@ -178,7 +179,7 @@ while [ "$r" -le "$R" ]; do
 				$PY "$HERE/engine_models.py" time "$MD" "$m" --part prefix --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
 					put "$m" prefix "$t" torch "$(json median_s <"$T/out")" || cat "$T/err" >&2
 			fi
-			# adcnn, whole: the library's graph run (BLIS on T threads)
+			# adcnn, whole: the library's graph run (its operators on T threads)
 			save=
 			[ "$r" = 1 ] && [ "$t" = 1 ] && save="-o $T/$m-adcnn-out.npy"
 			# shellcheck disable=SC2086
@@ -225,6 +226,8 @@ echo "# adcnn engine benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), ${cpu:-unknown
 echo
 echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $R rounds, $N runs per engine per round (adcnn-run --bench: a second's worth)."
 printf 'adcnn %s, %s' "$(adcnn-run -V 2>/dev/null | head -n 1 | cut -d' ' -f2)" "$(adcnn-run -V 2>/dev/null | grep -m1 '^BLIS' || echo BLIS)"
+gemm=$(adcnn-run -V 2>/dev/null | sed -n 's/^GEMM: //p')
+[ -z "$gemm" ] || printf ' (GEMM: %s)' "$gemm"
 if [ "$HAVE_ORT" = 1 ]; then
 	printf ', onnxruntime-node %s' "$(node -p "require('onnxruntime-node').env.versions.common" 2>/dev/null || echo '?')"
 else
@@ -241,7 +244,7 @@ echo "## Batch 1, 224x224: medians"
 echo
 echo "prefix: the spatial prefix (to the split tensor), adcnn as adcnn-run --bench -j T on a one-tile bundle (its time"
 echo "includes decoding the tile and encoding the result; -j runs tiles in parallel, so one tile gains only what adcnn-run"
-echo "does inside a tile); whole: the whole model, adcnn as engine-bench (adcnn_graph_run, BLIS on T threads)."
+echo "does inside a tile); whole: the whole model, adcnn as engine-bench (adcnn_graph_run, its operators on T threads)."
 echo "ORT: onnxruntime-node, intraOpNumThreads T; PyTorch: torch.set_num_threads(T). Peak RSS: of the adcnn process."
 echo "Times: the medians over the rounds; ratios: the median over the rounds of each round's ratio (a cell's engines"
 echo "run seconds apart in a round, so a slow spell of the machine weighs on both), then the lowest and highest round's."
@@ -352,17 +355,20 @@ for m in $MODELS; do
 done
 
 echo
-echo "## VGG-16's 3x3 convolutions against BLIS sgemm (1 thread; target >= 85% for im2col)"
+echo "## VGG-16's 3x3 convolutions against the GEMM they run on (1 thread; target >= 85% for im2col)"
 echo
 case " $MODELS " in
 *" vgg16 "*)
 	if [ -x "$EB" ]; then
 		peak=$("$EB" --sgemm 1024 1024 1024 2>/dev/null | field gflops)
-		echo "BLIS sgemm alone, a square GEMM of 1024: ${peak:-n/a} GFLOP/s"
+		blis=$("$EB" --sgemm --blis 1024 1024 1024 2>/dev/null | field gflops)
+		gemm=$(adcnn-run -V 2>/dev/null | sed -n 's/^GEMM: //p')
+		echo "The GEMM adcnn runs (${gemm:-BLIS's sgemm}) alone, a square GEMM of 1024: ${peak:-n/a} GFLOP/s;" \
+			"BLIS's sgemm alone ($(adcnn-run -V 2>/dev/null | grep -m1 '^BLIS' || echo BLIS)): ${blis:-n/a} GFLOP/s"
 		echo
 		for algo in im2col auto; do
 			if [ $algo = im2col ]; then
-				echo "### im2col + BLIS sgemm on every layer (ADCNN_CONV=im2col)"
+				echo "### im2col + GEMM on every layer (ADCNN_CONV=im2col)"
 			else
 				echo "### adcnn's default (ADCNN_CONV=auto): Winograd F(4x4,3x3) where it is faster; GFLOP/s of"
 				echo "### the direct convolution's FLOPs, so above sgemm's where Winograd saves multiplications"
