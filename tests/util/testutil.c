@@ -39,7 +39,7 @@ static int cmp(int argc, char **argv)
 	double rel = -1, rtol = 0, atol = 0, maxref = 0, maxerr = 0, worst = 0;
 	struct adcnn_ctx *ctx = adcnn_ctx_new();
 	struct adcnn_tensor *a, *r;
-	int i = 0;
+	int i = 0, rc = 0;
 	size_t bad = 0, at = 0;
 
 	for (i = 0; i < argc - 2; i++) {
@@ -63,15 +63,17 @@ static int cmp(int argc, char **argv)
 		adcnn_shape_str(a->rank, a->dims, sa, sizeof(sa));
 		adcnn_shape_str(r->rank, r->dims, sr, sizeof(sr));
 		printf("shape %s, expected %s\n", sa, sr);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (r->dtype == ADCNN_I64) {
 		for (size_t k = 0; k < r->n; k++)
 			if (a->d.i[k] != r->d.i[k]) {
 				printf("value %zu is %lld, expected %lld\n", k, (long long)a->d.i[k], (long long)r->d.i[k]);
-				return 1;
+				rc = 1;
+				goto out;
 			}
-		return 0;
+		goto out;
 	}
 	for (size_t k = 0; k < r->n; k++)
 		maxref = fmax(maxref, fabs(r->d.f[k]));
@@ -93,13 +95,19 @@ static int cmp(int argc, char **argv)
 	if (rel >= 0) {
 		double q = maxref > 0 ? maxerr / maxref : maxerr;
 		printf("max error %.3g of max %.3g (relative %.3g, limit %.3g)\n", maxerr, maxref, q, rel);
-		return q <= rel ? 0 : 1;
+		rc = q <= rel ? 0 : 1;
+		goto out;
 	}
 	if (bad) {
 		printf("%zu of %zu values off (max error %.3g at %zu: %g, expected %g)\n", bad, r->n, maxerr, at, a->d.f[at], r->d.f[at]);
-		return 1;
+		rc = 1;
+		goto out;
 	}
-	return 0;
+out:
+	adcnn_tensor_free(a);
+	adcnn_tensor_free(r);
+	adcnn_ctx_free(ctx);
+	return rc;
 }
 
 static int inline_inputs(int argc, char **argv)
