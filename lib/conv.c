@@ -206,8 +206,8 @@ void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 }
 
 /* im2col workspace, kept per thread between layers: growing it once beats mapping and
- * faulting in megabytes for every convolution; and a second per-thread buffer, for small
- * scratch beside a workspace already in use. Both from pool.c, and back to it when they grow
+ * faulting in megabytes for every convolution; a second per-thread buffer, for small
+ * scratch beside a workspace already in use; and a third for sgemm.c's packed blocks. Both from pool.c, and back to it when they grow
  * or their thread ends (adcnn_run's tile threads end with each run: freeing their buffers
  * and faulting them in again cost about 1000 page faults a run, 4 MiB, of --bench on
  * ResNet-18's 2x2 bundle); there they serve tensors too. */
@@ -216,14 +216,16 @@ struct tbuf {
 	size_t len; /* floats */
 	size_t cap; /* pool.c's capacity */
 };
-static _Thread_local struct tbuf work, scratch;
+static _Thread_local struct tbuf work, scratch, pack;
 
 void adcnn_thread_release(void)
 {
 	adcnn_pool_put(work.p, work.cap);
 	adcnn_pool_put(scratch.p, scratch.cap);
+	adcnn_pool_put(pack.p, pack.cap);
 	memset(&work, 0, sizeof(work));
 	memset(&scratch, 0, sizeof(scratch));
+	memset(&pack, 0, sizeof(pack));
 }
 
 /* a buffer of at least n floats, grown (its contents lost) when too small; on a cache line,
@@ -253,6 +255,11 @@ float *adcnn_workspace(size_t n)
 float *adcnn_scratch(size_t n)
 {
 	return grow(&scratch, n);
+}
+
+float *adcnn_gemm_space(size_t n)
+{
+	return grow(&pack, n);
 }
 
 static int conv_algo = -1;

@@ -373,6 +373,9 @@ void adcnn_panels_fill(const float *w, int M, size_t K, float *p);
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);
+/* sgemm.c's packed blocks: a third per-thread buffer of at least n floats, on a cache line
+ * (conv.c) */
+float *adcnn_gemm_space(size_t n);
 /* pgemm8.c: adcnn_pgemm on 256-bit vectors, from x packed into tiles of at most 6 columns
  * (adcnn_pgemm8_tiles of them over ncol columns; adcnn_pgemm8_pack packs rows k0..k1 of
  * tiles t0..t1 of x, K rows ldx apart, into xp, K * ncol floats): panel p's rows of y, the

@@ -227,9 +227,8 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
 	const struct kern *kn;
-	size_t bcols, arows, cap, bytes;
+	size_t bcols, arows;
 	float *ap, *bp;
-	void *buf;
 
 	pthread_once(&chosen_once, choose);
 	kn = chosen ? chosen : widest();
@@ -243,11 +242,11 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 	}
 	bcols = (size_t)((n < NB ? n : NB) + kn->nr - 1) / (size_t)kn->nr * (size_t)kn->nr;
 	arows = (size_t)((m < MB ? m : MB) + kn->mr - 1) / (size_t)kn->mr * (size_t)kn->mr;
-	bytes = sizeof(float) * (bcols + arows) * KC;
-	buf = adcnn_pool_get(bytes, false, &cap);
-	if (buf == NULL)
+	/* kept by the thread for its next GEMM: from the pool at every call, two threads' calls
+	 * at once took a third buffer in one run and not in another */
+	bp = adcnn_gemm_space((bcols + arows) * KC);
+	if (bp == NULL)
 		return false;
-	bp = buf;
 	ap = bp + bcols * KC; /* both on a cache line: bcols is a multiple of 8 */
 	for (int64_t n0 = 0; n0 < n; n0 += NB) {
 		int cols = n - n0 < NB ? (int)(n - n0) : NB;
@@ -262,6 +261,5 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 			}
 		}
 	}
-	adcnn_pool_put(buf, cap);
 	return true;
 }
