@@ -621,7 +621,12 @@ static void test_fused_pair(void **state)
 }
 
 /* a run after the first makes no new buffer (pool.c): its activations and workspaces are
- * the first run's, on one thread and on two */
+ * the first run's. On one thread exactly; on two, a helper thread's own buffers (conv.c's
+ * workspace, scratch and GEMM space) are made when it first takes a piece that needs one,
+ * and which thread takes which piece varies (a helper that a loaded machine leaves asleep
+ * through the first run makes them in a later one: seen under make -j2 check), so there
+ * the five runs after the first may make those three, where buffers not given back would
+ * be new in every run */
 static void test_runs_reuse(void **state)
 {
 	float *v[4], *xv = small_ints(16 * 64 * 64, 7, -3, 3);
@@ -634,14 +639,15 @@ static void test_runs_reuse(void **state)
 	memcpy(x->d.f, xv, sizeof(float) * x->n);
 	assert_int_equal(mb_load(b, &m), ADCNN_OK);
 	for (int threads = 1; threads <= 2; threads++) {
+		unsigned long made0 = 0, made;
 		adcnn_threads_set(threads);
-		for (int run = 0; run < 3; run++) {
-			unsigned long made0, made;
-			adcnn_pool_stats(NULL, &made0);
+		for (int run = 0; run < 6; run++) {
+			if (run == 1)
+				adcnn_pool_stats(NULL, &made0);
 			assert_int_equal(adcnn_graph_run(ctx, &m->g, m->g.input, x, m->g.outputs[0], NULL, &y), ADCNN_OK);
 			adcnn_pool_stats(NULL, &made);
-			if (run > 0 && made != made0)
-				fail_msg("%d threads, run %d: %lu new buffers", threads, run + 1, made - made0);
+			if (run > 0 && made - made0 > (threads > 1 ? 3u : 0u))
+				fail_msg("%d threads, runs 2 to %d: %lu new buffers", threads, run + 1, made - made0);
 			if (want == NULL) {
 				want = y;
 			} else {
