@@ -1554,7 +1554,13 @@ static void test_conv_few_channels(void **state)
 static void test_conv_winograd(void **state)
 {
 	(void)state;
-	conv_tiles_check(2);
+	/* on two and three threads, the tile rows in one part a thread, each through every step
+	 * (where there are as many tile rows as threads) */
+	for (int threads = 1; threads <= 3; threads++) {
+		adcnn_threads_set(threads);
+		conv_tiles_check(2);
+	}
+	adcnn_threads_set(1);
 }
 
 /* the library's defaults again, after a test that changed them (and may have failed) */
