@@ -207,10 +207,10 @@ void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 
 /* im2col workspace, kept per thread between layers: growing it once beats mapping and
  * faulting in megabytes for every convolution; a second per-thread buffer, for small
- * scratch beside a workspace already in use; and a third for sgemm.c's packed blocks. Both from pool.c, and back to it when they grow
- * or their thread ends (adcnn_run's tile threads end with each run: freeing their buffers
- * and faulting them in again cost about 1000 page faults a run, 4 MiB, of --bench on
- * ResNet-18's 2x2 bundle); there they serve tensors too. */
+ * scratch beside a workspace already in use; a third for sgemm.c's packed blocks. All from
+ * pool.c, and back to it when they grow or their thread ends (adcnn_run's tile threads end
+ * with each run: freeing their buffers and faulting them in again cost about 1000 page
+ * faults a run, 4 MiB, of --bench on ResNet-18's 2x2 bundle); there they serve tensors too. */
 struct tbuf {
 	float *p;
 	size_t len; /* floats */
