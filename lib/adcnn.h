@@ -46,8 +46,8 @@ const char *adcnn_strerror(enum adcnn_status status);
 const char *adcnn_version(void);
 void adcnn_versions_print(FILE *fp);
 
-/* what is wrong with the environment's ADCNN_CONV (a message), or NULL: unset, empty or
- * known (an unknown value is taken for auto) */
+/* what is wrong with the environment's ADCNN_CONV and ADCNN_GEMM (a message), or NULL: each
+ * unset, empty or known (an unknown value is taken for the automatic choice) */
 const char *adcnn_env_error(void);
 
 /* tensors */

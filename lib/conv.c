@@ -292,13 +292,18 @@ static void conv_algo_env(void)
 
 const char *adcnn_env_error(void)
 {
-	static _Thread_local char msg[128];
-	const char *e = getenv("ADCNN_CONV");
+	static _Thread_local char msg[256];
+	const char *e = getenv("ADCNN_CONV"), *g = getenv("ADCNN_GEMM");
+	int n = 0;
 
-	if (e == NULL || *e == '\0' || algo_of(e) >= 0)
-		return NULL;
-	snprintf(msg, sizeof(msg), "ADCNN_CONV=%.40s: not auto, im2col, winograd or panels; taking auto", e);
-	return msg;
+	msg[0] = '\0';
+	if (e != NULL && *e != '\0' && algo_of(e) < 0)
+		n = snprintf(msg, sizeof(msg), "ADCNN_CONV=%.40s: not auto, im2col, winograd or panels; taking auto", e);
+	/* sgemm.c reads it */
+	if (g != NULL && *g != '\0' && strcmp(g, "blis") != 0 && strcmp(g, "own") != 0)
+		snprintf(msg + n, sizeof(msg) - (size_t)n, "%sADCNN_GEMM=%.40s: not blis or own; taking the automatic choice",
+		         n > 0 ? "; " : "", g);
+	return msg[0] != '\0' ? msg : NULL;
 }
 
 void adcnn_conv_algo_set(int algo)

@@ -69,6 +69,16 @@ expect_empty_err 'ADCNN_CONV= run'
 check 'ADCNN_CONV=gemm run' 0 "ADCNN_CONV=gemm adcnn-run '$TMP/t.adcnn'"
 same 'ADCNN_CONV=gemm run: the bytes of auto' "$TMP/out" "$TMP/r.adcnn"
 expect_err '^adcnn-run: ADCNN_CONV=gemm: not auto, im2col, winograd or panels; taking auto$' 'ADCNN_CONV=gemm run: said'
+# ADCNN_GEMM: BLIS or adcnn's own, silently; anything else warned of and taken for unset
+for g in blis own ''; do
+	check "ADCNN_GEMM=$g run" 0 "ADCNN_GEMM=$g adcnn-run -o /dev/null '$TMP/t.adcnn'"
+	expect_empty_err "ADCNN_GEMM=$g run"
+done
+check 'ADCNN_GEMM=fast run' 0 "ADCNN_GEMM=fast adcnn-run '$TMP/t.adcnn'"
+same 'ADCNN_GEMM=fast run: the bytes of unset' "$TMP/out" "$TMP/r.adcnn"
+expect_err '^adcnn-run: ADCNN_GEMM=fast: not blis or own; taking the automatic choice$' 'ADCNN_GEMM=fast run: said'
+check 'ADCNN_CONV=gemm ADCNN_GEMM=fast run' 0 "ADCNN_CONV=gemm ADCNN_GEMM=fast adcnn-run -o /dev/null '$TMP/t.adcnn'"
+expect_err '^adcnn-run: ADCNN_CONV=gemm: not auto, im2col, winograd or panels; taking auto; ADCNN_GEMM=fast: not blis or own; taking the automatic choice$' 'both wrong: said'
 
 # Threads: the bytes do not depend on them
 for j in 1 2 4; do
