@@ -139,60 +139,31 @@ bool adcnn_gemm_set(int bits)
 	return false;
 }
 
-/* rows [r0, r0 + rows) of op(A), k in [k0, k0 + kc), into micro-panels of mr rows; rows past
- * the last zero */
-static void pack_a(bool ta, const float *a, size_t lda, size_t r0, int rows, size_t k0, int kc, int mr,
-                   float *ap)
+/* lines [l0, l0 + n) of a matrix, k in [k0, k0 + kc), into micro-panels of w lines
+ * (k-major: a micro-panel's row k is its w lines' values at k), lines past the last zero.
+ * A line: a row of op(A), or a column of op(B); it lies along a row of the matrix as
+ * stored (x[line * ld + k]: op(A) plain, op(B) transposed) or down a column of it
+ * (x[k * ld + line]: op(A) transposed, op(B) plain). */
+static void pack(bool along, const float *x, size_t ld, size_t l0, int n, size_t k0, int kc, int w,
+                 float *xp)
 {
-	for (int p = 0; p < rows; p += mr) {
-		float *q = ap + (size_t)p * kc;
-		int h = rows - p < mr ? rows - p : mr;
-		if (!ta) {
+	for (int p = 0; p < n; p += w) {
+		float *q = xp + (size_t)p * kc;
+		int h = n - p < w ? n - p : w;
+		if (along) {
 			for (int i = 0; i < h; i++) {
-				const float *src = a + (r0 + (size_t)(p + i)) * lda + k0;
+				const float *src = x + (l0 + (size_t)(p + i)) * ld + k0;
 				for (int k = 0; k < kc; k++)
-					q[(size_t)k * mr + i] = src[k];
+					q[(size_t)k * w + i] = src[k];
 			}
 		} else {
-			for (int k = 0; k < kc; k++) {
-				const float *src = a + (k0 + (size_t)k) * lda + r0 + (size_t)p;
-				for (int i = 0; i < h; i++)
-					q[(size_t)k * mr + i] = src[i];
-			}
-		}
-		if (h < mr)
 			for (int k = 0; k < kc; k++)
-				for (int i = h; i < mr; i++)
-					q[(size_t)k * mr + i] = 0.0f;
-	}
-}
-
-/* columns [c0, c0 + cols) of op(B), k in [k0, k0 + kc), into micro-panels of nr columns;
- * columns past the last zero */
-static void pack_b(bool tb, const float *b, size_t ldb, size_t c0, int cols, size_t k0, int kc, int nr,
-                   float *bp)
-{
-	for (int p = 0; p < cols; p += nr) {
-		float *q = bp + (size_t)p * kc;
-		int w = cols - p < nr ? cols - p : nr;
-		if (!tb) {
-			for (int k = 0; k < kc; k++) {
-				const float *src = b + (k0 + (size_t)k) * ldb + c0 + (size_t)p;
-				float *dst = q + (size_t)k * nr;
-				memcpy(dst, src, sizeof(float) * (size_t)w);
-				for (int j = w; j < nr; j++)
-					dst[j] = 0.0f;
-			}
-		} else {
-			for (int j = 0; j < w; j++) {
-				const float *src = b + (c0 + (size_t)(p + j)) * ldb + k0;
-				for (int k = 0; k < kc; k++)
-					q[(size_t)k * nr + j] = src[k];
-			}
-			for (int k = 0; k < kc && w < nr; k++)
-				for (int j = w; j < nr; j++)
-					q[(size_t)k * nr + j] = 0.0f;
+				memcpy(q + (size_t)k * w, x + (k0 + (size_t)k) * ld + l0 + (size_t)p, sizeof(float) * (size_t)h);
 		}
+		if (h < w)
+			for (int k = 0; k < kc; k++)
+				for (int i = h; i < w; i++)
+					q[(size_t)k * w + i] = 0.0f;
 	}
 }
 
@@ -253,10 +224,10 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 		for (int64_t k0 = 0; k0 < k; k0 += KC) {
 			int kc = k - k0 < KC ? (int)(k - k0) : KC;
 			float be = k0 == 0 ? beta : 1.0f;
-			pack_b(tb, b, (size_t)ldb, (size_t)n0, cols, (size_t)k0, kc, kn->nr, bp);
+			pack(tb, b, (size_t)ldb, (size_t)n0, cols, (size_t)k0, kc, kn->nr, bp);
 			for (int64_t m0 = 0; m0 < m; m0 += MB) {
 				int rows = m - m0 < MB ? (int)(m - m0) : MB;
-				pack_a(ta, a, (size_t)lda, (size_t)m0, rows, (size_t)k0, kc, kn->mr, ap);
+				pack(!ta, a, (size_t)lda, (size_t)m0, rows, (size_t)k0, kc, kn->mr, ap);
 				block(kn, rows, cols, kc, ap, bp, c + m0 * ldc + n0, (size_t)ldc, alpha, be);
 			}
 		}
