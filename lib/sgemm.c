@@ -140,7 +140,9 @@ bool adcnn_gemm_set(int bits)
 }
 
 /* lines [l0, l0 + n) of a matrix, k in [k0, k0 + kc), into micro-panels of w lines
- * (k-major: a micro-panel's row k is its w lines' values at k), lines past the last zero.
+ * (k-major: a micro-panel's row k is its w lines' values at k), lines past the last zero
+ * (their products are never stored: zeros keep the kernel off whatever the buffer held,
+ * denormals and NaNs that would slow it).
  * A line: a row of op(A), or a column of op(B); it lies along a row of the matrix as
  * stored (x[line * ld + k]: op(A) plain, op(B) transposed) or down a column of it
  * (x[k * ld + line]: op(A) transposed, op(B) plain). */
