@@ -215,8 +215,8 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 	}
 	bcols = (size_t)((n < NB ? n : NB) + kn->nr - 1) / (size_t)kn->nr * (size_t)kn->nr;
 	arows = (size_t)((m < MB ? m : MB) + kn->mr - 1) / (size_t)kn->mr * (size_t)kn->mr;
-	/* kept by the thread for its next GEMM: from the pool at every call, two threads' calls
-	 * at once took a third buffer in one run and not in another */
+	/* kept by the thread for its next GEMM, as conv.c's other buffers are (from the pool at
+	 * every call, a lock and a search each time) */
 	bp = adcnn_gemm_space((bcols + arows) * KC);
 	if (bp == NULL)
 		return false;
