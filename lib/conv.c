@@ -299,8 +299,7 @@ const char *adcnn_env_error(void)
 	msg[0] = '\0';
 	if (e != NULL && *e != '\0' && algo_of(e) < 0)
 		n = snprintf(msg, sizeof(msg), "ADCNN_CONV=%.40s: not auto, im2col, winograd or panels; taking auto", e);
-	/* sgemm.c reads it */
-	if (g != NULL && *g != '\0' && strcmp(g, "blis") != 0 && strcmp(g, "own") != 0)
+	if (g != NULL && *g != '\0' && !adcnn_gemm_known(g))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, "%sADCNN_GEMM=%.40s: not blis or own; taking the automatic choice",
 		         n > 0 ? "; " : "", g);
 	return msg[0] != '\0' ? msg : NULL;

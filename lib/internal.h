@@ -322,6 +322,8 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 int adcnn_gemm_bits(void);
 bool adcnn_gemm_set(int bits);
+/* whether ADCNN_GEMM's value e is one sgemm.c knows (blis, own) */
+bool adcnn_gemm_known(const char *e);
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *w,
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,

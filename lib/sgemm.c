@@ -106,16 +106,29 @@ static const struct kern *widest(void)
 	return k;
 }
 
+/* ADCNN_GEMM's values, by what they choose; any other is taken for unset */
+static const char *const gemm_names[] = {"blis", "own"};
+
+static int gemm_of(const char *e)
+{
+	for (int g = 0; e != NULL && g < (int)(sizeof(gemm_names) / sizeof(gemm_names[0])); g++)
+		if (strcmp(e, gemm_names[g]) == 0)
+			return g;
+	return -1;
+}
+
+bool adcnn_gemm_known(const char *e)
+{
+	return gemm_of(e) >= 0;
+}
+
 static void choose(void)
 {
-	const char *e = getenv("ADCNN_GEMM");
-
-	if (e != NULL && strcmp(e, "own") == 0)
-		chosen = widest();
-	else if (e != NULL && strcmp(e, "blis") == 0)
-		chosen = NULL;
-	else
-		chosen = bli_arch_query_id() == BLIS_ARCH_GENERIC ? widest() : NULL;
+	switch (gemm_of(getenv("ADCNN_GEMM"))) {
+	case 0: chosen = NULL; break;
+	case 1: chosen = widest(); break;
+	default: chosen = bli_arch_query_id() == BLIS_ARCH_GENERIC ? widest() : NULL; break;
+	}
 }
 
 int adcnn_gemm_bits(void)
