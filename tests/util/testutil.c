@@ -37,7 +37,7 @@ static struct adcnn_tensor *load(struct adcnn_ctx *ctx, const char *path)
 static int cmp(int argc, char **argv)
 {
 	double rel = -1, rtol = 0, atol = 0, maxref = 0, maxerr = 0, worst = 0;
-	struct adcnn_ctx *ctx = adcnn_ctx_new();
+	struct adcnn_ctx *ctx;
 	struct adcnn_tensor *a, *r;
 	int i = 0, rc = 0;
 	size_t bad = 0, at = 0;
@@ -56,6 +56,7 @@ static int cmp(int argc, char **argv)
 		fprintf(stderr, "usage: testutil cmp [--rel T | --rtol R --atol A] ACTUAL REFERENCE\n");
 		return 2;
 	}
+	ctx = adcnn_ctx_new(); /* made after the usage check, so that its return has nothing to free */
 	a = load(ctx, argv[i]);
 	r = load(ctx, argv[i + 1]);
 	if (a->dtype != r->dtype || !adcnn_tensor_same_shape(a, r)) {
