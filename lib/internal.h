@@ -153,6 +153,10 @@ struct adcnn_qmodels {
 	 * the models, 48 KiB together, where the search for a channel's model reads them */
 	float cost[ADCNN_QMODELS][ADCNN_RANS_MAX_SYMS];
 	struct adcnn_qmodel m[ADCNN_QMODELS];
+	/* each width's distribution functions by distance from the zero point, 2^(bits + 1)
+	 * values a model (qmodel.c), whichever zero point the set is for */
+	double *dist[9];
+	uint8_t dist_ready[9][ADCNN_QMODELS];
 	/* the decoder's symbol of each slot; last, so that an encoder never touches its 2 MiB */
 	uint8_t dec[ADCNN_QMODELS][1 << ADCNN_RANS_PROB_BITS];
 };

@@ -24,10 +24,8 @@ static const double inv_fact[14] = {
 
 /* Four values at a time (lanes of a vector; each lane's arithmetic the same IEEE operations
  * in the same order as one value's, so the same results on every host and vector unit, and
- * the tables test_pack pinned when they were made one value at a time). A signed tensor's
- * zero point is its own, and its models are made again for each tensor, 255 values of the
- * distribution function a model at 8 bits: one at a time, they took 96% of packing the
- * detector's split tensor where the zero point changed from one call to the next. */
+ * the tables test_pack pinned when they were made one value at a time): 510 values of the
+ * distribution function a model at 8 bits. */
 typedef double qd4 __attribute__((vector_size(32)));
 typedef long long ql4 __attribute__((vector_size(32)));
 
@@ -66,29 +64,58 @@ static inline __attribute__((always_inline)) void normal_cdf4(const double *z, d
 	memcpy(f, &half, sizeof(half));
 }
 
+/* Model k's distribution function by distance from the zero point: at d + 1/2 for d from
+ * -top to top + 1, u[d + top] (past top - 1 unused: the lanes' tail). Its mean is T (2 i -
+ * 31) / 31 from the zero point, and nothing else of it depends on the zero point, so it is
+ * made once a width and kept: a new zero point (each signed tile's) costs the additions
+ * of adcnn_qmodel_make. Made around each zero point, as it was, it took most of packing
+ * a signed tensor at 8 bits. The arguments differ from those in their last bits at 18%
+ * of the points; the tables, of every width, zero point and model, not at all (test_pack
+ * holds their hash): the format is the same. */
 ADCNN_VECTORIZE
+static const double *dist_of(struct adcnn_qmodels *q, int k)
+{
+	int top = (1 << q->bits) - 1, mi = k / ADCNN_QMODEL_NSIG, si = k % ADCNN_QMODEL_NSIG;
+	double *u = q->dist[q->bits] + (size_t)k * ((size_t)2 << q->bits);
+
+	if (!q->dist_ready[q->bits][k]) {
+		double mu = (double)top * (2 * mi - (ADCNN_QMODEL_NMU - 1)) / (ADCNN_QMODEL_NMU - 1);
+		double sig = (double)top * (si & 1 ? 1.4142135623730951 : 1.0) * ldexp(1.0, si / 2 - 7);
+		for (int d = -top; d < top; d += 4) {
+			double z[4];
+			for (int l = 0; l < 4; l++)
+				z[l] = (d + l + 0.5 - mu) / sig;
+			normal_cdf4(z, u + d + top);
+		}
+		q->dist_ready[q->bits][k] = 1;
+	}
+	return u;
+}
+
 void adcnn_qmodel_make(struct adcnn_qmodels *q, int k)
 {
 	struct adcnn_qmodel *m = &q->m[k];
-	int top = (1 << q->bits) - 1, mi = k / ADCNN_QMODEL_NSIG, si = k % ADCNN_QMODEL_NSIG, best = 0;
-	/* mean from zp - top to zp + top; spread top * 2^(si / 2 - 7) */
-	double mu = q->zp + (double)top * (2 * mi - (ADCNN_QMODEL_NMU - 1)) / (ADCNN_QMODEL_NMU - 1);
-	double sig = (double)top * (si & 1 ? 1.4142135623730951 : 1.0) * ldexp(1.0, si / 2 - 7);
-	double p[ADCNN_RANS_MAX_SYMS] = {0}, below = 0.0, up[256 + 4];
-	uint32_t total = 0;
-
+	int top = (1 << q->bits) - 1, best = 0;
 	/* the distribution function at each code's upper edge, c + 1/2 (1 at the top code's) */
-	for (int c = 0; c < top; c += 4) {
-		double z[4];
-		for (int l = 0; l < 4; l++)
-			z[l] = (c + l + 0.5 - mu) / sig;
-		normal_cdf4(z, up + c);
-	}
-	up[top] = 1.0;
+	const double *up = dist_of(q, k) + top - q->zp;
+	double p[ADCNN_RANS_MAX_SYMS] = {0}, below = 0.0, acc = 0.0;
+	uint32_t total = 0;
+	int cur = q->sym[0];
+
+	/* a symbol's probability, the sum of its codes' in their order: kept in a register
+	 * along a run of codes of the symbol (through p, each addition waited on the store
+	 * before it: at 8 bits, runs of up to 64 codes) */
 	for (int c = 0; c <= top; c++) {
-		p[q->sym[c]] += up[c] - below;
-		below = up[c];
+		double u = c < top ? up[c] : 1.0;
+		if (q->sym[c] != cur) {
+			p[cur] = acc;
+			cur = q->sym[c];
+			acc = p[cur];
+		}
+		acc += u - below;
+		below = u;
 	}
+	p[cur] = acc;
 	/* every symbol can be coded: at least 1 of PROB; the rest to the most likely */
 	for (int s = 0; s < q->nsym; s++) {
 		uint32_t f = (uint32_t)(p[s] * PROB + 0.5);
@@ -114,9 +141,18 @@ static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct adcnn_qmodels *mine;
 
+static void qmodels_free(void *v)
+{
+	struct adcnn_qmodels *q = v;
+
+	for (int b = 0; b <= 8; b++)
+		free(q->dist[b]);
+	free(q);
+}
+
 static void key_make(void)
 {
-	pthread_key_create(&key, free);
+	pthread_key_create(&key, qmodels_free);
 }
 
 struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int nsym, const float *cost_of)
@@ -129,8 +165,17 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 		if (q == NULL)
 			return NULL;
 		q->bits = -1;
+		memset(q->dist, 0, sizeof(q->dist));
 		pthread_setspecific(key, q);
 		mine = q;
+	}
+	/* a width's distribution functions, kept across zero points (2 MiB at 8 bits, its
+	 * pages touched only by the models made) */
+	if (q->dist[bits] == NULL) {
+		q->dist[bits] = malloc(ADCNN_QMODELS * ((size_t)2 << bits) * sizeof(double));
+		if (q->dist[bits] == NULL)
+			return NULL;
+		memset(q->dist_ready[bits], 0, sizeof(q->dist_ready[bits]));
 	}
 	if (q->bits != bits || q->zp != zp) {
 		uint32_t sum[ADCNN_RANS_MAX_SYMS] = {0}, cnt[ADCNN_RANS_MAX_SYMS] = {0};
