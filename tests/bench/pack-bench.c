@@ -2,7 +2,8 @@
  * lz4 of the raw floats; reconstruction error; pack and unpack speed on one core.
  * Usage: pack-bench [--quick] NAME=FILE.npy ... (one row per tensor and setting); and
  * NAME=FILE.adcnn, a result bundle: its tiles' tensors packed in turn, as adcnn-pack packs
- * them, each with the zero point of its own range (a row per bit width, the defaults). */
+ * them, each with the zero point of its own range (a row per bit width, the defaults); and
+ * NAME=2x2:FILE.npy, a 1 x C x H x W tensor cut into 2 x 2 tiles packed in turn (the same). */
 #include "config.h"
 #include "internal.h"
 #include <lz4.h>
@@ -47,29 +48,16 @@ static void errors(const struct adcnn_tensor *a, const struct adcnn_tensor *b, d
 	*rms = sqrt(s / (double)(a->n ? a->n : 1)) / range;
 }
 
-/* the tiles of result bundle FILE packed in turn at 2, 4 and 8 bits (clip auto, rANS); GB/s
- * of all their floats */
-static int tiles_in_turn(struct adcnn_ctx *ctx, const char *name, const char *file)
+/* tiles t[0..nt) packed in turn at 2, 4 and 8 bits (clip auto, rANS); GB/s of all their
+ * floats */
+static void in_turn(struct adcnn_ctx *ctx, const char *name, const char *what, struct adcnn_tensor **t, int nt)
 {
-	struct adcnn_bundle *b = NULL;
-	struct adcnn_tensor *t[64];
 	size_t n = 0, raw = 0;
-	int nt = 0, fd = open(file, O_RDONLY);
 
-	if (fd < 0 || adcnn_bundle_read(ctx, fd, file, &b) != ADCNN_OK) {
-		fprintf(stderr, "pack-bench: %s: %s\n", file, fd < 0 ? "cannot open" : adcnn_ctx_error(ctx));
-		return 1;
+	for (int k = 0; k < nt; k++) {
+		n += t[k]->n;
+		raw += t[k]->n * 4;
 	}
-	close(fd);
-	for (int i = 0; i < b->nmembers && nt < 64; i++)
-		if (strncmp(b->members[i].path, "results/", 8) == 0) {
-			if (adcnn_tensor_decode(ctx, b->members[i].data, b->members[i].len, &t[nt], NULL) != ADCNN_OK) {
-				fprintf(stderr, "pack-bench: %s: %s\n", file, adcnn_ctx_error(ctx));
-				return 1;
-			}
-			n += t[nt]->n;
-			raw += t[nt++]->n * 4;
-		}
 	for (int bits = 2; bits <= 8; bits *= 2) {
 		struct adcnn_pack_opts o;
 		uint8_t *buf[64];
@@ -84,14 +72,65 @@ static int tiles_in_turn(struct adcnn_ctx *ctx, const char *name, const char *fi
 			total += len[k];
 		}
 		TIMEIT(gu, raw, for (int k = 0; k < nt; k++) { struct adcnn_tensor *d = NULL; adcnn_tensor_decode(ctx, buf[k], len[k], &d, NULL); adcnn_tensor_free(d); });
-		printf("| %s | %zu | | %d bits, clip auto, rans: %d tiles in turn | %zu | %.1f | | | %.2f | %.2f |\n", name, n,
-		       bits, nt, total, (double)raw / total, gp, gu);
+		printf("| %s | %zu | | %d bits, clip auto, rans: %d %s in turn | %zu | %.1f | | | %.2f | %.2f |\n", name, n,
+		       bits, nt, what, total, (double)raw / total, gp, gu);
 		for (int k = 0; k < nt; k++)
 			free(buf[k]);
 	}
 	for (int k = 0; k < nt; k++)
 		adcnn_tensor_free(t[k]);
+}
+
+/* the tiles of result bundle FILE, as adcnn-pack packs them, each tile's tensor with the
+ * zero point of its own range */
+static int bundle_tiles(struct adcnn_ctx *ctx, const char *name, const char *file)
+{
+	struct adcnn_bundle *b = NULL;
+	struct adcnn_tensor *t[64];
+	int nt = 0, fd = open(file, O_RDONLY);
+
+	if (fd < 0 || adcnn_bundle_read(ctx, fd, file, &b) != ADCNN_OK) {
+		fprintf(stderr, "pack-bench: %s: %s\n", file, fd < 0 ? "cannot open" : adcnn_ctx_error(ctx));
+		return 1;
+	}
+	close(fd);
+	for (int i = 0; i < b->nmembers && nt < 64; i++)
+		if (strncmp(b->members[i].path, "results/", 8) == 0) {
+			if (adcnn_tensor_decode(ctx, b->members[i].data, b->members[i].len, &t[nt], NULL) != ADCNN_OK) {
+				fprintf(stderr, "pack-bench: %s: %s\n", file, adcnn_ctx_error(ctx));
+				return 1;
+			}
+			nt++;
+		}
+	in_turn(ctx, name, "tiles", t, nt);
 	adcnn_bundle_free(b);
+	return 0;
+}
+
+/* an NCHW tensor cut into 2 x 2 tiles of its planes (as a 2x2 grid's tiles of the layer
+ * would be, with no halo), packed in turn: tiles of a size real networks make, where the
+ * test networks' bundles have tiles of a few hundred values */
+static int cut_tiles(struct adcnn_ctx *ctx, const char *name, const struct adcnn_tensor *a)
+{
+	struct adcnn_tensor *t[4];
+	int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3];
+
+	if (a->rank != 4 || a->dims[0] != 1 || h < 2 || w < 2) {
+		fprintf(stderr, "pack-bench: %s: not a 1 x C x H x W tensor\n", name);
+		return 1;
+	}
+	for (int k = 0; k < 4; k++) {
+		int64_t y0 = k / 2 * (h / 2), x0 = k % 2 * (w / 2), th = k / 2 ? h - h / 2 : h / 2, tw = k % 2 ? w - w / 2 : w / 2;
+		t[k] = adcnn_tensor_new(4, (int64_t[]){1, c, th, tw});
+		if (t[k] == NULL) {
+			fprintf(stderr, "pack-bench: out of memory\n");
+			return 1;
+		}
+		for (int64_t ch = 0; ch < c; ch++)
+			for (int64_t y = 0; y < th; y++)
+				memcpy(t[k]->d.f + (ch * th + y) * tw, a->d.f + (ch * h + y0 + y) * w + x0, (size_t)tw * 4);
+	}
+	in_turn(ctx, name, "2x2 tiles", t, 4);
 	return 0;
 }
 
@@ -121,8 +160,18 @@ int main(int argc, char **argv)
 			name = argv[a];
 		}
 		if (strlen(eq ? eq + 1 : argv[a]) > 6 && strcmp(strchr(eq ? eq + 1 : argv[a], '\0') - 6, ".adcnn") == 0) {
-			if (tiles_in_turn(ctx, name, eq ? eq + 1 : argv[a]) != 0)
+			if (bundle_tiles(ctx, name, eq ? eq + 1 : argv[a]) != 0)
 				return 1;
+			continue;
+		}
+		if (strncmp(eq ? eq + 1 : argv[a], "2x2:", 4) == 0) {
+			if (adcnn_npy_read(ctx, (eq ? eq + 1 : argv[a]) + 4, &t) != ADCNN_OK || t->dtype != ADCNN_F32) {
+				fprintf(stderr, "pack-bench: %s\n", adcnn_ctx_error(ctx));
+				return 1;
+			}
+			if (cut_tiles(ctx, name, t) != 0)
+				return 1;
+			adcnn_tensor_free(t);
 			continue;
 		}
 		if (adcnn_npy_read(ctx, eq ? eq + 1 : argv[a], &t) != ADCNN_OK || t->dtype != ADCNN_F32) {

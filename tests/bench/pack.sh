@@ -55,6 +55,11 @@ for m in resnet vgg mobilenet squeezenet detector; do
 	adcnn-partition -m "$D/$m/model.onnx" -g 2x2 "$D/$m/input.npy" | adcnn-run -j 1 -o "$T/$m-tiles.adcnn"
 	set -- "$@" "$m/tiles=$T/$m-tiles.adcnn"
 done
+# their tiles hold a few hundred values; tiles of the size a real network's grid makes: the
+# larger activations cut 2x2, each tile packed with the zero point of its own range
+for x in vgg/relu1 resnet/relu1 mobilenet/relu6 detector/leaky1; do
+	set -- "$@" "$x/2x2=2x2:$T/$(echo "$x" | tr / -).npy"
+done
 "$B" ${QUICK:+--quick} "$@"
 
 echo
