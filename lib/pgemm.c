@@ -114,9 +114,11 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 	for (size_t k = 0; k < K; k++) {
 		vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
 		const float *xr = x + k * ldx;
+		/* a scalar operand, so that it is broadcast from memory: (vf){0} + x, as it was,
+		 * cost an addition on the FMA pipes and a shuffle a column */
 		UNROLL
 		for (int j = 0; j < NR; j++) {
-			vf b = (vf){0} + xr[o[j]];
+			float b = xr[o[j]];
 			lo[j] += w0 * b;
 			hi[j] += w1 * b;
 		}

@@ -56,9 +56,9 @@ struct kern {
 			UNROLL for (int v = 0; v < NV; v++)                                        \
 				bv[v] = *(const VT *)(b + k * (NV * VW) + v * VW);                 \
 			UNROLL for (int i = 0; i < MR; i++) {                                      \
-				VT ai = (VT){0} + a[k * MR + i];                                   \
+				float ai = a[k * MR + i];                                          \
 				UNROLL for (int v = 0; v < NV; v++)                                \
-					acc[i][v] += ai * bv[v];                                   \
+					acc[i][v] += bv[v] * ai;                                   \
 			}                                                                          \
 		}                                                                                  \
 		UNROLL for (int i = 0; i < MR; i++)                                                \
