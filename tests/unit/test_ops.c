@@ -2091,6 +2091,7 @@ static void test_conv_threads(void **state)
 		/* in runs of two and three (on 2 threads, 4 runs) */
 		{64, 7, 7, 320, 1, 1, 0, 1, 3},
 		{256, 5, 5, 64, 3, 1, 1, 1, 0},  /* where the automatic choice is panels (AVX-512) */
+		{400, 5, 4, 40, 3, 1, 1, 1, 3},  /* panels of K 3600, in blocks of K */
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
 		{256, 3, 5, 37, 1, 1, 0, 1, 0},
