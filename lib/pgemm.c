@@ -28,13 +28,19 @@ ADCNN_FMA_ON /* the kernel is multiply-adds */
 typedef float vf __attribute__((vector_size(64)));
 #define UNROLL _Pragma("GCC unroll 8")
 
-/* Panels are worth keeping for the weights of the deep layers: many (2^17 floats or more:
- * ResNet-18's layer3 and layer4, MobileNetV2's last 1x1 layers), of an ungrouped Conv with
- * 32 output channels or more and K >= 64. Which layers then use them is decided at run time
- * by the output's size (conv.c); the others leave the panels' pages untouched. */
+/* Panels are worth keeping for the weights of an ungrouped Conv with 32 output channels or
+ * more and K >= 64, where they are many (2^17 floats or more: ResNet-18's layer3 and layer4,
+ * MobileNetV2's last 1x1 layers) or K is long (256 or more: MobileNetV2's projections of 384
+ * to 960 channels down to 64 to 160, whose GEMM, by the output transposed, packed a few
+ * thousand weights for 49 or 196 columns). Measured on one core (AVX-512, engine-bench's
+ * runs, per node, interleaved): those projections at 14x14 87-97 -> 59-75 us, 576 -> 96
+ * 180-197 -> 125-142, at 7x7 576 -> 160 146-165 -> 77-82, the whole model 5.89-5.92 ->
+ * 5.53-5.79 ms at its fastest; the expansions (K 64 and 96) with panels were slower (70 ->
+ * 107 us), so short K with fewer weights stays with the GEMM. Which layers use the panels is
+ * decided at run time by the output's size (conv.c); the others leave their pages untouched. */
 bool adcnn_panels_worth(int M, size_t K)
 {
-	return M >= 32 && K >= 64 && (size_t)M * K >= ((size_t)1 << 17);
+	return M >= 32 && K >= 64 && ((size_t)M * K >= ((size_t)1 << 17) || K >= 256);
 }
 
 size_t adcnn_panels_wanted(const struct adcnn_graph *g, int v)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define READY_MAGIC "ADCNNRDY"
-#define READY_VERSION 2
+#define READY_VERSION 3 /* 3: panels also for weights of K >= 256 (adcnn_panels_worth) */
 #define ALIGN 64
 
 struct wbuf {

@@ -1613,6 +1613,22 @@ static void test_conv_panels(void **state)
 	conv_tiles_check(3);
 }
 
+/* which weights get panels: many, or a long K (MobileNetV2's projections); not a short K's
+ * few (its expansions), nor fewer than 32 output channels */
+static void test_panels_worth(void **state)
+{
+	(void)state;
+	assert_true(adcnn_panels_worth(512, 4608));
+	assert_true(adcnn_panels_worth(960, 160));
+	assert_true(adcnn_panels_worth(160, 576));
+	assert_true(adcnn_panels_worth(64, 384));
+	assert_true(adcnn_panels_worth(32, 256));
+	assert_false(adcnn_panels_worth(576, 96));
+	assert_false(adcnn_panels_worth(384, 64));
+	assert_false(adcnn_panels_worth(31, 4608));
+	assert_false(adcnn_panels_worth(4096, 32));
+}
+
 /* a tile of a 3x3 depthwise layer's output (rows r0..r1, columns c0..c1 of the reference r)
  * from the input rows and columns it reads, and one more above and to the left where there
  * are any (the kernel's padded plane then starts inside the tile) */
@@ -2175,6 +2191,7 @@ int main(void)
 		cmocka_unit_test(test_conv_few_channels),
 		cmocka_unit_test_teardown(test_conv_winograd_shared, defaults),
 		cmocka_unit_test(test_conv_panels),
+		cmocka_unit_test(test_panels_worth),
 		cmocka_unit_test(test_conv_depthwise_3x3),
 		cmocka_unit_test(test_conv_threads),
 		cmocka_unit_test(test_rowgemm),
