@@ -12,8 +12,10 @@
  * micro-panels of MR rows (k-major too), one of which stays in the L1 cache while it meets
  * every micro-panel of the B block. The kernel holds an MR x NR tile of C in registers, B's
  * columns in vectors and A's values broadcast: MR x NR = 12 x 32 on 512-bit vectors
- * (AVX-512: 24 accumulators of the 32 registers), 6 x 16 on 256-bit ones (AVX2 and FMA: 12 of
- * 16), 6 x 8 on 128-bit ones (the portable one: SSE, NEON). C is written once a k block: the
+ * (AVX-512: 24 accumulators of the 32 registers), or 8 x 48 (24 too) where its tiles cover
+ * C with fewer products (m of 16 or 64: 24 and 72 rows made in 12s), 6 x 16 on 256-bit ones
+ * (AVX2 and FMA: 12 of 16), 6 x 8 on 128-bit ones (the portable one: SSE, NEON). C is
+ * written once a k block: the
  * first writes alpha AB + beta C (C not read where beta is 0), the others add to it. */
 #include "internal.h"
 
@@ -29,7 +31,7 @@ ADCNN_FMA_ON /* the kernels are multiply-adds */
 #define NB 512 /* columns of B a block: KC x NB floats, 512 KiB, in the L2 cache */
 #define MB 960 /* rows of A a block: a multiple of every MR */
 #define MR_MAX 12
-#define NR_MAX 32
+#define NR_MAX 48
 #define UNROLL _Pragma("GCC unroll 16")
 
 typedef void kernel_fn(size_t kc, const float *restrict a, const float *restrict b, float *restrict c,
@@ -79,6 +81,7 @@ typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 KERNEL(kernel_256, __attribute__((target("avx2,fma"))), v8, v8u, 8, 6, 2)
 KERNEL(kernel_512, __attribute__((target("avx512f,fma"))), v16, v16u, 16, 12, 2)
+KERNEL(kernel_512n, __attribute__((target("avx512f,fma"))), v16, v16u, 16, 8, 3)
 #endif
 
 static const struct kern kerns[] = {
@@ -88,6 +91,11 @@ static const struct kern kerns[] = {
 	{12, 32, 512, kernel_512},
 #endif
 };
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* 8 x 48 on 512-bit vectors: where its tiles cover C with fewer products than 12 x 32's */
+static const struct kern narrow512 = {8, 48, 512, kernel_512n};
+#endif
 
 static const struct kern *chosen; /* NULL: BLIS */
 static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
@@ -209,6 +217,12 @@ static void block(const struct kern *kn, int rows, int cols, int kc, const float
 	}
 }
 
+/* the products a kernel's tiles make to cover an m x n C */
+static double covered(int64_t m, int64_t n, const struct kern *kn)
+{
+	return (double)((m + kn->mr - 1) / kn->mr * kn->mr) * (double)((n + kn->nr - 1) / kn->nr * kn->nr);
+}
+
 bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
@@ -218,6 +232,10 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 
 	pthread_once(&chosen_once, choose);
 	kn = chosen ? chosen : widest();
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (kn->run == kernel_512 && covered(m, n, &narrow512) < covered(m, n, kn))
+		kn = &narrow512;
+#endif
 	if (m <= 0 || n <= 0)
 		return true;
 	if (k <= 0) { /* C = beta C */

@@ -1961,11 +1961,11 @@ static void test_pgemm8(void **state)
  * the sums are exact whatever their order; op(A) and op(B) each plain and transposed, leading
  * dimensions past the rows, alpha and beta, C not read where beta is 0 (NaN there), the
  * columns past n untouched; shapes across the blocks (k 256, n 512, m 960) and the kernels'
- * tiles (12 x 32, 6 x 16, 6 x 8) */
+ * tiles (12 x 32 and, where it covers C with fewer products, 8 x 48; 6 x 16, 6 x 8) */
 static void test_sgemm(void **state)
 {
 	static const int shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {13, 37, 300}, {12, 32, 256}, {25, 70, 257},
-	                                {7, 1030, 20}, {970, 9, 5}, {2, 600, 513}};
+	                                {7, 1030, 20}, {970, 9, 5}, {2, 600, 513}, {16, 96, 300}};
 	static const int widths[] = {128, 256, 512};
 	int was = adcnn_gemm_bits(), ran = 0;
 	(void)state;
