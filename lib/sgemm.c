@@ -217,11 +217,13 @@ static void block(const struct kern *kn, int rows, int cols, int kc, const float
 	}
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
 /* the products a kernel's tiles make to cover an m x n C */
 static double covered(int64_t m, int64_t n, const struct kern *kn)
 {
 	return (double)((m + kn->mr - 1) / kn->mr * kn->mr) * (double)((n + kn->nr - 1) / kn->nr * kn->nr);
 }
+#endif
 
 bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
