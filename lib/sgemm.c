@@ -15,8 +15,8 @@
  * (AVX-512: 24 accumulators of the 32 registers), or 8 x 48 (24 too) where its tiles cover
  * C with fewer products (m of 16 or 64: 24 and 72 rows made in 12s), 6 x 16 on 256-bit ones
  * (AVX2 and FMA: 12 of 16), 6 x 8 on 128-bit ones (the portable one: SSE, NEON). C is
- * written once a k block: the
- * first writes alpha AB + beta C (C not read where beta is 0), the others add to it. */
+ * written once a k block: the first writes alpha AB + beta C (C not read where beta is 0),
+ * the others add to it. */
 #include "internal.h"
 
 #include <pthread.h>
@@ -84,18 +84,16 @@ KERNEL(kernel_512, __attribute__((target("avx512f,fma"))), v16, v16u, 16, 12, 2)
 KERNEL(kernel_512n, __attribute__((target("avx512f,fma"))), v16, v16u, 16, 8, 3)
 #endif
 
+/* a width's first kernel is the one it is chosen by (widest, adcnn_gemm_set); a GEMM then
+ * takes whichever of that width covers its C with the fewest products */
 static const struct kern kerns[] = {
 	{6, 8, 128, kernel_128},
 #if defined(__x86_64__) && defined(__GNUC__)
 	{6, 16, 256, kernel_256},
 	{12, 32, 512, kernel_512},
+	{8, 48, 512, kernel_512n},
 #endif
 };
-
-#if defined(__x86_64__) && defined(__GNUC__)
-/* 8 x 48 on 512-bit vectors: where its tiles cover C with fewer products than 12 x 32's */
-static const struct kern narrow512 = {8, 48, 512, kernel_512n};
-#endif
 
 static const struct kern *chosen; /* NULL: BLIS */
 static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
@@ -217,13 +215,11 @@ static void block(const struct kern *kn, int rows, int cols, int kc, const float
 	}
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
 /* the products a kernel's tiles make to cover an m x n C */
 static double covered(int64_t m, int64_t n, const struct kern *kn)
 {
 	return (double)((m + kn->mr - 1) / kn->mr * kn->mr) * (double)((n + kn->nr - 1) / kn->nr * kn->nr);
 }
-#endif
 
 bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
@@ -234,10 +230,9 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 
 	pthread_once(&chosen_once, choose);
 	kn = chosen ? chosen : widest();
-#if defined(__x86_64__) && defined(__GNUC__)
-	if (kn->run == kernel_512 && covered(m, n, &narrow512) < covered(m, n, kn))
-		kn = &narrow512;
-#endif
+	for (size_t i = 0; i < sizeof(kerns) / sizeof(kerns[0]); i++)
+		if (kerns[i].bits == kn->bits && covered(m, n, &kerns[i]) < covered(m, n, kn))
+			kn = &kerns[i];
 	if (m <= 0 || n <= 0)
 		return true;
 	if (k <= 0) { /* C = beta C */
