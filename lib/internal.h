@@ -143,6 +143,10 @@ struct adcnn_qmodel {
 struct adcnn_qmodels {
 	int bits, zp, nsym;
 	uint8_t sym[256];
+	/* the codes' runs of one symbol, in code order: run r is codes [run_lo[r], run_hi[r]]
+	 * of symbol run_sym[r] (the coder's symbols: two runs a symbol at most) */
+	int nrun;
+	uint8_t run_lo[256], run_hi[256], run_sym[256];
 	const float *cost_of; /* bits a symbol of each frequency */
 	/* for the search: the mean code of each symbol and its square, 0 past nsym (a symbol of
 	 * more than one code is a power of two of them, at most 64: the mean a multiple of

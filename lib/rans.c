@@ -46,18 +46,14 @@ int adcnn_rans_alphabet(int bits)
 	return bits <= 4 ? 1 << bits : 16 + 2 * (bits - 4);
 }
 
-/* the symbol of a folded value, and how many raw bits go with it */
+/* the symbol of a folded value, and how many raw bits go with it; without a branch (a
+ * mispredicted one a code or two took most of making the tables of a zero point) */
 static inline int sym_of(unsigned v, int *nraw)
 {
-	int e;
+	int e = 31 - __builtin_clz(v | 8), wide = -(int)(v >= 16); /* e: 4 to 7 where wide */
 
-	if (v < 16) {
-		*nraw = 0;
-		return (int)v;
-	}
-	e = 31 - __builtin_clz(v); /* 4 to 7 */
-	*nraw = e - 1;
-	return 16 + 2 * (e - 4) + (int)((v >> (e - 1)) & 1);
+	*nraw = (e - 1) & wide;
+	return ((16 + 2 * (e - 4) + (int)((v >> (e - 1)) & 1)) & wide) | ((int)v & ~wide);
 }
 
 static inline unsigned base_of(int s, int *nraw)
