@@ -227,6 +227,7 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 	const struct kern *kn;
 	size_t bcols, arows;
 	float *ap, *bp;
+	bool one_a;
 
 	pthread_once(&chosen_once, choose);
 	kn = chosen ? chosen : widest();
@@ -249,6 +250,11 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 	if (bp == NULL)
 		return false;
 	ap = bp + bcols * KC; /* both on a cache line: bcols is a multiple of 8 */
+	/* one block of A (k and m within a block, a convolution's weights mostly): packed once,
+	 * not again for every block of B's columns */
+	one_a = k <= KC && m <= MB;
+	if (one_a)
+		pack(!ta, a, (size_t)lda, 0, (int)m, 0, (int)k, kn->mr, ap);
 	for (int64_t n0 = 0; n0 < n; n0 += NB) {
 		int cols = n - n0 < NB ? (int)(n - n0) : NB;
 		for (int64_t k0 = 0; k0 < k; k0 += KC) {
@@ -257,7 +263,8 @@ bool adcnn_own_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
 			pack(tb, b, (size_t)ldb, (size_t)n0, cols, (size_t)k0, kc, kn->nr, bp);
 			for (int64_t m0 = 0; m0 < m; m0 += MB) {
 				int rows = m - m0 < MB ? (int)(m - m0) : MB;
-				pack(!ta, a, (size_t)lda, (size_t)m0, rows, (size_t)k0, kc, kn->mr, ap);
+				if (!one_a)
+					pack(!ta, a, (size_t)lda, (size_t)m0, rows, (size_t)k0, kc, kn->mr, ap);
 				block(kn, rows, cols, kc, ap, bp, c + m0 * ldc + n0, (size_t)ldc, alpha, be);
 			}
 		}
