@@ -207,7 +207,12 @@ void adcnn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 
 /* im2col workspace, kept per thread between layers: growing it once beats mapping and
  * faulting in megabytes for every convolution; a second per-thread buffer, for small
- * scratch beside a workspace already in use; a third for sgemm.c's packed blocks. All from
+ * scratch beside a workspace already in use; a third for sgemm.c's packed blocks; a fourth
+ * for what the threads of one layer all write or read (its shared columns), so that the
+ * others stay each one thread's: on a Zen 5, a core's stores to lines the other core had
+ * written cost several times its stores to its own (Winograd's transformed weights, made
+ * by the calling thread in a workspace the other thread had filled with a layer's shared
+ * columns, 626-631 us against 172-276 in the helper's own). All from
  * pool.c, and back to it when they grow or their thread ends (adcnn_run's tile threads end
  * with each run: freeing their buffers and faulting them in again cost about 1000 page
  * faults a run, 4 MiB, of --bench on ResNet-18's 2x2 bundle); there they serve tensors too. */
@@ -216,13 +221,15 @@ struct tbuf {
 	size_t len; /* floats */
 	size_t cap; /* pool.c's capacity */
 };
-static _Thread_local struct tbuf work, scratch, pack;
+static _Thread_local struct tbuf work, scratch, pack, shared;
 
 void adcnn_thread_release(void)
 {
 	adcnn_pool_put(work.p, work.cap);
 	adcnn_pool_put(scratch.p, scratch.cap);
 	adcnn_pool_put(pack.p, pack.cap);
+	adcnn_pool_put(shared.p, shared.cap);
+	memset(&shared, 0, sizeof(shared));
 	memset(&work, 0, sizeof(work));
 	memset(&scratch, 0, sizeof(scratch));
 	memset(&pack, 0, sizeof(pack));
@@ -260,6 +267,11 @@ float *adcnn_scratch(size_t n)
 float *adcnn_gemm_space(size_t n)
 {
 	return grow(&pack, n);
+}
+
+float *adcnn_shared_space(size_t n)
+{
+	return grow(&shared, n);
 }
 
 static int conv_algo = -1;
@@ -698,7 +710,9 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		return ADCNN_OK;
 	}
 	if (use_winograd(n, G, C, M, oh, ow)) {
-		float *work = adcnn_workspace(adcnn_winograd_workspace(C, M, oh, ow));
+		size_t nw = adcnn_winograd_workspace(C, M, oh, ow);
+		/* the calling thread's own where each thread takes its tile rows through every step */
+		float *work = adcnn_winograd_splits(C, M, oh, ow) ? adcnn_workspace(nw) : adcnn_shared_space(nw);
 		bool ok = work != NULL;
 		for (int bn = 0; ok && bn < N; bn++)
 			ok = adcnn_winograd_conv(x->d.f + (size_t)bn * C * h * w, C, h, w, wt->d.f,
@@ -731,7 +745,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			pj.cparts++;
 		/* every image's columns, made by the threads (a share of the channels each) before
 		 * they share out the panels */
-		if (!direct && (cols = adcnn_workspace((size_t)N * K * plane)) != NULL) {
+		if (!direct && (cols = adcnn_shared_space((size_t)N * K * plane)) != NULL) {
 			/* the GEMM path's shared im2col, each image one chunk of all the rows */
 			struct gemm_job cj = {n, g, x->d.f, wt->d.f, NULL, NULL, C, h, w, M, 1, C, M, pt, pl, oh, ow,
 			                      K, (size_t)oh, false, 1, 1, act, 0, cols,
@@ -790,7 +804,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * read, rather than by each part for itself */
 		if (gj.mparts > 1 && !direct &&
 		    (size_t)ncombo * K * rows_per * (size_t)ow <= 2 * COL_BUDGET &&
-		    (gj.shared = adcnn_workspace((size_t)ncombo * K * rows_per * (size_t)ow)) != NULL) {
+		    (gj.shared = adcnn_shared_space((size_t)ncombo * K * rows_per * (size_t)ow)) != NULL) {
 			gj.cparts = Cg < 2 * threads ? Cg : 2 * threads;
 			adcnn_parallel_n(threads, ncombo * gj.cparts, im2col_piece, &gj);
 		}

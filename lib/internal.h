@@ -386,6 +386,8 @@ float *adcnn_scratch(size_t n);
 /* sgemm.c's packed blocks: a third per-thread buffer of at least n floats, on a cache line
  * (conv.c) */
 float *adcnn_gemm_space(size_t n);
+/* a fourth, for what all the threads of one layer write or read (conv.c) */
+float *adcnn_shared_space(size_t n);
 /* pgemm8.c: adcnn_pgemm on 256-bit vectors, from x packed into tiles of at most 6 columns
  * (adcnn_pgemm8_tiles of them over ncol columns; adcnn_pgemm8_pack packs rows k0..k1 of
  * tiles t0..t1 of x, K rows ldx apart, into xp, K * ncol floats): panel p's rows of y, the
@@ -456,6 +458,9 @@ void adcnn_conv_algo_set(int algo);
 /* winograd.c: 3x3 stride-1 convolution, F(4x4, 3x3) */
 bool adcnn_winograd_fits(int C, int M, int oh, int ow);
 size_t adcnn_winograd_workspace(int C, int M, int oh, int ow);
+/* whether the layer's threads (adcnn_threads_get) each take their tile rows through every
+ * step, in their own workspaces (the calling thread's the one passed) */
+bool adcnn_winograd_splits(int C, int M, int oh, int ow);
 /* false: out of memory (the scratch of a thread) */
 bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, const float *bias,
                          int M, int row0, int col0, int oh, int ow, float *y, float *work,

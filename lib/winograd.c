@@ -234,6 +234,14 @@ size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
 	return plan_for(C, M, oh, ow).total;
 }
 
+bool adcnn_winograd_splits(int C, int M, int oh, int ow)
+{
+	struct plan pl = plan_for(C, M, oh, ow);
+	int threads = adcnn_threads_get();
+
+	return threads > 1 && pl.mb >= M && pl.th >= threads;
+}
+
 /* the pieces of one chunk of tile rows, for adcnn_parallel */
 struct job {
 	const struct plan *pl;
@@ -380,10 +388,15 @@ static void output_piece(void *arg, int i)
  * to the other's between steps: on a Zen 5 (AVX-512) a tensor of 2 MB another core wrote was
  * read in 70 us against 20-27, and ResNet-18's 56x56 and 28x28 layers took as long or
  * longer on two threads as on one (0.86 -> 0.77 ms, 1.0 -> 1.2). Only where one block of
- * output channels takes them all (the transformed weights made once, shared) and there are
- * as many tile rows as threads. */
+ * output channels takes them all and there are as many tile rows as threads.
+ * Each thread makes the transformed weights itself, into its own workspace: made once and
+ * shared (each thread a share of the output channels), they were written where the other
+ * core had read the last layer's, and read half from the other core. On that Zen 5, 128 x
+ * 128 kernels took 350-450 us so on two threads (750-790 by one thread alone while the other
+ * waited), against 137-151 us on one thread: a core's store to a line the other holds costs
+ * several times a store to its own. */
 struct split {
-	const struct job *j; /* the layer's: u made; v and mo in the calling thread's workspace */
+	const struct job *j; /* the layer's: u, v and mo in the calling thread's workspace */
 	pthread_t caller;
 	int parts;
 };
@@ -395,17 +408,20 @@ static void rows_part(void *arg, int part)
 	struct job j = *s->j;
 	int r0 = (int)((long)pl->th * part / s->parts), r1 = (int)((long)pl->th * (part + 1) / s->parts);
 
-	/* V and M: the caller's workspace holds them (after u) for the calling thread; another
+	/* U, V and M: the caller's workspace holds them for the calling thread; another
 	 * thread's own workspace, otherwise (a piece holds none across pieces) */
 	if (!pthread_equal(pthread_self(), s->caller)) {
-		float *w = adcnn_workspace(pl->total - pl->v);
+		float *w = adcnn_workspace(pl->total);
 		if (w == NULL) {
 			atomic_store(j.nomem, 1);
 			return;
 		}
-		j.v = w;
-		j.mo = w + (pl->mo - pl->v);
+		j.u = w + pl->u;
+		j.v = w + pl->v;
+		j.mo = w + pl->mo;
 	}
+	for (int m = 0; m < j.nb; m++)
+		weights_piece(&j, m);
 	j.parts = 1;
 	for (j.ty0 = r0; j.ty0 < r1; j.ty0 += pl->rows) {
 		j.nty = r1 - j.ty0 < pl->rows ? r1 - j.ty0 : pl->rows;
@@ -431,10 +447,9 @@ bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
 	struct job j = {&pl, x, wt, bias, y, work + pl.u, work + pl.v, work + pl.mo,
 	                C, h, w, M, row0, col0, oh, ow, 0, 0, 0, 0, 0, act, &nomem, 0};
 
-	if (threads > 1 && pl.mb >= M && pl.th >= threads) {
+	if (adcnn_winograd_splits(C, M, oh, ow)) {
 		struct split s = {&j, pthread_self(), threads};
 		j.nb = M;
-		adcnn_parallel(M, weights_piece, &j);
 		adcnn_parallel(threads, rows_part, &s);
 		return atomic_load(&nomem) == 0;
 	}
