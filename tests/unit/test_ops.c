@@ -2108,6 +2108,11 @@ static void test_conv_threads(void **state)
 		{64, 7, 7, 320, 1, 1, 0, 1, 3},
 		{256, 5, 5, 64, 3, 1, 1, 1, 0},  /* where the automatic choice is panels (AVX-512) */
 		{400, 5, 4, 40, 3, 1, 1, 1, 3},  /* panels of K 3600, in blocks of K */
+		/* panels on 512-bit vectors, 12 output rows or more: each thread a share of the
+		 * rows through every panel (3x3, stride 2, 1x1 in parts of whole tiles) */
+		{40, 14, 13, 70, 3, 1, 1, 1, 3},
+		{33, 27, 25, 40, 3, 2, 1, 1, 3},
+		{64, 14, 14, 96, 1, 1, 0, 1, 3},
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
 		{256, 3, 5, 37, 1, 1, 0, 1, 0},
