@@ -647,7 +647,8 @@ static void gemm_piece(void *arg, int i)
 }
 
 /* a share of an image's output rows through every panel, in the running thread's own
- * workspace: its im2col columns (or x's own rows, 1x1), then each panel over them */
+ * workspace: its im2col columns, then each panel over them; or, 1x1, x's own columns, part
+ * `part` of them as pgemm_panel cuts them (pj->cparts parts) */
 struct prows_job {
 	const struct pgemm_job *pj;
 	const struct gemm_job *cj; /* im2col's geometry; NULL where x is read as it is */
@@ -659,37 +660,28 @@ static void prows_piece(void *arg, int i)
 {
 	struct prows_job *r = arg;
 	const struct pgemm_job *j = r->pj;
-	int part = i % r->parts, bn = i / r->parts, oh = r->cj ? r->cj->oh : 0, ow = r->cj ? r->cj->ow : 0;
-	size_t c0, c1;
-	const float *x;
-	size_t ldx;
+	const struct gemm_job *cj = r->cj;
+	int part = i % r->parts, bn = i / r->parts;
 
-	if (r->cj != NULL) {
-		int y0 = (int)((long)oh * part / r->parts), y1 = (int)((long)oh * (part + 1) / r->parts);
-		float *col = adcnn_workspace(j->K * (size_t)(y1 - y0) * (size_t)ow);
-		const struct gemm_job *cj = r->cj;
-		if (col == NULL) {
-			atomic_store(&r->nomem, 1);
-			return;
-		}
-		im2col(cj->x + (size_t)bn * cj->C * cj->h * cj->w_, cj->C, cj->h, cj->w_, cj->n, cj->g, cj->pt, cj->pl,
-		       y0, y1, ow, col);
-		c0 = (size_t)y0 * ow;
-		c1 = (size_t)y1 * ow;
-		x = col;
-		ldx = c1 - c0;
-	} else {
-		/* whole tiles of columns a part */
-		size_t tiles = (j->plane + ADCNN_PGEMM_NR - 1) / ADCNN_PGEMM_NR;
-		c0 = tiles * (size_t)part / (size_t)r->parts * ADCNN_PGEMM_NR;
-		c1 = part + 1 == r->parts ? j->plane : tiles * (size_t)(part + 1) / (size_t)r->parts * ADCNN_PGEMM_NR;
-		x = j->x + (size_t)bn * j->xstride + c0;
-		ldx = j->ldx;
-	}
-	if (c1 <= c0)
+	if (cj == NULL) {
+		for (int p = 0; p < j->np; p++)
+			pgemm_panel(j, bn, p, part);
 		return;
+	}
+	int y0 = (int)((long)cj->oh * part / r->parts), y1 = (int)((long)cj->oh * (part + 1) / r->parts);
+	size_t c0 = (size_t)y0 * cj->ow, ncol = (size_t)(y1 - y0) * cj->ow;
+	float *col;
+
+	if (ncol == 0)
+		return;
+	if ((col = adcnn_workspace(j->K * ncol)) == NULL) {
+		atomic_store(&r->nomem, 1);
+		return;
+	}
+	im2col(cj->x + (size_t)bn * cj->C * cj->h * cj->w_, cj->C, cj->h, cj->w_, cj->n, cj->g, cj->pt, cj->pl,
+	       y0, y1, cj->ow, col);
 	for (int p = 0; p < j->np; p++)
-		adcnn_pgemm(j->panels, j->M, p, j->K, x, ldx, (int)(c1 - c0), j->y + (size_t)bn * j->M * j->plane + c0,
+		adcnn_pgemm(j->panels, j->M, p, j->K, col, ncol, (int)ncol, j->y + (size_t)bn * j->M * j->plane + c0,
 		            j->plane, j->b, j->act);
 }
 
@@ -787,6 +779,9 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		                       plane, (size_t)C * h * w, plane, act, 1};
 		/* few panels (96 or 160 output channels: 3 or 5) leave a thread idle at the end:
 		 * their columns too are shared out, a panel's weights read once a part */
+		/* the im2col geometry of the GEMM path's, each image one chunk of all the rows */
+		struct gemm_job cj = {n, g, x->d.f, wt->d.f, NULL, NULL, C, h, w, M, 1, C, M, pt, pl, oh, ow,
+		                      K, (size_t)oh, false, 1, 1, act, 0, NULL, 1};
 		while (threads > 1 && N * pj.np * pj.cparts < 4 * threads &&
 		       (size_t)(pj.cparts + 1) * ADCNN_PGEMM_NR * 2 <= plane)
 			pj.cparts++;
@@ -799,9 +794,8 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * 14.0-14.4 -> 13.1-13.4 ms. Each thread reads every panel; on 7x7 planes (7 rows,
 		 * 49 columns in tiles of 7) the shares would be uneven, so they keep runs of panels. */
 		if (threads > 1 && wide_vectors && oh >= 4 * threads) {
-			struct gemm_job cj = {n, g, x->d.f, wt->d.f, NULL, NULL, C, h, w, M, 1, C, M, pt, pl, oh, ow,
-			                      K, (size_t)oh, false, 1, 1, act, 0, NULL, 1};
 			struct prows_job rj = {&pj, direct ? NULL : &cj, threads, 0};
+			pj.cparts = threads;
 			adcnn_parallel_n(threads, N * threads, prows_piece, &rj);
 			if (rj.nomem) {
 				adcnn_tensor_free(y);
@@ -813,10 +807,8 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		/* every image's columns, made by the threads (a share of the channels each) before
 		 * they share out the panels */
 		if (!direct && (cols = adcnn_shared_space((size_t)N * K * plane)) != NULL) {
-			/* the GEMM path's shared im2col, each image one chunk of all the rows */
-			struct gemm_job cj = {n, g, x->d.f, wt->d.f, NULL, NULL, C, h, w, M, 1, C, M, pt, pl, oh, ow,
-			                      K, (size_t)oh, false, 1, 1, act, 0, cols,
-			                      threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1};
+			cj.shared = cols;
+			cj.cparts = threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1;
 			adcnn_parallel_n(threads, N * cj.cparts, im2col_piece, &cj);
 			pj.x = cols;
 			pj.xstride = K * plane;

@@ -187,14 +187,15 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 		/* the runs, and each symbol's sum and count of codes from them (a code at a time,
 		 * each addition waited on the last one's store along a run: a tenth of unpacking a
 		 * small signed tile, whose zero point is its own) */
-		for (int c = 0, r = -1; c < 1 << bits; c++) {
+		int r = -1;
+		for (int c = 0; c < 1 << bits; c++) {
 			if (c == 0 || sym[c] != sym[c - 1]) {
 				q->run_lo[++r] = (uint8_t)c;
 				q->run_sym[r] = sym[c];
-				q->nrun = r + 1;
 			}
 			q->run_hi[r] = (uint8_t)c;
 		}
+		q->nrun = r + 1;
 		for (int r = 0; r < q->nrun; r++) {
 			uint32_t c0 = q->run_lo[r], c1 = q->run_hi[r];
 			sum[q->run_sym[r]] += (c0 + c1) * (c1 - c0 + 1) / 2;

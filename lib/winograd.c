@@ -234,12 +234,20 @@ size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
 	return plan_for(C, M, oh, ow).total;
 }
 
+/* each thread its tile rows through every step (rows_part): where one block of output
+ * channels takes them all and there are as many tile rows as threads */
+static bool plan_splits(const struct plan *pl, int M)
+{
+	int threads = adcnn_threads_get();
+
+	return threads > 1 && pl->mb >= M && pl->th >= threads;
+}
+
 bool adcnn_winograd_splits(int C, int M, int oh, int ow)
 {
 	struct plan pl = plan_for(C, M, oh, ow);
-	int threads = adcnn_threads_get();
 
-	return threads > 1 && pl.mb >= M && pl.th >= threads;
+	return plan_splits(&pl, M);
 }
 
 /* the pieces of one chunk of tile rows, for adcnn_parallel */
@@ -447,7 +455,7 @@ bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
 	struct job j = {&pl, x, wt, bias, y, work + pl.u, work + pl.v, work + pl.mo,
 	                C, h, w, M, row0, col0, oh, ow, 0, 0, 0, 0, 0, act, &nomem, 0};
 
-	if (adcnn_winograd_splits(C, M, oh, ow)) {
+	if (plan_splits(&pl, M)) {
 		struct split s = {&j, pthread_self(), threads};
 		j.nb = M;
 		adcnn_parallel(threads, rows_part, &s);
