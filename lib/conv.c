@@ -323,17 +323,43 @@ void adcnn_conv_algo_set(int algo)
 	conv_algo = algo;
 }
 
-static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh, int ow)
+/* the threads worth sharing a layer by its arithmetic among */
+static int work_threads(int N, int M, size_t K, int oh, int ow)
+{
+	return adcnn_threads_for(2.0 * N * M * (double)K * oh * ow);
+}
+
+/* Where the panel GEMM takes its rows path (each thread a share of the output rows through
+ * every panel, its own im2col columns: conv.c below): 512-bit vectors, several threads, 4
+ * output rows a thread or more */
+static bool rows_path(int threads, int oh)
+{
+	return threads > 1 && wide_vectors && oh >= 4 * threads;
+}
+
+/* On several threads, planes of 28x28 and less that the rows path takes go to it, not to
+ * Winograd: split by tile rows, each of Winograd's threads transforms all the weights
+ * itself, and at 28x28 that is a large share of the layer. Measured in whole runs on two
+ * threads (AVX-512, per node, three interleaved rounds): ResNet-18's 28x28 layers 0.81-0.91
+ * -> 0.77-0.80 ms, VGG-16's 8.0, 13.6 and 13.4 -> 6.0, 12.1 and 11.8 ms; at 56x56 Winograd
+ * stays far ahead (ResNet-18's 0.55-0.70 ms against 0.97-1.02). */
+static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh, int ow, int threads)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
 	if (conv_algo == 1 || conv_algo == 3 || G != 1 || n->kernel[0] != 3 || n->kernel[1] != 3 ||
 	    n->stride[0] != 1 || n->stride[1] != 1 || n->dil[0] != 1 || n->dil[1] != 1)
 		return false;
+	if (conv_algo == 0 && rows_path(threads, oh) && (size_t)oh * ow <= 784 &&
+	    adcnn_panels_worth(M, (size_t)C * 9))
+		return false;
 	return conv_algo == 2 || adcnn_winograd_fits(C, M, oh, ow);
 }
 
-/* Where pgemm.c beats BLIS: few output positions (at most 20x20; a 3x3 stride-1 layer from
- * 13x13 up goes to Winograd, which is asked first) and many weights (adcnn_panels_worth).
+/* Where pgemm.c beats BLIS: few output positions (at most 28x28; a 3x3 stride-1 layer from
+ * 13x13 up goes to Winograd, which is asked first, on one thread) and many weights
+ * (adcnn_panels_worth). From 20x20 to 28x28 on one thread, ResNet-18's stride-2 layer to
+ * 28x28 (K 576) in whole runs, three interleaved rounds: 0.88-1.0 -> 0.82-0.86 ms; on two
+ * threads (the rows path) 0.67 -> 0.50.
  * Measured on one core (AVX-512): ResNet-18's 7x7 layers, e.g. M 512, N 49, K 4608: 94-101
  * GFLOP/s against BLIS's 74-77. On AVX2, pgemm8.c's kernel, on planes of at most 64
  * positions (7x7 and the tiles of it), measured on one core (Zen 3) against BLIS with the
@@ -361,7 +387,7 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 	if (!adcnn_panels_worth(Mg, K))
 		return false;
 	if (wide_vectors)
-		return (size_t)oh * ow <= 400;
+		return (size_t)oh * ow <= 784;
 	/* above K 1024, only weights that come from memory (4 MiB or more) and 36 positions or
 	 * more */
 	return avx2 && (size_t)oh * ow <= 64 &&
@@ -460,12 +486,6 @@ static void pgemm_pack_piece(void *arg, int i)
 
 #define COL_BUDGET ((size_t)1 << 21) /* floats of im2col workspace per chunk: 8 MiB */
 #define COL_WIDTH ((size_t)2048)
-
-/* the threads worth sharing a GEMM-path layer among */
-static int work_threads(int N, int M, size_t K, int oh, int ow)
-{
-	return adcnn_threads_for(2.0 * N * M * (double)K * oh * ow);
-}
 
 /* one image's channel of a depthwise convolution, for adcnn_parallel */
 struct dw_job {
@@ -748,7 +768,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		*out = y;
 		return ADCNN_OK;
 	}
-	if (use_winograd(n, G, C, M, oh, ow)) {
+	if (use_winograd(n, G, C, M, oh, ow, work_threads(N, M, (size_t)C * 9, oh, ow))) {
 		size_t nw = adcnn_winograd_workspace(C, M, oh, ow);
 		/* the calling thread's own where each thread takes its tile rows through every step */
 		float *work = adcnn_winograd_splits(C, M, oh, ow) ? adcnn_workspace(nw) : adcnn_shared_space(nw);
@@ -793,7 +813,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * interleaved rounds: its 14x14 3x3 layers 0.97-1.0 -> 0.67-0.68 ms, the whole model
 		 * 14.0-14.4 -> 13.1-13.4 ms. Each thread reads every panel; on 7x7 planes (7 rows,
 		 * 49 columns in tiles of 7) the shares would be uneven, so they keep runs of panels. */
-		if (threads > 1 && wide_vectors && oh >= 4 * threads) {
+		if (rows_path(threads, oh)) {
 			struct prows_job rj = {&pj, direct ? NULL : &cj, threads, 0};
 			pj.cparts = threads;
 			adcnn_parallel_n(threads, N * threads, prows_piece, &rj);
