@@ -399,7 +399,7 @@ void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, 
                   size_t t0, size_t t1, float *y, size_t ldy, const float *bias,
                   const struct adcnn_act *act);
 /* rowgemm.c: a 1x1 stride-1 convolution's GEMM with the bias and activation, on 256-bit
- * vectors: y[m][n] = act(bias[m] + sum over k of w[m][k] x[k][n]) for m < M, n < ncol (w's
+ * or 512-bit vectors: y[m][n] = act(bias[m] + sum over k of w[m][k] x[k][n]) for m < M, n < ncol (w's
  * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */
 bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
                    float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
