@@ -524,6 +524,30 @@ static void dw_block(void *arg, int i)
 	                j->act, work);
 }
 
+/* part i % parts of the output rows of image i / parts, every channel, 8 at a time
+ * (adcnn_row_parts) */
+static void dw_rows(void *arg, int i)
+{
+	struct dw_job *j = arg;
+	int bn = i / j->parts, part = i % j->parts;
+	int oy0 = (int)((long)j->oh * part / j->parts), oy1 = (int)((long)j->oh * (part + 1) / j->parts);
+	size_t in_plane = (size_t)j->h * j->w_, plane = (size_t)j->oh * j->ow;
+	float *work = adcnn_workspace(adcnn_dw3_block_work(j->n->stride[0], j->ow));
+
+	if (work == NULL) {
+		atomic_store(&j->nomem, 1);
+		return;
+	}
+	for (int c0 = 0; c0 < j->C && oy1 > oy0; c0 += ADCNN_DW_LANES) {
+		int nl = j->C - c0 < ADCNN_DW_LANES ? j->C - c0 : ADCNN_DW_LANES;
+		adcnn_dw3_block(j->x + ((size_t)bn * j->C + (size_t)c0) * in_plane, in_plane, nl, j->h, j->w_,
+		                j->w + (size_t)c0 * 9, j->b ? j->b + c0 : NULL, j->n->stride[0],
+		                j->pad.r0 + oy0 * j->n->stride[0], j->pad.c0, oy1 - oy0, j->ow,
+		                j->y + ((size_t)bn * j->C + (size_t)c0) * plane + (size_t)oy0 * j->ow, plane,
+		                j->act, work);
+	}
+}
+
 /* a channel of any other depthwise layer */
 static void dw_plane(void *arg, int i)
 {
@@ -568,6 +592,7 @@ struct gemm_job {
 	int cparts;     /* the pieces of each chunk's im2col into shared */
 	bool rows;      /* by rowgemm.c rather than BLIS (x itself where direct, else the columns) */
 	bool flip;      /* direct, few positions: the GEMM of the output transposed (below) */
+	int rparts;     /* gemm_rows: each image's chunks in this many runs (adcnn_row_parts) */
 };
 
 /* the output rows of a chunk */
@@ -673,6 +698,17 @@ static void gemm_piece(void *arg, int i)
 /* a share of an image's output rows through every panel, in the running thread's own
  * workspace: its im2col columns, then each panel over them; or, 1x1, x's own columns, part
  * `part` of them as pgemm_panel cuts them (pj->cparts parts) */
+/* run i % rparts of image i / rparts's chunks, in order (one group, one part of the channels) */
+static void gemm_rows(void *arg, int i)
+{
+	struct gemm_job *j = arg;
+	int bn = i / j->rparts, part = i % j->rparts;
+	int c0 = (int)((long)j->chunks * part / j->rparts), c1 = (int)((long)j->chunks * (part + 1) / j->rparts);
+
+	for (int c = c0; c < c1; c++)
+		gemm_piece(arg, bn * j->chunks + c);
+}
+
 struct prows_job {
 	const struct pgemm_job *pj;
 	const struct gemm_job *cj; /* im2col's geometry; NULL where x is read as it is */
@@ -758,7 +794,11 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		/* depthwise runs at a fraction of a GEMM's FLOP rate: counted 8 times over, so that
 		 * a layer shares out from about half a MFLOP */
 		int threads = work_threads(N, C, (size_t)kh * kw * 8, oh, ow);
-		if (adcnn_conv_depthwise3(n)) {
+		int rp = adcnn_row_parts((size_t)oh * ow);
+		if (adcnn_conv_depthwise3(n) && rp > 1 && oh >= rp) {
+			dj.parts = rp;
+			adcnn_parallel_n(rp, N * rp, dw_rows, &dj);
+		} else if (adcnn_conv_depthwise3(n)) {
 			adcnn_parallel_n(threads, N * ((C + ADCNN_DW_LANES - 1) / ADCNN_DW_LANES), dw_block, &dj);
 		} else {
 			dj.nplanes = N * C;
@@ -867,19 +907,27 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		rows_per = (size_t)oh;
 	{
 		int threads = work_threads(N, M, K, oh, ow), chunks;
+		int rp = G == 1 && oh >= 2 ? adcnn_row_parts((size_t)oh * ow) : 1;
 		/* a large 1x1 layer's columns shared out; a small one's output channels (below) */
 		if (direct && threads > 1 && (size_t)oh * ow >= 4096)
 			rows_per = ((size_t)oh + 2 * (size_t)threads - 1) / (2 * (size_t)threads);
+		/* a large plane's chunks, in a run of neighbours a thread: as many chunks a thread */
+		if (rp > 1) {
+			size_t n = ((size_t)oh + rows_per - 1) / rows_per;
+			n = (n + (size_t)rp - 1) / (size_t)rp * (size_t)rp;
+			rows_per = ((size_t)oh + n - 1) / n;
+		}
 		chunks = (int)(((size_t)oh + rows_per - 1) / rows_per);
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
 		int ncombo = chunks * G * N;
 		gj.rows = use_rowgemm(K);
+		gj.rparts = rp > 1 && chunks >= rp ? rp : 1;
 		/* measured with BLIS alone: faster for K 256 to 2048 and M up to 512 (on 49
 		 * positions, 512 x 4608 was slower) */
 		gj.flip = direct && !gj.rows && (size_t)oh * ow <= 64 && K >= 256 && K <= 2048 && Mg <= 512;
 		/* with more threads than chunks, the output channels are shared out too */
-		if (threads > 1 && ncombo < 2 * threads)
+		if (threads > 1 && ncombo < 2 * threads && gj.rparts == 1)
 			gj.mparts = (2 * threads + ncombo - 1) / ncombo;
 		if (gj.mparts > Mg)
 			gj.mparts = Mg;
@@ -891,7 +939,10 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			gj.cparts = Cg < 2 * threads ? Cg : 2 * threads;
 			adcnn_parallel_n(threads, ncombo * gj.cparts, im2col_piece, &gj);
 		}
-		adcnn_parallel_n(threads, N * G * chunks * gj.mparts, gemm_piece, &gj);
+		if (gj.rparts > 1)
+			adcnn_parallel_n(gj.rparts, N * gj.rparts, gemm_rows, &gj);
+		else
+			adcnn_parallel_n(threads, N * G * chunks * gj.mparts, gemm_piece, &gj);
 		if (gj.nomem) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);

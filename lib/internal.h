@@ -441,6 +441,9 @@ int adcnn_threads_get(void);
  * layer's workspace is sized and used on the same thread) */
 void adcnn_cache_sharers_set(int n);
 int adcnn_cache_sharers(void);
+/* the parts a layer's output plane of this many positions is cut into by rows, a part a
+ * thread, the calling thread's first (1: not cut by rows) */
+int adcnn_row_parts(size_t plane);
 /* the threads worth sharing an operator of this many FLOPs among: one below a minimum (4
  * MFLOP; the tests set 0, so that small operators share out their pieces too) */
 int adcnn_threads_for(double flops);

@@ -279,6 +279,7 @@ struct pool_job {
 	 * the first of them reads in the row pooled down the window */
 	const int *lo, *hi, *at;
 	atomic_int nomem;
+	bool by_rows; /* part i: every plane's output rows of part i (adcnn_row_parts) */
 };
 
 /* x[0, n) into its even (e) and odd (o) elements */
@@ -339,6 +340,7 @@ static void pool_planes(void *arg, int part)
 	const struct adcnn_geom *g = pj->g;
 	int h = pj->h, w = pj->w, oh = pj->oh, ow = pj->ow, pt = pj->pt;
 	int p0 = (int)((long)pj->planes * part / pj->parts), p1 = (int)((long)pj->planes * (part + 1) / pj->parts);
+	int oy0 = 0, oy1 = oh;
 	const int *nvy = pj->nvy, *npy = pj->npy, *nvx = pj->nvx, *npx = pj->npx;
 	bool is_max = n->op == OP_MAXPOOL, split = n->stride[1] == 2, holes = false;
 	void (*fold)(float *, const float *, int, int) = is_max ? row_max : row_add;
@@ -351,10 +353,16 @@ static void pool_planes(void *arg, int part)
 	}
 	for (int ox = 0; ox < ow; ox++)
 		holes |= nvx[ox] == 0;
+	if (pj->by_rows) {
+		p0 = 0;
+		p1 = pj->planes;
+		oy0 = (int)((long)oh * part / pj->parts);
+		oy1 = (int)((long)oh * (part + 1) / pj->parts);
+	}
 	for (int p = p0; p < p1; p++) {
 		const float *a = pj->x + (size_t)p * h * w;
 		float *r = pj->y + (size_t)p * oh * ow;
-		for (int oy = 0; oy < oh; oy++) {
+		for (int oy = oy0; oy < oy1; oy++) {
 			int fy0 = (g->out_r0 + oy) * n->stride[0] - pt, rows = 0;
 			float *ro = r + (size_t)oy * ow;
 			const float *src[3];
@@ -470,7 +478,13 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 			taps[kw + j] = hi;
 			taps[2 * kw + j] = lo < hi ? base - g->in_c0 + lo * n->stride[1] : 0;
 		}
+		int rp = adcnn_row_parts((size_t)oh * ow);
 		pj.parts = threads > 1 && N * C > 8 * threads ? 8 * threads : 1;
+		if (rp > 1 && oh >= rp) {
+			pj.parts = rp;
+			pj.by_rows = true;
+			threads = rp;
+		}
 		adcnn_parallel_n(threads, pj.parts, pool_planes, &pj);
 		if (pj.nomem) {
 			free(cnt);

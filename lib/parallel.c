@@ -55,6 +55,25 @@ int adcnn_threads_for(double flops)
 	return flops < min_flops ? 1 : op_threads;
 }
 
+/* Planes of 56x56 and more are cut by rows, into a part a thread, the same way in every layer
+ * that can (the GEMM path's chunks, the 3x3 depthwise layers, the pools; the fused
+ * expanding and depthwise step, Winograd split by tile rows and the panel GEMM's rows path
+ * cut by rows already): the calling thread takes the first part, so a thread mostly reads what it wrote
+ * in the layer before, where layers cut by channels (or handed out piece by piece) read
+ * half their input from the other core's cache, which on the machine this was measured on
+ * costs several times a read of its own. MobileNetV2 on two threads, per node in whole
+ * runs: its 112x112 and 56x56 layers 1.82 -> 1.19 ms in all (the 144 -> 24 projection at
+ * 56x56 283 -> 97 us), the whole model 4.85-4.97 -> 4.30-4.39 ms (six interleaved
+ * rounds); at 28x28 it was even, and smaller planes lost (a 14x14 1x1 layer cut into two
+ * 98-column GEMMs, 87 -> 167 us), so they keep their cuts. ResNet-18's residual Adds at
+ * 56x56 lost by rows (32 -> 50 us) and keep theirs; its whole time was the same. */
+#define ROW_PLANE 3136
+
+int adcnn_row_parts(size_t plane)
+{
+	return op_threads > 1 && plane >= ROW_PLANE ? op_threads : 1;
+}
+
 static struct {
 	pthread_mutex_t lock;   /* guards everything below */
 	pthread_cond_t wake, done;

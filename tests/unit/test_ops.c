@@ -2018,28 +2018,32 @@ static void test_sgemm(void **state)
 }
 
 /* a pool's planes shared among threads: the same values as on one thread, max and average,
- * with and without the padding counted, planes enough to be shared (80 of 60x60) */
+ * with and without the padding counted, planes enough to be shared (80 of 60x60); and an
+ * output plane large enough to be cut by rows (60x59: adcnn_row_parts) */
 static void test_pool_threads(void **state)
 {
-	struct adcnn_tensor *x = ints(4, (int64_t[]){2, 40, 60, 60}, 77, -50, 50), *in[1] = {x};
+	static const int64_t shapes[2][4] = {{2, 40, 60, 60}, {2, 5, 120, 118}};
 	(void)state;
 
-	for (int op = 0; op < 2; op++)
-		for (int cip = 0; cip < 2; cip++) {
-			struct adcnn_node n = node(op ? OP_AVGPOOL : OP_MAXPOOL, 1);
-			struct adcnn_tensor *y1, *y3;
-			window(&n, 3, 3, 2, 1, 1, 1, 1);
-			n.count_include_pad = cip;
-			y1 = run(&n, in);
-			adcnn_threads_set(3);
-			y3 = run(&n, in);
-			adcnn_threads_set(1);
-			assert_true(adcnn_tensor_same_shape(y1, y3));
-			assert_memory_equal(y1->d.f, y3->d.f, y1->n * sizeof(float));
-			adcnn_tensor_free(y1);
-			adcnn_tensor_free(y3);
-		}
-	adcnn_tensor_free(x);
+	for (int sh = 0; sh < 2; sh++) {
+		struct adcnn_tensor *x = ints(4, shapes[sh], 77, -50, 50), *in[1] = {x};
+		for (int op = 0; op < 2; op++)
+			for (int cip = 0; cip < 2; cip++) {
+				struct adcnn_node n = node(op ? OP_AVGPOOL : OP_MAXPOOL, 1);
+				struct adcnn_tensor *y1, *y3;
+				window(&n, 3, 3, 2, 1, 1, 1, 1);
+				n.count_include_pad = cip;
+				y1 = run(&n, in);
+				adcnn_threads_set(3);
+				y3 = run(&n, in);
+				adcnn_threads_set(1);
+				assert_true(adcnn_tensor_same_shape(y1, y3));
+				assert_memory_equal(y1->d.f, y3->d.f, y1->n * sizeof(float));
+				adcnn_tensor_free(y1);
+				adcnn_tensor_free(y3);
+			}
+		adcnn_tensor_free(x);
+	}
 }
 
 /* an Add in place (a residual block's), with the activation of the Relu or Clip after it,
@@ -2117,6 +2121,12 @@ static void test_conv_threads(void **state)
 		 * and at stride 2, panels on one thread from 28x28 down */
 		{32, 24, 22, 40, 3, 1, 1, 1, 0},
 		{32, 47, 45, 40, 3, 2, 1, 1, 0},
+		/* planes of 56x56 and more, cut by rows into a part a thread (adcnn_row_parts):
+		 * im2col's chunks, a depthwise layer, 1x1 layers by rowgemm.c and by BLIS */
+		{8, 56, 57, 12, 3, 1, 1, 1, 1},
+		{16, 57, 56, 16, 3, 1, 1, 16, 0},
+		{16, 56, 58, 24, 1, 1, 0, 1, 0},
+		{80, 59, 56, 24, 1, 1, 0, 1, 1},
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
 		{256, 3, 5, 37, 1, 1, 0, 1, 0},
