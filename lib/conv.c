@@ -406,16 +406,19 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
  * first layer alone 1.28-1.60 -> 0.99-1.27 ms (two threads 0.97-1.10 -> 0.51-0.71);
  * MobileNetV2's 32 -> 16 at 112x112 in a whole run 142 -> 105 us, its 32 -> 192 layers at
  * 28x28 58 -> 51, K 64 the same; with fuse.c, which takes this path, the whole model
- * 5.17-6.04 -> 5.03-5.63 ms (six interleaved rounds). */
-static bool use_rowgemm(size_t K)
+ * 5.17-6.04 -> 5.03-5.63 ms (six interleaved rounds). There, up to K 160 for few outputs
+ * (M <= 32: a tile of x serves few channel tiles): MobileNetV2's projections 96 -> 24 at
+ * 56x56 111-114 -> 78-81 us, 144 -> 24 159-164 -> 121-127, 144 -> 32 at 28x28 53-56 ->
+ * 47; its 96 -> 576 expansions at 14x14 lost (151-162 -> 180-186 us). */
+static bool use_rowgemm(size_t K, int M)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
-	return conv_algo == 0 && K <= 64;
+	return conv_algo == 0 && (K <= 64 || (wide_vectors && M <= 32 && K <= 160));
 }
 
-bool adcnn_conv_rowgemm(size_t K)
+bool adcnn_conv_rowgemm(size_t K, int M)
 {
-	return use_rowgemm(K);
+	return use_rowgemm(K, M);
 }
 
 /* a run of neighbouring panels of one image, for adcnn_parallel. A thread takes its panels in
@@ -921,7 +924,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
 		int ncombo = chunks * G * N;
-		gj.rows = use_rowgemm(K);
+		gj.rows = use_rowgemm(K, Mg);
 		gj.rparts = rp > 1 && chunks >= rp ? rp : 1;
 		/* measured with BLIS alone: faster for K 256 to 2048 and M up to 512 (on 49
 		 * positions, 512 x 4608 was slower) */

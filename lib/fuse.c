@@ -115,7 +115,7 @@ bool adcnn_fuse_fits(const struct adcnn_node *e, const struct adcnn_tensor *x,
 	if (e->op != OP_CONV || e->group != 1 || e->kernel[0] != 1 || e->kernel[1] != 1 || e->stride[0] != 1 ||
 	    e->stride[1] != 1 || we->dims[1] != C || we->dims[2] != 1 || we->dims[3] != 1 ||
 	    adcnn_window_out(e, 0, (int)H, &pt, &pb) != H || pt != 0 || pb != 0 ||
-	    adcnn_window_out(e, 1, (int)W, &pl, &pr) != W || pl != 0 || pr != 0 || !adcnn_conv_rowgemm((size_t)C))
+	    adcnn_window_out(e, 1, (int)W, &pl, &pr) != W || pl != 0 || pr != 0 || !adcnn_conv_rowgemm((size_t)C, (int)M))
 		return false;
 	/* the depthwise layer: 3x3, stride 1 or 2 both ways, on dwblock.c's path */
 	if (d->op != OP_CONV || d->group != M || wd->dims[0] != M || wd->dims[1] != 1 || wd->dims[2] != 3 ||

@@ -403,9 +403,9 @@ void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, 
  * rows K apart, x's ldx, y's ldy); false: out of memory (the thread's scratch) */
 bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
                    float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
-/* conv.c: whether a 1x1 layer of K input channels takes rowgemm.c's path; whether a
+/* conv.c: whether a 1x1 layer of K input channels and M outputs takes rowgemm.c's path; whether a
  * depthwise layer's window takes dwblock.c's (3x3, stride 1 or 2 both ways, dilation 1) */
-bool adcnn_conv_rowgemm(size_t K);
+bool adcnn_conv_rowgemm(size_t K, int M);
 bool adcnn_conv_depthwise3(const struct adcnn_node *n);
 /* fuse.c: an expanding 1x1 Conv e (on rowgemm.c's path) and the 3x3 depthwise Conv d that
  * reads its output (after e's activation ae, if any), computed in bands of rows: d's output

@@ -2127,6 +2127,9 @@ static void test_conv_threads(void **state)
 		{16, 57, 56, 16, 3, 1, 1, 16, 0},
 		{16, 56, 58, 24, 1, 1, 0, 1, 0},
 		{80, 59, 56, 24, 1, 1, 0, 1, 1},
+		/* rowgemm.c on K up to 160 for at most 32 outputs (AVX-512) */
+		{144, 57, 56, 20, 1, 1, 0, 1, 0},
+		{96, 20, 21, 24, 1, 1, 0, 1, 0},
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
 		{256, 3, 5, 37, 1, 1, 0, 1, 0},
