@@ -1820,7 +1820,7 @@ static void test_fuse_fits(void **state)
 	struct adcnn_tensor *we65 = tf(4, (int64_t[]){64, 65, 1, 1}, NULL);
 	struct adcnn_tensor *wd = tf(4, (int64_t[]){64, 1, 3, 3}, NULL);
 	struct adcnn_tensor *wd5 = tf(4, (int64_t[]){64, 1, 5, 5}, NULL);
-	bool rows = adcnn_conv_rowgemm(16);
+	bool rows = adcnn_conv_rowgemm(16, 64);
 	(void)state;
 
 	window(&e, 1, 1, 1, 0, 0, 0, 0);
