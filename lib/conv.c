@@ -797,7 +797,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		/* depthwise runs at a fraction of a GEMM's FLOP rate: counted 8 times over, so that
 		 * a layer shares out from about half a MFLOP */
 		int threads = work_threads(N, C, (size_t)kh * kw * 8, oh, ow);
-		int rp = adcnn_row_parts((size_t)oh * ow);
+		int rp = threads > 1 ? adcnn_row_parts((size_t)oh * ow) : 1;
 		if (adcnn_conv_depthwise3(n) && rp > 1 && oh >= rp) {
 			dj.parts = rp;
 			adcnn_parallel_n(rp, N * rp, dw_rows, &dj);
@@ -910,7 +910,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		rows_per = (size_t)oh;
 	{
 		int threads = work_threads(N, M, K, oh, ow), chunks;
-		int rp = G == 1 && oh >= 2 ? adcnn_row_parts((size_t)oh * ow) : 1;
+		int rp = G == 1 && oh >= 2 && threads > 1 ? adcnn_row_parts((size_t)oh * ow) : 1;
 		/* a large 1x1 layer's columns shared out; a small one's output channels (below) */
 		if (direct && threads > 1 && (size_t)oh * ow >= 4096)
 			rows_per = ((size_t)oh + 2 * (size_t)threads - 1) / (2 * (size_t)threads);

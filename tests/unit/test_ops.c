@@ -2022,7 +2022,7 @@ static void test_sgemm(void **state)
  * output plane large enough to be cut by rows (60x59: adcnn_row_parts) */
 static void test_pool_threads(void **state)
 {
-	static const int64_t shapes[2][4] = {{2, 40, 60, 60}, {2, 5, 120, 118}};
+	static const int64_t shapes[2][4] = {{2, 40, 60, 60}, {2, 10, 120, 118}};
 	(void)state;
 
 	for (int sh = 0; sh < 2; sh++) {
@@ -2125,6 +2125,7 @@ static void test_conv_threads(void **state)
 		 * im2col's chunks, a depthwise layer, 1x1 layers by rowgemm.c and by BLIS */
 		{8, 56, 57, 12, 3, 1, 1, 1, 1},
 		{16, 57, 56, 16, 3, 1, 1, 16, 0},
+		{16, 115, 113, 16, 3, 2, 1, 16, 0},
 		{16, 56, 58, 24, 1, 1, 0, 1, 0},
 		{80, 59, 56, 24, 1, 1, 0, 1, 1},
 		/* rowgemm.c on K up to 160 for at most 32 outputs (AVX-512) */
