@@ -698,9 +698,6 @@ static void gemm_piece(void *arg, int i)
 			               yg + (size_t)m * plane + (size_t)y0 * j->ow, ncol);
 }
 
-/* a share of an image's output rows through every panel, in the running thread's own
- * workspace: its im2col columns, then each panel over them; or, 1x1, x's own columns, part
- * `part` of them as pgemm_panel cuts them (pj->cparts parts) */
 /* run i % rparts of image i / rparts's chunks, in order (one group, one part of the channels) */
 static void gemm_rows(void *arg, int i)
 {
@@ -712,6 +709,9 @@ static void gemm_rows(void *arg, int i)
 		gemm_piece(arg, bn * j->chunks + c);
 }
 
+/* a share of an image's output rows through every panel, in the running thread's own
+ * workspace: its im2col columns, then each panel over them; or, 1x1, x's own columns, part
+ * `part` of them as pgemm_panel cuts them (pj->cparts parts) */
 struct prows_job {
 	const struct pgemm_job *pj;
 	const struct gemm_job *cj; /* im2col's geometry; NULL where x is read as it is */
@@ -859,7 +859,8 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * two threads than on one in a whole run (2.0x alone). There, two threads, five
 		 * interleaved rounds: its 14x14 3x3 layers 0.97-1.0 -> 0.67-0.68 ms, the whole model
 		 * 14.0-14.4 -> 13.1-13.4 ms. Each thread reads every panel; on 7x7 planes (7 rows,
-		 * 49 columns in tiles of 7) the shares would be uneven, so they keep runs of panels. */
+		 * 49 columns in tiles of 14 and 7) the shares would be uneven, so they keep runs of
+		 * panels. */
 		if (rows_path(threads, oh)) {
 			struct prows_job rj = {&pj, direct ? NULL : &cj, threads, 0};
 			pj.cparts = threads;
