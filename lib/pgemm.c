@@ -110,6 +110,30 @@ void adcnn_conv_panels_free(struct adcnn_tensor *w)
 		free(atomic_load_explicit(&w->packed, memory_order_relaxed));
 }
 
+/* the next of npf rows of pf, asked for whenever the count passes K (npf rows spread over
+ * K steps) */
+static inline __attribute__((always_inline)) void ask_ahead(size_t *due, size_t npf, size_t K, const float **pf)
+{
+	*due += npf;
+	if (*due >= K) {
+		*due -= K;
+		__builtin_prefetch(*pf, 0, 3);
+		__builtin_prefetch(*pf + 16, 0, 3);
+		*pf += PM;
+	}
+}
+
+/* acc[i][j] (rows ld apart) = lane i of lo[j], lane i - 16 of hi[j], for j < n */
+static inline __attribute__((always_inline)) void sums_out(const vf *lo, const vf *hi, int n, float *acc, int ld)
+{
+	_Pragma("GCC unroll 14")
+	for (int j = 0; j < n; j++)
+		for (int i = 0; i < 16; i++) {
+			acc[i * ld + j] = lo[j][i];
+			acc[(i + 16) * ld + j] = hi[j][i];
+		}
+}
+
 /* acc[i][j] = sum over k of panel[k][i] * x[k][off[j]], for i < 32, j < NR (the offsets stay
  * in registers: checked in the assembly) */
 ADCNN_VECTORIZE
@@ -130,14 +154,7 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 	for (size_t k = 0; k < K; k++) {
 		vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
 		const float *xr = x + k * ldx;
-		/* the npf rows of pf spread over the K steps: one whenever the count passes K */
-		due += npf;
-		if (due >= K) {
-			due -= K;
-			__builtin_prefetch(pf, 0, 3);
-			__builtin_prefetch(pf + 16, 0, 3);
-			pf += PM;
-		}
+		ask_ahead(&due, npf, K, &pf);
 		/* a scalar operand, so that it is broadcast from memory: (vf){0} + x, as it was,
 		 * cost an addition on the FMA pipes and a shuffle a column */
 		UNROLL
@@ -147,12 +164,7 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 			hi[j] += w1 * b;
 		}
 	}
-	UNROLL
-	for (int j = 0; j < NR; j++)
-		for (int i = 0; i < 16; i++) {
-			acc[i][j] = lo[j][i];
-			acc[i + 16][j] = hi[j][i];
-		}
+	sums_out(lo, hi, NR, &acc[0][0], NR);
 }
 
 /* the same on 2 NR whole columns, at x[k][j]: 28 accumulators, each weight vector loaded
@@ -175,13 +187,7 @@ static void tile2(const float *restrict p, size_t K, const float *restrict x, si
 	for (size_t k = 0; k < K; k++) {
 		vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
 		const float *xr = x + k * ldx;
-		due += npf;
-		if (due >= K) {
-			due -= K;
-			__builtin_prefetch(pf, 0, 3);
-			__builtin_prefetch(pf + 16, 0, 3);
-			pf += PM;
-		}
+		ask_ahead(&due, npf, K, &pf);
 		_Pragma("GCC unroll 14")
 		for (int j = 0; j < 2 * NR; j++) {
 			float b = xr[j];
@@ -189,12 +195,7 @@ static void tile2(const float *restrict p, size_t K, const float *restrict x, si
 			hi[j] += w1 * b;
 		}
 	}
-	_Pragma("GCC unroll 14")
-	for (int j = 0; j < 2 * NR; j++)
-		for (int i = 0; i < 16; i++) {
-			acc[i][j] = lo[j][i];
-			acc[i + 16][j] = hi[j][i];
-		}
+	sums_out(lo, hi, 2 * NR, &acc[0][0], 2 * NR);
 }
 
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
