@@ -508,23 +508,31 @@ struct dw_job {
 	int nplanes;
 };
 
-/* a block of 8 channels of one image (adcnn_dw3_block), for adcnn_parallel */
+/* output rows [oy0, oy1) of the block of 8 channels from c0 of image bn (adcnn_dw3_block) */
+static void dw3_part(const struct dw_job *j, int bn, int c0, int oy0, int oy1, float *work)
+{
+	int nl = j->C - c0 < ADCNN_DW_LANES ? j->C - c0 : ADCNN_DW_LANES;
+	size_t in_plane = (size_t)j->h * j->w_, plane = (size_t)j->oh * j->ow;
+
+	adcnn_dw3_block(j->x + ((size_t)bn * j->C + (size_t)c0) * in_plane, in_plane, nl, j->h, j->w_,
+	                j->w + (size_t)c0 * 9, j->b ? j->b + c0 : NULL, j->n->stride[0],
+	                j->pad.r0 + oy0 * j->n->stride[0], j->pad.c0, oy1 - oy0, j->ow,
+	                j->y + ((size_t)bn * j->C + (size_t)c0) * plane + (size_t)oy0 * j->ow, plane,
+	                j->act, work);
+}
+
+/* a block of 8 channels of one image, every row, for adcnn_parallel */
 static void dw_block(void *arg, int i)
 {
 	struct dw_job *j = arg;
-	int nb = (j->C + ADCNN_DW_LANES - 1) / ADCNN_DW_LANES, bn = i / nb, c0 = i % nb * ADCNN_DW_LANES;
-	int nl = j->C - c0 < ADCNN_DW_LANES ? j->C - c0 : ADCNN_DW_LANES;
-	size_t in_plane = (size_t)j->h * j->w_, plane = (size_t)j->oh * j->ow;
+	int nb = (j->C + ADCNN_DW_LANES - 1) / ADCNN_DW_LANES;
 	float *work = adcnn_workspace(adcnn_dw3_block_work(j->n->stride[0], j->ow));
 
 	if (work == NULL) {
 		atomic_store(&j->nomem, 1);
 		return;
 	}
-	adcnn_dw3_block(j->x + ((size_t)bn * j->C + (size_t)c0) * in_plane, in_plane, nl, j->h, j->w_,
-	                j->w + (size_t)c0 * 9, j->b ? j->b + c0 : NULL, j->n->stride[0], j->pad.r0,
-	                j->pad.c0, j->oh, j->ow, j->y + ((size_t)bn * j->C + (size_t)c0) * plane, plane,
-	                j->act, work);
+	dw3_part(j, i / nb, i % nb * ADCNN_DW_LANES, 0, j->oh, work);
 }
 
 /* part i % parts of the output rows of image i / parts, every channel, 8 at a time
@@ -534,21 +542,14 @@ static void dw_rows(void *arg, int i)
 	struct dw_job *j = arg;
 	int bn = i / j->parts, part = i % j->parts;
 	int oy0 = (int)((long)j->oh * part / j->parts), oy1 = (int)((long)j->oh * (part + 1) / j->parts);
-	size_t in_plane = (size_t)j->h * j->w_, plane = (size_t)j->oh * j->ow;
 	float *work = adcnn_workspace(adcnn_dw3_block_work(j->n->stride[0], j->ow));
 
 	if (work == NULL) {
 		atomic_store(&j->nomem, 1);
 		return;
 	}
-	for (int c0 = 0; c0 < j->C && oy1 > oy0; c0 += ADCNN_DW_LANES) {
-		int nl = j->C - c0 < ADCNN_DW_LANES ? j->C - c0 : ADCNN_DW_LANES;
-		adcnn_dw3_block(j->x + ((size_t)bn * j->C + (size_t)c0) * in_plane, in_plane, nl, j->h, j->w_,
-		                j->w + (size_t)c0 * 9, j->b ? j->b + c0 : NULL, j->n->stride[0],
-		                j->pad.r0 + oy0 * j->n->stride[0], j->pad.c0, oy1 - oy0, j->ow,
-		                j->y + ((size_t)bn * j->C + (size_t)c0) * plane + (size_t)oy0 * j->ow, plane,
-		                j->act, work);
-	}
+	for (int c0 = 0; c0 < j->C && oy1 > oy0; c0 += ADCNN_DW_LANES)
+		dw3_part(j, bn, c0, oy0, oy1, work);
 }
 
 /* a channel of any other depthwise layer */
@@ -797,8 +798,8 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		/* depthwise runs at a fraction of a GEMM's FLOP rate: counted 8 times over, so that
 		 * a layer shares out from about half a MFLOP */
 		int threads = work_threads(N, C, (size_t)kh * kw * 8, oh, ow);
-		int rp = threads > 1 ? adcnn_row_parts((size_t)oh * ow) : 1;
-		if (adcnn_conv_depthwise3(n) && rp > 1 && oh >= rp) {
+		int rp = adcnn_row_parts(threads, oh, ow);
+		if (adcnn_conv_depthwise3(n) && rp > 1) {
 			dj.parts = rp;
 			adcnn_parallel_n(rp, N * rp, dw_rows, &dj);
 		} else if (adcnn_conv_depthwise3(n)) {
@@ -911,7 +912,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		rows_per = (size_t)oh;
 	{
 		int threads = work_threads(N, M, K, oh, ow), chunks;
-		int rp = G == 1 && oh >= 2 && threads > 1 ? adcnn_row_parts((size_t)oh * ow) : 1;
+		int rp = G == 1 ? adcnn_row_parts(threads, oh, ow) : 1;
 		/* a large 1x1 layer's columns shared out; a small one's output channels (below) */
 		if (direct && threads > 1 && (size_t)oh * ow >= 4096)
 			rows_per = ((size_t)oh + 2 * (size_t)threads - 1) / (2 * (size_t)threads);

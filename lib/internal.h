@@ -441,10 +441,10 @@ int adcnn_threads_get(void);
  * layer's workspace is sized and used on the same thread) */
 void adcnn_cache_sharers_set(int n);
 int adcnn_cache_sharers(void);
-/* the parts a layer's output plane of this many positions is cut into by rows, a part a
- * thread, the calling thread's first (1: not cut by rows); asked for layers worth sharing
- * out at all (adcnn_threads_for) */
-int adcnn_row_parts(size_t plane);
+/* the parts an oh x ow output plane is cut into by rows, a part a thread, the calling
+ * thread's first, for a layer shared among threads (adcnn_threads_for's count); 1: not cut
+ * by rows */
+int adcnn_row_parts(int threads, int oh, int ow);
 /* the threads worth sharing an operator of this many FLOPs among: one below a minimum (4
  * MFLOP; the tests set 0, so that small operators share out their pieces too) */
 int adcnn_threads_for(double flops);

@@ -478,9 +478,9 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 			taps[kw + j] = hi;
 			taps[2 * kw + j] = lo < hi ? base - g->in_c0 + lo * n->stride[1] : 0;
 		}
-		int rp = threads > 1 ? adcnn_row_parts((size_t)oh * ow) : 1;
+		int rp = adcnn_row_parts(threads, oh, ow);
 		pj.parts = threads > 1 && N * C > 8 * threads ? 8 * threads : 1;
-		if (rp > 1 && oh >= rp) {
+		if (rp > 1) {
 			pj.parts = rp;
 			pj.by_rows = true;
 			threads = rp;

@@ -69,9 +69,9 @@ int adcnn_threads_for(double flops)
  * 56x56 lost by rows (32 -> 50 us) and keep theirs; its whole time was the same. */
 #define ROW_PLANE 3136
 
-int adcnn_row_parts(size_t plane)
+int adcnn_row_parts(int threads, int oh, int ow)
 {
-	return op_threads > 1 && plane >= ROW_PLANE ? op_threads : 1;
+	return threads > 1 && oh >= threads && (size_t)oh * (size_t)ow >= ROW_PLANE ? threads : 1;
 }
 
 static struct {
