@@ -323,6 +323,12 @@ void adcnn_conv_algo_set(int algo)
 	conv_algo = algo;
 }
 
+bool adcnn_wide_vectors(void)
+{
+	pthread_once(&conv_algo_once, conv_algo_env);
+	return wide_vectors;
+}
+
 /* the threads worth sharing a layer by its arithmetic among */
 static int work_threads(int N, int M, size_t K, int oh, int ow)
 {

@@ -406,6 +406,9 @@ bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, 
 /* conv.c: whether a 1x1 layer of K input channels and M outputs takes rowgemm.c's path; whether a
  * depthwise layer's window takes dwblock.c's (3x3, stride 1 or 2 both ways, dilation 1) */
 bool adcnn_conv_rowgemm(size_t K, int M);
+/* conv.c: whether the convolutions take 512-bit vectors (AVX-512) where they have kernels
+ * for them (pgemm.c's, rowgemm.c's tiles of 32 positions) */
+bool adcnn_wide_vectors(void);
 bool adcnn_conv_depthwise3(const struct adcnn_node *n);
 /* fuse.c: an expanding 1x1 Conv e (on rowgemm.c's path) and the 3x3 depthwise Conv d that
  * reads its output (after e's activation ae, if any), computed in bands of rows: d's output

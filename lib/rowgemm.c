@@ -9,7 +9,6 @@
  * broadcast. */
 #include "config.h"
 #include "internal.h"
-#include <stdatomic.h>
 #include <string.h>
 
 ADCNN_FMA_ON /* the kernel is multiply-adds */
@@ -72,27 +71,11 @@ TILE(tile16, v16, 32)
 typedef void tile_fn(const float *restrict, size_t, int, size_t, const float *restrict, size_t,
                      float *restrict, size_t, const float *, const struct adcnn_act *);
 
-/* 512-bit vectors: tiles of twice the positions */
-static bool wide(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-	static atomic_int have = -1;
-	int h = atomic_load_explicit(&have, memory_order_relaxed);
-
-	if (h < 0) {
-		h = __builtin_cpu_supports("avx512f");
-		atomic_store_explicit(&have, h, memory_order_relaxed);
-	}
-	return h;
-#else
-	return false;
-#endif
-}
-
 bool adcnn_rowgemm(const float *w, int M, size_t K, const float *x, size_t ldx, size_t ncol,
                    float *y, size_t ldy, const float *bias, const struct adcnn_act *act)
 {
-	bool wv = wide();
+	/* 512-bit vectors: tiles of twice the positions */
+	bool wv = adcnn_wide_vectors();
 	size_t nc = wv ? 2 * NC : NC, full = ncol / nc * nc;
 	tile_fn *tile = wv ? tile16 : tile8;
 
