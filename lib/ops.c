@@ -267,6 +267,63 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
 			acc[i] += src[(ptrdiff_t)i * stride];
 }
 
+/* A max pool's output row of stride 2 across and kw (2 or 3) taps, from three input rows
+ * (a, b, c; a row repeated where the window has fewer inside the tile), down and across in
+ * one pass: out[i] for i in [lo, hi), every tap inside the row, tap j reading column
+ * 2 i + off + j. Sixteen outputs a step: their columns' maxima down the rows in two vectors,
+ * split into the even and the odd columns by two shuffles, and the third tap the even ones a
+ * lane on (the last from column 2 i + off + 32, by itself); the last step ends at hi,
+ * overlapping the one before. Down the rows into a buffer, then across it tap by tap into
+ * the output row, each tap's pass read the last one's stores a lane off, which the store
+ * buffer cannot forward. ResNet-18's pool (3x3, 64x112x112) alone, one thread 186-231 ->
+ * 119-129 us, two 171 -> 105-117; in whole runs, one thread 262-291 -> 196-199, two 396-413
+ * -> 169-173 (each thread's half had taken longer than the whole on one). VGG-16's first
+ * (2x2, 64x224x224) in whole runs 1.37-1.44 -> 0.85-0.89 ms on one thread, 0.99-1.27 ->
+ * 0.54-0.56 on two. At least 16 outputs. The maxima in the order of row_max's folds (down:
+ * a, b, c; across: the taps in order), so the same values as the passes. */
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define SHUF16(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF16(a, b, ...) __builtin_shuffle(a, b, (v16i){__VA_ARGS__})
+#endif
+
+/* the larger of x and acc as row_max takes it, lane by lane (macros: a function returning
+ * a 64-byte vector has an ABI of its own on x86) */
+#define MAX16(x, acc) ({ v16 x_ = (x), a_ = (acc); v16i m_ = x_ > a_; (v16)((m_ & (v16i)x_) | (~m_ & (v16i)a_)); })
+#define LOAD16(p) ({ v16 v_; memcpy(&v_, (p), sizeof(v_)); v_; })
+
+static inline float max1(float x, float acc)
+{
+	return x > acc ? x : acc;
+}
+
+ADCNN_VECTORIZE
+static void max_row_s2(float *restrict ro, const float *restrict a, const float *restrict b,
+                       const float *restrict c, int kw, int off, int lo, int hi)
+{
+	for (int i = lo;; i += 16) {
+		int x;
+		v16 v0, v1, e, o, acc = (v16){0} - FLT_MAX;
+		if (i + 16 > hi)
+			i = hi - 16;
+		x = 2 * i + off;
+		v0 = MAX16(LOAD16(c + x), MAX16(LOAD16(b + x), LOAD16(a + x)));
+		v1 = MAX16(LOAD16(c + x + 16), MAX16(LOAD16(b + x + 16), LOAD16(a + x + 16)));
+		e = SHUF16(v0, v1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+		o = SHUF16(v0, v1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+		acc = MAX16(o, MAX16(e, acc));
+		if (kw == 3) {
+			v16 t = {max1(c[x + 32], max1(b[x + 32], a[x + 32]))};
+			acc = MAX16(SHUF16(e, t, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), acc);
+		}
+		memcpy(ro + i, &acc, sizeof(acc));
+		if (i + 16 >= hi)
+			break;
+	}
+}
+
 /* a run of a pool's planes, for adcnn_parallel; each piece pools a row in buffers of its own */
 struct pool_job {
 	const struct adcnn_node *n;
@@ -278,6 +335,9 @@ struct pool_job {
 	/* each column tap's output columns [lo, hi) inside the tile and the tensor, and where
 	 * the first of them reads in the row pooled down the window */
 	const int *lo, *hi, *at;
+	/* max_row_s2 takes outputs [in0, in1) (in1 > in0 where it applies), tap j reading
+	 * column 2 i + off + j */
+	int in0, in1, off;
 	atomic_int nomem;
 	bool by_rows; /* part i: every plane's output rows of part i (adcnn_row_parts) */
 };
@@ -323,6 +383,24 @@ static void row_div(float *restrict r, int dy, const int *restrict dx, int n)
 	for (int i = 0; i < n; i++) {
 		int d = dy * dx[i];
 		r[i] = d ? r[i] / (float)d : 0.0f;
+	}
+}
+
+/* a max pool's output row by max_row_s2, and the outputs outside [in0, in1) one at a
+ * time, each from the taps inside the row */
+static void max_row(const struct pool_job *pj, float *ro, const float *a, const float *b, const float *c)
+{
+	int kw = pj->n->kernel[1];
+
+	max_row_s2(ro, a, b, c, kw, pj->off, pj->in0, pj->in1);
+	for (int i = pj->in0 > 0 ? 0 : pj->in1; i < pj->ow; i = i + 1 == pj->in0 ? pj->in1 : i + 1) {
+		float acc = -FLT_MAX;
+		for (int j = 0; j < kw; j++)
+			if (i >= pj->lo[j] && i < pj->hi[j]) {
+				int x = 2 * i + pj->off + j;
+				acc = max1(max1(c[x], max1(b[x], a[x])), acc);
+			}
+		ro[i] = acc;
 	}
 }
 
@@ -372,7 +450,7 @@ static void pool_planes(void *arg, int part)
 					continue;
 				/* three rows at a time (a 3x3 window's, in one pass) */
 				src[rows % 3] = a + (size_t)ty * w;
-				if (++rows % 3 != 0)
+				if (++rows % 3 != 0 || pj->in1 > pj->in0)
 					continue;
 				if (rows == 3)
 					rows3(vm, src[0], src[1], src[2], w, is_max);
@@ -387,6 +465,13 @@ static void pool_planes(void *arg, int part)
 					fold(vm, src[k % 3], 1, w);
 			if (rows == 0) {
 				row_fill(ro, 0.0f, ow);
+				continue;
+			}
+			if (pj->in1 > pj->in0) {
+				max_row(pj, ro, src[0], src[rows > 1], src[rows - 1]);
+				if (holes)
+					for (int ox = 0; ox < ow; ox++)
+						ro[ox] = nvx[ox] ? ro[ox] : 0.0f;
 				continue;
 			}
 			if (split)
@@ -478,6 +563,18 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 			taps[kw + j] = hi;
 			taps[2 * kw + j] = lo < hi ? base - g->in_c0 + lo * n->stride[1] : 0;
 		}
+		/* a max pool of stride 2 across, of 2 or 3 taps each way: max_row_s2 on the
+		 * outputs every tap reads inside the row, if 16 or more */
+		pj.in0 = 0;
+		pj.in1 = ow;
+		for (int j = 0; j < kw; j++) {
+			pj.in0 = taps[j] > pj.in0 ? taps[j] : pj.in0;
+			pj.in1 = taps[kw + j] < pj.in1 ? taps[kw + j] : pj.in1;
+		}
+		pj.off = g->out_c0 * 2 - pl - g->in_c0;
+		if (n->op != OP_MAXPOOL || n->stride[1] != 2 || n->dil[1] != 1 || kw < 2 || kw > 3 ||
+		    n->kernel[0] > 3 || pj.in1 - pj.in0 < 16)
+			pj.in1 = pj.in0;
 		int rp = adcnn_row_parts(threads, oh, ow);
 		pj.parts = threads > 1 && N * C > 8 * threads ? 8 * threads : 1;
 		if (rp > 1) {

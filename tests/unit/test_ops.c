@@ -502,7 +502,7 @@ static void test_conv_refusals(void **state)
  * the sums are exact in any order. */
 static void test_pool_ref(void **state)
 {
-	static const int sizes[][2] = {{3, 3}, {7, 7}, {8, 9}, {5, 40}, {33, 18}};
+	static const int sizes[][2] = {{3, 3}, {7, 7}, {8, 9}, {5, 40}, {33, 18}, {4, 75}};
 	char what[128];
 	(void)state;
 
@@ -582,6 +582,59 @@ static void test_pool_empty_windows(void **state)
 		adcnn_tensor_free(y);
 	}
 	adcnn_tensor_free(x);
+}
+
+/* Max pools of stride 2 across (3x3 and 2x2, padded or not) on tiles of a wider tensor's
+ * columns, starting at even and odd columns, their outputs some of the tensor's, reaching
+ * past the tile (as FDSP's do): against a plain loop over the taps inside both the tile and
+ * the tensor (0 where there are none). Rows of 75 and more: the sixteen outputs a step of
+ * max_row_s2, the last step overlapping, and the outputs at the edges one at a time. */
+static void test_maxpool_tile_columns(void **state)
+{
+	static const int cuts[][2] = {{0, 90}, {17, 90}, {0, 75}, {30, 87}, {1, 89}};
+	const int H = 7, W = 90;
+	struct adcnn_tensor *full = ints(4, (int64_t[]){1, 2, H, W}, 91, -50, 50);
+	(void)state;
+
+	for (size_t ci = 0; ci < sizeof(cuts) / sizeof(cuts[0]); ci++)
+		for (int k = 2; k <= 3; k++)
+			for (int pad = 0; pad <= k - 2; pad++) {
+				int c0 = cuts[ci][0], c1 = cuts[ci][1], w = c1 - c0;
+				int fw = (W + 2 * pad - k) / 2 + 1, fh = (H + 2 * pad - k) / 2 + 1;
+				int o0 = c0 / 2 > 2 ? c0 / 2 - 2 : 0, o1 = (c1 + 1) / 2 + 2 < fw ? (c1 + 1) / 2 + 2 : fw;
+				struct adcnn_geom g = {0, c0, H, W, 0, fh, o0, o1};
+				struct adcnn_node n = node(OP_MAXPOOL, 1);
+				struct adcnn_tensor *x = adcnn_tensor_new(4, (int64_t[]){1, 2, H, w}), *in[1] = {x}, *out[8] = {0};
+				assert_non_null(x);
+				for (int c = 0; c < 2; c++)
+					for (int y = 0; y < H; y++)
+						memcpy(x->d.f + ((size_t)c * H + (size_t)y) * (size_t)w,
+						       full->d.f + ((size_t)c * H + (size_t)y) * W + (size_t)c0, sizeof(float) * (size_t)w);
+				window(&n, k, k, 2, pad, pad, pad, pad);
+				assert_int_equal(adcnn_op_run(ctx, &n, in, out, &g), ADCNN_OK);
+				expect_shape(out[0], 4, (int64_t[]){1, 2, fh, o1 - o0});
+				for (int c = 0; c < 2; c++)
+					for (int oy = 0; oy < fh; oy++)
+						for (int ox = o0; ox < o1; ox++) {
+							float m = 0.0f;
+							int cnt = 0;
+							for (int ky = 0; ky < k; ky++)
+								for (int kx = 0; kx < k; kx++) {
+									int iy = oy * 2 - pad + ky, ix = ox * 2 - pad + kx;
+									if (iy < 0 || iy >= H || ix < c0 || ix >= c1)
+										continue;
+									float v = full->d.f[((size_t)c * H + (size_t)iy) * W + (size_t)ix];
+									m = cnt++ == 0 || v > m ? v : m;
+								}
+							float got = out[0]->d.f[((size_t)c * fh + (size_t)oy) * (size_t)(o1 - o0) + (size_t)(ox - o0)];
+							if (got != m)
+								fail_msg("%dx%d pad %d, tile columns %d-%d: [%d][%d][%d] is %g, expected %g",
+								         k, k, pad, c0, c1, c, oy, ox, got, m);
+						}
+				adcnn_tensor_free(out[0]);
+				adcnn_tensor_free(x);
+			}
+	adcnn_tensor_free(full);
 }
 
 static void test_maxpool(void **state)
@@ -2199,6 +2252,7 @@ int main(void)
 		cmocka_unit_test(test_conv_refusals),
 		cmocka_unit_test(test_maxpool),
 		cmocka_unit_test(test_pool_ref),
+		cmocka_unit_test(test_maxpool_tile_columns),
 		cmocka_unit_test(test_pool_empty_windows),
 		cmocka_unit_test(test_avgpool),
 		cmocka_unit_test(test_activations),
