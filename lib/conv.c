@@ -415,16 +415,20 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
  * 5.17-6.04 -> 5.03-5.63 ms (six interleaved rounds). There, up to K 160 for few outputs
  * (M <= 32: a tile of x serves few channel tiles): MobileNetV2's projections 96 -> 24 at
  * 56x56 111-114 -> 78-81 us, 144 -> 24 159-164 -> 121-127, 144 -> 32 at 28x28 53-56 ->
- * 47; its 96 -> 576 expansions at 14x14 lost (151-162 -> 180-186 us). */
-static bool use_rowgemm(size_t K, int M)
+ * 47; its 96 -> 576 expansions at 14x14 lost (151-162 -> 180-186 us). Layers of a wider
+ * window (im2col's columns, not x) up to K 160 whatever M: ResNet-18's first (7x7, stride
+ * 2, K 147, 64 channels) alone, six interleaved rounds, 1.56-1.59 -> 1.43-1.47 ms on one
+ * thread, 0.81-0.82 -> 0.73-0.75 on two; in whole runs, three rounds, 1.70-1.77 ->
+ * 1.61-1.74 and 0.91-0.96 -> 0.87-0.97, inside the machine's noise. */
+static bool use_rowgemm(size_t K, int M, bool window)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
-	return conv_algo == 0 && (K <= 64 || (wide_vectors && M <= 32 && K <= 160));
+	return conv_algo == 0 && (K <= 64 || (wide_vectors && (M <= 32 || window) && K <= 160));
 }
 
 bool adcnn_conv_rowgemm(size_t K, int M)
 {
-	return use_rowgemm(K, M);
+	return use_rowgemm(K, M, false);
 }
 
 /* a run of neighbouring panels of one image, for adcnn_parallel. A thread takes its panels in
@@ -932,7 +936,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		struct gemm_job gj = {n, g, x->d.f, wt->d.f, b ? b->d.f : NULL, y->d.f, C, h, w, M, G, Cg,
 		                      Mg, pt, pl, oh, ow, K, rows_per, direct, chunks, 1, act, 0, NULL, 1};
 		int ncombo = chunks * G * N;
-		gj.rows = use_rowgemm(K, Mg);
+		gj.rows = use_rowgemm(K, Mg, kh * kw > 1);
 		gj.rparts = rp > 1 && chunks >= rp ? rp : 1;
 		/* measured with BLIS alone: faster for K 256 to 2048 and M up to 512 (on 49
 		 * positions, 512 x 4608 was slower) */

@@ -2184,6 +2184,9 @@ static void test_conv_threads(void **state)
 		/* rowgemm.c on K up to 160 for at most 32 outputs (AVX-512) */
 		{144, 57, 56, 20, 1, 1, 0, 1, 0},
 		{96, 20, 21, 24, 1, 1, 0, 1, 0},
+		/* and on im2col's columns of a wider window up to K 160 whatever the outputs: a
+		 * first layer's 7x7 stride 2 (K 147) */
+		{3, 61, 60, 64, 7, 2, 3, 1, 0},
 		/* 1x1 on at most 64 positions with K >= 256: the output's GEMM transposed (BLIS) */
 		{300, 7, 7, 40, 1, 1, 0, 1, 1},
 		{256, 3, 5, 37, 1, 1, 0, 1, 0},
