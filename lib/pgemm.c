@@ -198,24 +198,57 @@ static void tile2(const float *restrict p, size_t K, const float *restrict x, si
 	sums_out(lo, hi, 2 * NR, &acc[0][0], 2 * NR);
 }
 
-/* a tile's sums (rows ld apart) into y's rows (ldy apart): rows x n, stored or added. A
- * function of its own, built for each vector unit: in adcnn_pgemm (built for the baseline)
- * the copy took a quarter of MobileNetV2's 7x7 expansions (K 160), skipped outright. Alone
- * on one thread, four paired rounds: those layers 0.103-0.139 -> 0.092-0.118 ms, its 320 ->
- * 1280 layer 0.226-0.283 -> 0.221-0.256 */
+/* the sum of a tile's row and what is there (add) or not, plus the row's bias b, through
+ * the activation: the arithmetic of adcnn_bias_act after the store or the addition */
+#define OUT_ROW(add, expr)                                                                  \
+	do {                                                                                \
+		if (add)                                                                    \
+			for (int j = 0; j < n; j++) {                                       \
+				float v = (d[j] + a[j]) + b;                                \
+				d[j] = expr;                                                \
+			}                                                                   \
+		else                                                                        \
+			for (int j = 0; j < n; j++) {                                       \
+				float v = a[j] + b;                                         \
+				d[j] = expr;                                                \
+			}                                                                   \
+	} while (0)
+
+static inline float clip1(float v, float lo, float hi)
+{
+	v = v < lo ? lo : v;
+	return v > hi ? hi : v;
+}
+
+/* a tile's sums (rows ld apart) into y's rows (ldy apart): rows x n, stored or added; in
+ * the last block of K (fin), plus the bias (NULL: none) and through the activation (NULL:
+ * none), where a pass over the panel's rows after every tile did that: 2% of ResNet-18's
+ * 28x28 layers on two threads. A function of its own, built for each vector unit: in
+ * adcnn_pgemm (built for the baseline) the copy took a quarter of MobileNetV2's 7x7
+ * expansions (K 160), skipped outright. Alone on one thread, four paired rounds: those
+ * layers 0.103-0.139 -> 0.092-0.118 ms, its 320 -> 1280 layer 0.226-0.283 -> 0.221-0.256 */
 ADCNN_VECTORIZE
 static void tile_out(const float *restrict acc, int ld, int rows, int n, float *restrict y, size_t ldy,
-                     bool add)
+                     bool add, bool fin, const float *bias, const struct adcnn_act *act)
 {
 	for (int i = 0; i < rows; i++) {
 		const float *a = acc + (size_t)i * ld;
-		float *d = y + (size_t)i * ldy;
-		if (add)
-			for (int j = 0; j < n; j++)
-				d[j] += a[j];
-		else
-			for (int j = 0; j < n; j++)
-				d[j] = a[j];
+		float *d = y + (size_t)i * ldy, b = bias != NULL ? bias[i] : 0.0f;
+		if (!fin || (bias == NULL && act == NULL)) {
+			if (add)
+				for (int j = 0; j < n; j++)
+					d[j] += a[j];
+			else
+				for (int j = 0; j < n; j++)
+					d[j] = a[j];
+		} else if (act == NULL) {
+			OUT_ROW(add, v);
+		} else if (act->op == OP_RELU) {
+			OUT_ROW(add, v > 0.0f ? v : 0.0f);
+		} else {
+			float lo = act->lo, hi = act->hi;
+			OUT_ROW(add, clip1(v, lo, hi));
+		}
 	}
 }
 
@@ -251,7 +284,8 @@ void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, si
 			if (ncol - n0 >= 2 * NR) {
 				float acc2[PM][2 * NR];
 				tile2(pp + k0 * PM, kb, x + k0 * ldx + n0, ldx, acc2, pf, r1 - r0);
-				tile_out(&acc2[0][0], 2 * NR, rows, 2 * NR, y + (size_t)m0 * ldy + (size_t)n0, ldy, k0 > 0);
+				tile_out(&acc2[0][0], 2 * NR, rows, 2 * NR, y + (size_t)m0 * ldy + (size_t)n0, ldy, k0 > 0,
+				         k0 + kb == K, bias != NULL ? bias + m0 : NULL, act);
 				n0 += NR;
 				continue;
 			}
@@ -259,10 +293,8 @@ void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, si
 			for (int j = 0; j < NR; j++)
 				off[j] = j < nc ? j : nc - 1;
 			tile(pp + k0 * PM, kb, x + k0 * ldx + n0, ldx, off, acc, pf, r1 - r0);
-			tile_out(&acc[0][0], NR, rows, nc, y + (size_t)m0 * ldy + (size_t)n0, ldy, k0 > 0);
+			tile_out(&acc[0][0], NR, rows, nc, y + (size_t)m0 * ldy + (size_t)n0, ldy, k0 > 0, k0 + kb == K,
+			         bias != NULL ? bias + m0 : NULL, act);
 		}
 	}
-	if (bias != NULL || act != NULL)
-		for (int i = 0; i < rows; i++)
-			adcnn_bias_act(act, bias ? bias[m0 + i] : 0.0f, y + (size_t)(m0 + i) * ldy, (size_t)ncol);
 }
