@@ -720,9 +720,34 @@ static void gemm_rows(void *arg, int i)
 		gemm_piece(arg, bn * j->chunks + c);
 }
 
+/* rows [r0, r0 + R) and columns [c0, c0 + W) of each of x's C planes (h x w), zero outside
+ * them, into s: C x R x W */
+static void pad_slice(const float *x, int C, int h, int w, int r0, int R, int c0, int W, float *s)
+{
+	int a = c0 < 0 ? (-c0 < W ? -c0 : W) : 0, b = w - c0 < W ? w - c0 : W;
+
+	if (b < a)
+		b = a;
+	for (int c = 0; c < C; c++)
+		for (int r = 0; r < R; r++) {
+			float *d = s + ((size_t)c * R + (size_t)r) * W;
+			int ty = r0 + r;
+			if (ty < 0 || ty >= h) {
+				memset(d, 0, sizeof(float) * (size_t)W);
+				continue;
+			}
+			memset(d, 0, sizeof(float) * (size_t)a);
+			if (b > a)
+				memcpy(d + a, x + ((size_t)c * h + (size_t)ty) * w + (c0 + a), sizeof(float) * (size_t)(b - a));
+			memset(d + b, 0, sizeof(float) * (size_t)(W - b));
+		}
+}
+
 /* a share of an image's output rows through every panel, in the running thread's own
- * workspace: its im2col columns, then each panel over them; or, 1x1, x's own columns, part
- * `part` of them as pgemm_panel cuts them (pj->cparts parts) */
+ * workspace: the input's rows and columns it reads, padded, each panel reading them through
+ * the taps' offsets (adcnn_pgemm_taps; im2col's columns, nine times the input at 3x3, had
+ * been a tenth of the layer); or, 1x1, x's own columns, part `part` of them as pgemm_panel
+ * cuts them (pj->cparts parts) */
 struct prows_job {
 	const struct pgemm_job *pj;
 	const struct gemm_job *cj; /* im2col's geometry; NULL where x is read as it is */
@@ -742,21 +767,34 @@ static void prows_piece(void *arg, int i)
 			pgemm_panel(j, bn, p, part);
 		return;
 	}
+	const struct adcnn_node *n = cj->n;
 	int y0 = (int)((long)cj->oh * part / r->parts), y1 = (int)((long)cj->oh * (part + 1) / r->parts);
-	size_t c0 = (size_t)y0 * cj->ow, ncol = (size_t)(y1 - y0) * cj->ow;
-	float *col;
+	int kh = n->kernel[0], kw = n->kernel[1], sh = n->stride[0], sw = n->stride[1];
+	int dh = n->dil[0], dw = n->dil[1];
+	/* the tile's rows and columns the part reads: from row r0 and column c0 of the tile
+	 * (either may be before it), R rows of W */
+	int r0 = (cj->g->out_r0 + y0) * sh - cj->pt - cj->g->in_r0, R = (y1 - 1 - y0) * sh + (kh - 1) * dh + 1;
+	int c0 = cj->g->out_c0 * sw - cj->pl - cj->g->in_c0, W = (cj->ow - 1) * sw + (kw - 1) * dw + 1;
+	size_t slice = (size_t)cj->C * R * W;
+	float *xs;
+	int *koff;
 
-	if (ncol == 0)
+	if (y1 <= y0)
 		return;
-	if ((col = adcnn_workspace(j->K * ncol)) == NULL) {
+	/* the slice, then the taps' offsets (K ints, room for them as floats) */
+	if ((xs = adcnn_workspace(slice + j->K)) == NULL) {
 		atomic_store(&r->nomem, 1);
 		return;
 	}
-	im2col(cj->x + (size_t)bn * cj->C * cj->h * cj->w_, cj->C, cj->h, cj->w_, cj->n, cj->g, cj->pt, cj->pl,
-	       y0, y1, cj->ow, col);
+	koff = (int *)(xs + slice);
+	pad_slice(cj->x + (size_t)bn * cj->C * cj->h * cj->w_, cj->C, cj->h, cj->w_, r0, R, c0, W, xs);
+	for (int c = 0, k = 0; c < cj->C; c++)
+		for (int i = 0; i < kh; i++)
+			for (int jj = 0; jj < kw; jj++)
+				koff[k++] = (c * R + i * dh) * W + jj * dw;
 	for (int p = 0; p < j->np; p++)
-		adcnn_pgemm(j->panels, j->M, p, j->K, col, ncol, (int)ncol, j->y + (size_t)bn * j->M * j->plane + c0,
-		            j->plane, j->b, j->act);
+		adcnn_pgemm_taps(j->panels, j->M, p, j->K, xs, koff, y1 - y0, cj->ow, (size_t)sh * W, sw,
+		                 j->y + (size_t)bn * j->M * j->plane + (size_t)y0 * cj->ow, j->plane, j->b, j->act);
 }
 
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,

@@ -382,6 +382,12 @@ void adcnn_panels_fill(const float *w, int M, size_t K, float *p);
 #define ADCNN_PGEMM_NR 7 /* output columns a tile of adcnn_pgemm */
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act);
+/* the same on x read through taps rather than im2col's columns: row k of the GEMM's right
+ * side at x + koff[k], output row r's column ox (of ow) at r rstep + ox sw; y's columns are
+ * the nrow x ow outputs in order */
+void adcnn_pgemm_taps(const float *panels, int M, int p, size_t K, const float *x, const int *koff,
+                      int nrow, int ow, size_t rstep, int sw, float *y, size_t ldy, const float *bias,
+                      const struct adcnn_act *act);
 float *adcnn_scratch(size_t n);
 /* sgemm.c's packed blocks: a third per-thread buffer of at least n floats, on a cache line
  * (conv.c) */

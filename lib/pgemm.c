@@ -135,10 +135,12 @@ static inline __attribute__((always_inline)) void sums_out(const vf *lo, const v
 }
 
 /* acc[i][j] = sum over k of panel[k][i] * x[k][off[j]], for i < 32, j < NR (the offsets stay
- * in registers: checked in the assembly) */
-ADCNN_VECTORIZE
-static void tile(const float *restrict p, size_t K, const float *restrict x, size_t ldx,
-                 const int *restrict off, float acc[PM][NR], const float *pf, size_t npf)
+ * in registers: checked in the assembly); row k of x at x + k ldx, or at x + koff[k] where
+ * koff is not NULL (a constant in each caller, so each is built for one of the two) */
+static inline __attribute__((always_inline)) void tile_body(const float *restrict p, size_t K,
+                                                            const float *restrict x, size_t ldx,
+                                                            const int *restrict koff, const int *restrict off,
+                                                            float acc[PM][NR], const float *pf, size_t npf)
 {
 	size_t due = 0;
 	vf lo[NR], hi[NR];
@@ -153,7 +155,7 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 	}
 	for (size_t k = 0; k < K; k++) {
 		vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
-		const float *xr = x + k * ldx;
+		const float *xr = koff != NULL ? x + koff[k] : x + k * ldx;
 		ask_ahead(&due, npf, K, &pf);
 		/* a scalar operand, so that it is broadcast from memory: (vf){0} + x, as it was,
 		 * cost an addition on the FMA pipes and a shuffle a column */
@@ -167,14 +169,30 @@ static void tile(const float *restrict p, size_t K, const float *restrict x, siz
 	sums_out(lo, hi, NR, &acc[0][0], NR);
 }
 
-/* the same on 2 NR whole columns, at x[k][j]: 28 accumulators, each weight vector loaded
+ADCNN_VECTORIZE
+static void tile(const float *restrict p, size_t K, const float *restrict x, size_t ldx,
+                 const int *restrict off, float acc[PM][NR], const float *pf, size_t npf)
+{
+	tile_body(p, K, x, ldx, NULL, off, acc, pf, npf);
+}
+
+ADCNN_VECTORIZE
+static void tile_ind(const float *restrict p, size_t K, const float *restrict x, const int *restrict koff,
+                     const int *restrict off, float acc[PM][NR], const float *pf, size_t npf)
+{
+	tile_body(p, K, x, 0, koff, off, acc, pf, npf);
+}
+
+/* the same on 2 NR whole columns, at x[k][j sw]: 28 accumulators, each weight vector loaded
  * once for twice the columns. Measured on one thread (engine-bench --conv, ResNet-18, four
  * interleaved rounds): its 7x7 3x3 layers (49 columns: 14, 14, 14 and 7) 1.47-1.67 ->
  * 1.33-1.49 ms, the stride-2 layer to 28x28 0.80-0.83 -> 0.76-0.79; the 14x14 layers
- * (14 columns a row) the same, 1.26-1.35 ms either way */
-ADCNN_VECTORIZE
-static void tile2(const float *restrict p, size_t K, const float *restrict x, size_t ldx,
-                  float acc[PM][2 * NR], const float *pf, size_t npf)
+ * (14 columns a row) the same, 1.26-1.35 ms either way. Rows of x as tile's; sw a constant
+ * in each caller. */
+static inline __attribute__((always_inline)) void tile2_body(const float *restrict p, size_t K,
+                                                             const float *restrict x, size_t ldx,
+                                                             const int *restrict koff, int sw,
+                                                             float acc[PM][2 * NR], const float *pf, size_t npf)
 {
 	vf lo[2 * NR], hi[2 * NR];
 	size_t due = 0;
@@ -186,16 +204,37 @@ static void tile2(const float *restrict p, size_t K, const float *restrict x, si
 	}
 	for (size_t k = 0; k < K; k++) {
 		vf w0 = *(const vf *)(p + k * PM), w1 = *(const vf *)(p + k * PM + 16);
-		const float *xr = x + k * ldx;
+		const float *xr = koff != NULL ? x + koff[k] : x + k * ldx;
 		ask_ahead(&due, npf, K, &pf);
 		_Pragma("GCC unroll 14")
 		for (int j = 0; j < 2 * NR; j++) {
-			float b = xr[j];
+			float b = xr[j * sw];
 			lo[j] += w0 * b;
 			hi[j] += w1 * b;
 		}
 	}
 	sums_out(lo, hi, 2 * NR, &acc[0][0], 2 * NR);
+}
+
+ADCNN_VECTORIZE
+static void tile2(const float *restrict p, size_t K, const float *restrict x, size_t ldx,
+                  float acc[PM][2 * NR], const float *pf, size_t npf)
+{
+	tile2_body(p, K, x, ldx, NULL, 1, acc, pf, npf);
+}
+
+ADCNN_VECTORIZE
+static void tile2_ind(const float *restrict p, size_t K, const float *restrict x, const int *restrict koff,
+                      float acc[PM][2 * NR], const float *pf, size_t npf)
+{
+	tile2_body(p, K, x, 0, koff, 1, acc, pf, npf);
+}
+
+ADCNN_VECTORIZE
+static void tile2_ind2(const float *restrict p, size_t K, const float *restrict x, const int *restrict koff,
+                       float acc[PM][2 * NR], const float *pf, size_t npf)
+{
+	tile2_body(p, K, x, 0, koff, 2, acc, pf, npf);
 }
 
 /* the sum of a tile's row and what is there (add) or not, plus the row's bias b, through
@@ -252,12 +291,27 @@ static void tile_out(const float *restrict acc, int ld, int rows, int n, float *
 	}
 }
 
-void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
-                 int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act)
+/* where the tiles read their columns: row k of x at x + k ldx and column n at n (koff NULL);
+ * or row k at x + koff[k], and output row r's column ox at r rstep + ox sw, ncol being whole
+ * output rows of ow, each row's tiles inside it */
+struct src {
+	const float *x;
+	size_t ldx;
+	const int *koff;
+	int ow, sw;
+	size_t rstep;
+};
+
+static void run(const float *panels, int M, int p, size_t K, const struct src *s, int ncol, float *y,
+                size_t ldy, const float *bias, const struct adcnn_act *act)
 {
 	const float *pp = panels + (size_t)p * K * PM;
 	int m0 = p * PM, rows = M - m0 < PM ? M - m0 : PM;
 	float acc[PM][NR];
+	/* the columns in rows of rowlen: one row of all of them where x's are contiguous */
+	int rowlen = s->koff != NULL ? s->ow : ncol, nrow = ncol / rowlen;
+	/* the two-tile kernels read columns 1 or 2 apart */
+	bool wide = s->koff == NULL || s->sw <= 2;
 
 	/* K in blocks where the panel is large (KPANEL), the first block's sums stored, the
 	 * others' added */
@@ -265,7 +319,8 @@ void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, si
 	size_t kblock = (K + nblk - 1) / nblk;
 
 	/* tiles a pass over a block */
-	size_t ntiles = (size_t)ncol / (2 * NR) + ((size_t)ncol % (2 * NR) + NR - 1) / NR;
+	size_t ntiles = (size_t)nrow * (wide ? (size_t)rowlen / (2 * NR) + ((size_t)rowlen % (2 * NR) + NR - 1) / NR
+	                                     : ((size_t)rowlen + NR - 1) / NR);
 
 	for (size_t k0 = 0; k0 < K; k0 += kblock) {
 		size_t kb = K - k0 < kblock ? K - k0 : kblock, t = 0;
@@ -277,24 +332,54 @@ void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, si
 		 * two threads 16.1-16.9 -> 15.7-16.6 (in a slow hour) */
 		const float *next = k0 + kb < K ? pp + (k0 + kb) * PM : m0 + PM < M ? pp + K * PM : NULL;
 		size_t nrows = next == NULL ? 0 : k0 + kb < K && K - k0 - kb < kblock ? K - k0 - kb : kblock;
-		for (int n0 = 0; n0 < ncol; n0 += NR, t++) {
-			int nc = ncol - n0 < NR ? ncol - n0 : NR, off[NR];
-			size_t r0 = nrows * t / ntiles, r1 = nrows * (t + 1) / ntiles;
-			const float *pf = next != NULL ? next + r0 * PM : NULL;
-			if (ncol - n0 >= 2 * NR) {
-				float acc2[PM][2 * NR];
-				tile2(pp + k0 * PM, kb, x + k0 * ldx + n0, ldx, acc2, pf, r1 - r0);
-				tile_out(&acc2[0][0], 2 * NR, rows, 2 * NR, y + (size_t)m0 * ldy + (size_t)n0, ldy, k0 > 0,
-				         k0 + kb == K, bias != NULL ? bias + m0 : NULL, act);
-				n0 += NR;
-				continue;
+		const int *kf = s->koff != NULL ? s->koff + k0 : NULL;
+		for (int r = 0; r < nrow; r++)
+			for (int c0 = 0; c0 < rowlen; c0 += NR, t++) {
+				int n0 = r * rowlen + c0, nc = rowlen - c0 < NR ? rowlen - c0 : NR, off[NR];
+				size_t r0 = nrows * t / ntiles, r1 = nrows * (t + 1) / ntiles;
+				const float *pf = next != NULL ? next + r0 * PM : NULL;
+				const float *xb = kf != NULL ? s->x + (size_t)r * s->rstep + (size_t)c0 * (size_t)s->sw
+				                             : s->x + k0 * s->ldx + (size_t)n0;
+				float *yt = y + (size_t)m0 * ldy + (size_t)n0;
+				if (wide && rowlen - c0 >= 2 * NR) {
+					float acc2[PM][2 * NR];
+					if (kf == NULL)
+						tile2(pp + k0 * PM, kb, xb, s->ldx, acc2, pf, r1 - r0);
+					else if (s->sw == 1)
+						tile2_ind(pp + k0 * PM, kb, xb, kf, acc2, pf, r1 - r0);
+					else
+						tile2_ind2(pp + k0 * PM, kb, xb, kf, acc2, pf, r1 - r0);
+					tile_out(&acc2[0][0], 2 * NR, rows, 2 * NR, yt, ldy, k0 > 0, k0 + kb == K,
+					         bias != NULL ? bias + m0 : NULL, act);
+					c0 += NR;
+					continue;
+				}
+				/* the last, short tile's spare columns repeat its last one */
+				for (int j = 0; j < NR; j++)
+					off[j] = (j < nc ? j : nc - 1) * (kf != NULL ? s->sw : 1);
+				if (kf == NULL)
+					tile(pp + k0 * PM, kb, xb, s->ldx, off, acc, pf, r1 - r0);
+				else
+					tile_ind(pp + k0 * PM, kb, xb, kf, off, acc, pf, r1 - r0);
+				tile_out(&acc[0][0], NR, rows, nc, yt, ldy, k0 > 0, k0 + kb == K,
+				         bias != NULL ? bias + m0 : NULL, act);
 			}
-			/* the last, short tile's spare columns repeat its last one */
-			for (int j = 0; j < NR; j++)
-				off[j] = j < nc ? j : nc - 1;
-			tile(pp + k0 * PM, kb, x + k0 * ldx + n0, ldx, off, acc, pf, r1 - r0);
-			tile_out(&acc[0][0], NR, rows, nc, y + (size_t)m0 * ldy + (size_t)n0, ldy, k0 > 0, k0 + kb == K,
-			         bias != NULL ? bias + m0 : NULL, act);
-		}
 	}
+}
+
+void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
+                 int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act)
+{
+	struct src s = {x, ldx, NULL, 0, 1, 0};
+
+	run(panels, M, p, K, &s, ncol, y, ldy, bias, act);
+}
+
+void adcnn_pgemm_taps(const float *panels, int M, int p, size_t K, const float *x, const int *koff,
+                      int nrow, int ow, size_t rstep, int sw, float *y, size_t ldy, const float *bias,
+                      const struct adcnn_act *act)
+{
+	struct src s = {x, 0, koff, ow, sw, rstep};
+
+	run(panels, M, p, K, &s, nrow * ow, y, ldy, bias, act);
 }

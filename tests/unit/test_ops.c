@@ -1499,12 +1499,26 @@ static void expect_near(const struct adcnn_tensor *a, const struct adcnn_tensor 
 			fail_msg("%s: value %zu is %.9g, expected %.9g", what, i, a->d.f[i], b->d.f[i]);
 }
 
+static void conv_tiles_run(int algo);
+
 /* Winograd (algo 2) and the panel GEMM (algo 3): sizes around the 4x4 blocks (partial
  * blocks, inputs smaller than a block) and the panel's 7-column tiles, channel counts around
  * the transform's 16-channel steps and the panels' 32 output channels, pads 0 and 1, and halo
  * tiles: each output band run on a crop of its input (plus a margin), in the full tensor's
- * coordinates */
+ * coordinates; the panel GEMM on one thread and on two (its rows path, each thread reading
+ * its rows of the tile padded, where the machine has 512-bit vectors) */
 static void conv_tiles_check(int algo)
+{
+	adcnn_threads_min_set(0.0);
+	for (int t = 1; t <= (algo == 3 ? 2 : 1); t++) {
+		adcnn_threads_set(t);
+		conv_tiles_run(algo);
+	}
+	adcnn_threads_set(1);
+	adcnn_threads_min_set(4e6);
+}
+
+static void conv_tiles_run(int algo)
 {
 	/* 72 x 70: more than the 256 tiles Winograd's input transform takes at once */
 	static const int sizes[][2] = {{1, 1}, {3, 2}, {4, 4}, {5, 9}, {8, 7}, {13, 17}, {20, 12}, {72, 70}};
@@ -1529,7 +1543,8 @@ static void conv_tiles_check(int algo)
 				window(&n, 3, 3, 1, pad, pad, pad, pad);
 				y = conv(&n, x, w, b);
 				r = ref_conv(&n, x, w, b);
-				snprintf(what, sizeof(what), "algo %d, %dx%dx%d -> %d, pad %d", algo, C, H, W, M, pad);
+				snprintf(what, sizeof(what), "algo %d, %d threads, %dx%dx%d -> %d, pad %d", algo,
+				         adcnn_threads_get(), C, H, W, M, pad);
 				expect_near(y, r, what);
 				for (int parts = 2; parts <= 3 && N == 1; parts++) {
 					int rb[4], cb[4];
@@ -1551,8 +1566,8 @@ static void conv_tiles_check(int algo)
 							g = (struct adcnn_geom){i0, j0, H, W, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1]};
 							assert_int_equal(adcnn_conv_run(ctx, &n, xc, w, b, &tile, &g), ADCNN_OK);
 							want = crop(r, rb[tr], rb[tr + 1], cb[tc], cb[tc + 1]);
-							snprintf(what, sizeof(what), "algo %d, %dx%dx%d -> %d, pad %d, tile %d,%d of %d",
-							         algo, C, H, W, M, pad, tr, tc, parts);
+							snprintf(what, sizeof(what), "algo %d, %d threads, %dx%dx%d -> %d, pad %d, tile %d,%d of %d",
+							         algo, adcnn_threads_get(), C, H, W, M, pad, tr, tc, parts);
 							expect_near(tile, want, what);
 							adcnn_tensor_free(tile);
 							adcnn_tensor_free(want);
