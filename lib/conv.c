@@ -909,8 +909,10 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * interleaved rounds: its 14x14 3x3 layers 0.97-1.0 -> 0.67-0.68 ms, the whole model
 		 * 14.0-14.4 -> 13.1-13.4 ms. Each thread reads every panel; on 7x7 planes (7 rows,
 		 * 49 columns in tiles of 14 and 7) the shares would be uneven, so they keep runs of
-		 * panels. */
-		if (rows_path(threads, oh)) {
+		 * panels. On one thread the same, rows of 14 outputs or more (each a 14-column tile
+		 * or more, as the columns of a plane make): the input padded and read through the
+		 * taps, not im2col's columns. */
+		if (rows_path(threads, oh) || (threads == 1 && wide_vectors && !direct && ow >= 2 * ADCNN_PGEMM_NR)) {
 			struct prows_job rj = {&pj, direct ? NULL : &cj, threads, 0};
 			pj.cparts = threads;
 			adcnn_parallel_n(threads, N * threads, prows_piece, &rj);
