@@ -4,6 +4,7 @@
 #include "config.h"
 #include "internal.h"
 #include <blis.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -912,7 +913,13 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * panels. On one thread the same, rows of 14 outputs or more (each a 14-column tile
 		 * or more, as the columns of a plane make): the input padded and read through the
 		 * taps, not im2col's columns. */
-		if (rows_path(threads, oh) || (threads == 1 && wide_vectors && !direct && ow >= 2 * ADCNN_PGEMM_NR)) {
+		/* the taps' offsets are ints: a slice of the input they can reach (all of it, the
+		 * most a part reads) */
+		bool taps = !direct && (size_t)C * ((size_t)(oh - 1) * n->stride[0] + (size_t)(kh - 1) * n->dil[0] + 1) *
+		                               ((size_t)(ow - 1) * n->stride[1] + (size_t)(kw - 1) * n->dil[1] + 1) +
+		                               K < INT_MAX;
+		if ((rows_path(threads, oh) && (direct || taps)) ||
+		    (threads == 1 && wide_vectors && taps && ow >= 2 * ADCNN_PGEMM_NR)) {
 			struct prows_job rj = {&pj, direct ? NULL : &cj, threads, 0};
 			pj.cparts = threads;
 			adcnn_parallel_n(threads, N * threads, prows_piece, &rj);
