@@ -291,9 +291,9 @@ static void tile_out(const float *restrict acc, int ld, int rows, int n, float *
 	}
 }
 
-/* where the tiles read their columns: row k of x at x + k ldx and column n at n (koff NULL);
- * or row k at x + koff[k], and output row r's column ox at r rstep + ox sw, ncol being whole
- * output rows of ow, each row's tiles inside it */
+/* where the tiles read their columns: row k of x at x + k ldx and column n at n (koff NULL:
+ * one row of ow, all the columns, sw 1); or row k at x + koff[k], and output row r's column
+ * ox at r rstep + ox sw, ncol being whole output rows of ow, each row's tiles inside it */
 struct src {
 	const float *x;
 	size_t ldx;
@@ -308,10 +308,9 @@ static void run(const float *panels, int M, int p, size_t K, const struct src *s
 	const float *pp = panels + (size_t)p * K * PM;
 	int m0 = p * PM, rows = M - m0 < PM ? M - m0 : PM;
 	float acc[PM][NR];
-	/* the columns in rows of rowlen: one row of all of them where x's are contiguous */
-	int rowlen = s->koff != NULL ? s->ow : ncol, nrow = ncol / rowlen;
+	int rowlen = s->ow, nrow = ncol > 0 ? ncol / rowlen : 0;
 	/* the two-tile kernels read columns 1 or 2 apart */
-	bool wide = s->koff == NULL || s->sw <= 2;
+	bool wide = s->sw <= 2;
 
 	/* K in blocks where the panel is large (KPANEL), the first block's sums stored, the
 	 * others' added */
@@ -356,7 +355,7 @@ static void run(const float *panels, int M, int p, size_t K, const struct src *s
 				}
 				/* the last, short tile's spare columns repeat its last one */
 				for (int j = 0; j < NR; j++)
-					off[j] = (j < nc ? j : nc - 1) * (kf != NULL ? s->sw : 1);
+					off[j] = (j < nc ? j : nc - 1) * s->sw;
 				if (kf == NULL)
 					tile(pp + k0 * PM, kb, xb, s->ldx, off, acc, pf, r1 - r0);
 				else
@@ -370,7 +369,7 @@ static void run(const float *panels, int M, int p, size_t K, const struct src *s
 void adcnn_pgemm(const float *panels, int M, int p, size_t K, const float *x, size_t ldx,
                  int ncol, float *y, size_t ldy, const float *bias, const struct adcnn_act *act)
 {
-	struct src s = {x, ldx, NULL, 0, 1, 0};
+	struct src s = {x, ldx, NULL, ncol, 1, 0};
 
 	run(panels, M, p, K, &s, ncol, y, ldy, bias, act);
 }
