@@ -721,6 +721,14 @@ static void gemm_rows(void *arg, int i)
 		gemm_piece(arg, bn * j->chunks + c);
 }
 
+/* the rows (R) and columns (W) of the input that `rows` output rows of ow read through n's
+ * window */
+static void taps_span(const struct adcnn_node *n, int rows, int ow, int *R, int *W)
+{
+	*R = (rows - 1) * n->stride[0] + (n->kernel[0] - 1) * n->dil[0] + 1;
+	*W = (ow - 1) * n->stride[1] + (n->kernel[1] - 1) * n->dil[1] + 1;
+}
+
 /* rows [r0, r0 + R) and columns [c0, c0 + W) of each of x's C planes (h x w), zero outside
  * them, into s: C x R x W */
 static void pad_slice(const float *x, int C, int h, int w, int r0, int R, int c0, int W, float *s)
@@ -774,14 +782,16 @@ static void prows_piece(void *arg, int i)
 	int dh = n->dil[0], dw = n->dil[1];
 	/* the tile's rows and columns the part reads: from row r0 and column c0 of the tile
 	 * (either may be before it), R rows of W */
-	int r0 = (cj->g->out_r0 + y0) * sh - cj->pt - cj->g->in_r0, R = (y1 - 1 - y0) * sh + (kh - 1) * dh + 1;
-	int c0 = cj->g->out_c0 * sw - cj->pl - cj->g->in_c0, W = (cj->ow - 1) * sw + (kw - 1) * dw + 1;
-	size_t slice = (size_t)cj->C * R * W;
+	int r0 = (cj->g->out_r0 + y0) * sh - cj->pt - cj->g->in_r0, R, W;
+	int c0 = cj->g->out_c0 * sw - cj->pl - cj->g->in_c0;
+	size_t slice;
 	float *xs;
 	int *koff;
 
 	if (y1 <= y0)
 		return;
+	taps_span(n, y1 - y0, cj->ow, &R, &W);
+	slice = (size_t)cj->C * R * W;
 	/* the slice, then the taps' offsets (K ints, room for them as floats) */
 	if ((xs = adcnn_workspace(slice + j->K)) == NULL) {
 		atomic_store(&r->nomem, 1);
@@ -915,9 +925,9 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 		 * taps, not im2col's columns. */
 		/* the taps' offsets are ints: a slice of the input they can reach (all of it, the
 		 * most a part reads) */
-		bool taps = !direct && (size_t)C * ((size_t)(oh - 1) * n->stride[0] + (size_t)(kh - 1) * n->dil[0] + 1) *
-		                               ((size_t)(ow - 1) * n->stride[1] + (size_t)(kw - 1) * n->dil[1] + 1) +
-		                               K < INT_MAX;
+		int sr, sc;
+		taps_span(n, oh, ow, &sr, &sc);
+		bool taps = !direct && (size_t)C * (size_t)sr * (size_t)sc + K < INT_MAX;
 		if ((rows_path(threads, oh) && (direct || taps)) ||
 		    (threads == 1 && wide_vectors && taps && ow >= 2 * ADCNN_PGEMM_NR)) {
 			struct prows_job rj = {&pj, direct ? NULL : &cj, threads, 0};
