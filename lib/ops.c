@@ -469,19 +469,16 @@ static void pool_planes(void *arg, int part)
 			}
 			if (pj->in1 > pj->in0) {
 				max_row(pj, ro, src[0], src[rows > 1], src[rows - 1]);
-				if (holes)
-					for (int ox = 0; ox < ow; ox++)
-						ro[ox] = nvx[ox] ? ro[ox] : 0.0f;
-				continue;
-			}
-			if (split)
-				split_even_odd(vm, w, ev, od);
-			row_fill(ro, is_max ? -FLT_MAX : 0.0f, ow);
-			for (int j = 0; j < n->kernel[1]; j++) {
-				int lo = pj->lo[j], hi = pj->hi[j], t = pj->at[j];
-				const float *src = split ? (t & 1 ? od : ev) + t / 2 : vm + t;
-				if (lo < hi)
-					fold(ro + lo, src, split ? 1 : n->stride[1], hi - lo);
+			} else {
+				if (split)
+					split_even_odd(vm, w, ev, od);
+				row_fill(ro, is_max ? -FLT_MAX : 0.0f, ow);
+				for (int j = 0; j < n->kernel[1]; j++) {
+					int lo = pj->lo[j], hi = pj->hi[j], t = pj->at[j];
+					const float *src = split ? (t & 1 ? od : ev) + t / 2 : vm + t;
+					if (lo < hi)
+						fold(ro + lo, src, split ? 1 : n->stride[1], hi - lo);
+				}
 			}
 			if (!is_max)
 				row_div(ro, n->count_include_pad ? npy[oy] : nvy[oy], n->count_include_pad ? npx : nvx, ow);
