@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 ADCNN_FMA_ON /* twice the arithmetic per instruction in the kernels below */
 
@@ -270,9 +273,10 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
 /* A max pool's output row of stride 2 across and kw (2 or 3) taps, from three input rows
  * (a, b, c; a row repeated where the window has fewer inside the tile), down and across in
  * one pass: out[i] for i in [lo, hi), every tap inside the row, tap j reading column
- * 2 i + off + j. Sixteen outputs a step: their columns' maxima down the rows in two vectors,
- * split into the even and the odd columns by two shuffles, and the third tap the even ones a
- * lane on (the last from column 2 i + off + 32, by itself); the last step ends at hi,
+ * 2 i + off + j. A vector's lanes of outputs a step (16 on AVX-512): their columns' maxima
+ * down the rows in two vectors, split into the even and the odd columns by two shuffles,
+ * and the third tap the even ones a lane on (the last from the column past both vectors, by
+ * itself); the last step ends at hi,
  * overlapping the one before. Down the rows into a buffer, then across it tap by tap into
  * the output row, each tap's pass read the last one's stores a lane off, which the store
  * buffer cannot forward. ResNet-18's pool (3x3, 64x112x112) alone, one thread 186-231 ->
@@ -281,47 +285,94 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
  * (2x2, 64x224x224) in whole runs 1.37-1.44 -> 0.85-0.89 ms on one thread, 0.99-1.27 ->
  * 0.54-0.56 on two. At least 16 outputs. The maxima in the order of row_max's folds (down:
  * a, b, c; across: the taps in order), so the same values as the passes. */
-typedef float v16 __attribute__((vector_size(64)));
-typedef int v16i __attribute__((vector_size(64)));
 #if defined(__clang__)
-#define SHUF16(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define SHUFV(VI, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
-#define SHUF16(a, b, ...) __builtin_shuffle(a, b, (v16i){__VA_ARGS__})
+#define SHUFV(VI, a, b, ...) __builtin_shuffle(a, b, (VI){__VA_ARGS__})
 #endif
 
 /* the larger of x and acc as row_max takes it, lane by lane (macros: a function returning
  * a 64-byte vector has an ABI of its own on x86) */
-#define MAX16(x, acc) ({ v16 x_ = (x), a_ = (acc); v16i m_ = x_ > a_; (v16)((m_ & (v16i)x_) | (~m_ & (v16i)a_)); })
-#define LOAD16(p) ({ v16 v_; memcpy(&v_, (p), sizeof(v_)); v_; })
+#define MAXV(V, VI, x, acc) ({ V x_ = (x), a_ = (acc); VI m_ = x_ > a_; (V)((m_ & (VI)x_) | (~m_ & (VI)a_)); })
+#define UNPAREN(...) __VA_ARGS__
+#define LOADV(V, p) ({ V v_; memcpy(&v_, (p), sizeof(v_)); v_; })
 
 static inline float max1(float x, float acc)
 {
 	return x > acc ? x : acc;
 }
 
-ADCNN_VECTORIZE
+/* max_row_s2 for vectors of NL lanes (V, VI: its float and int vectors; MAXF(x, acc) the
+ * larger lane by lane as row_max takes it, x where x > acc else acc): EVEN, ODD the
+ * shuffles of two vectors' even and odd lanes, NEXT the even ones a lane on (the second
+ * vector's first lane last) */
+#define MAX_ROW_S2(NAME, ATTR, V, VI, MAXF, NL, EVEN, ODD, NEXT)                                             \
+	ATTR static void NAME(float *restrict ro, const float *restrict a, const float *restrict b,     \
+	                      const float *restrict c, int kw, int off, int lo, int hi)                \
+	{                                                                                              \
+		for (int i = lo;; i += NL) {                                                           \
+			int x;                                                                         \
+			V v0, v1, e, o, acc = (V){0} - FLT_MAX;                                        \
+			if (i + NL > hi)                                                               \
+				i = hi - NL;                                                           \
+			x = 2 * i + off;                                                               \
+			v0 = MAXF(LOADV(V, c + x), MAXF(LOADV(V, b + x), LOADV(V, a + x))); \
+			v1 = MAXF(LOADV(V, c + x + NL),                                         \
+			          MAXF(LOADV(V, b + x + NL), LOADV(V, a + x + NL)));            \
+			e = SHUFV(VI, v0, v1, UNPAREN EVEN);                                                   \
+			o = SHUFV(VI, v0, v1, UNPAREN ODD);                                                    \
+			acc = MAXF(o, MAXF(e, acc));                                     \
+			if (kw == 3) {                                                                 \
+				V t = {max1(c[x + 2 * NL], max1(b[x + 2 * NL], a[x + 2 * NL]))};       \
+				acc = MAXF(SHUFV(VI, e, t, UNPAREN NEXT), acc);                         \
+			}                                                                              \
+			memcpy(ro + i, &acc, sizeof(acc));                                             \
+			if (i + NL >= hi)                                                              \
+				break;                                                                 \
+		}                                                                                      \
+	}
+
+/* Each vector unit its own width: built for a wider one than the machine's, the compiler
+ * split a shuffle of 64-byte vectors into single lanes (on an AVX2 machine, ResNet-18's pool
+ * took 1.37 ms on one thread against onnxruntime's 0.20). Four lanes everywhere (SSE2, NEON:
+ * even and odd lanes by one instruction each), eight on AVX2, sixteen on AVX-512. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4fi __attribute__((vector_size(16)));
+#define MAX4(x, acc) MAXV(v4f, v4fi, x, acc)
+MAX_ROW_S2(max_row_s2_4, , v4f, v4fi, MAX4, 4, (0, 2, 4, 6), (1, 3, 5, 7), (1, 2, 3, 4))
+#if defined(__GNUC__) && defined(__x86_64__)
+#define MAX_ROW_WIDE 1
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8fi __attribute__((vector_size(32)));
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+/* the instructions' own maximum: x where x > acc, else acc (the compare and select above,
+ * which the compiler leaves as two instructions) */
+#define MAX8(x, acc) _mm256_max_ps(x, acc)
+#define MAX16(x, acc) _mm512_max_ps(x, acc)
+MAX_ROW_S2(max_row_s2_8, __attribute__((target("arch=x86-64-v3"))), v8f, v8fi, MAX8, 8,
+           (0, 2, 4, 6, 8, 10, 12, 14), (1, 3, 5, 7, 9, 11, 13, 15), (1, 2, 3, 4, 5, 6, 7, 8))
+MAX_ROW_S2(max_row_s2_16, __attribute__((target("arch=x86-64-v4"))), v16, v16i, MAX16, 16,
+           (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+           (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+           (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+#endif
+
 static void max_row_s2(float *restrict ro, const float *restrict a, const float *restrict b,
                        const float *restrict c, int kw, int off, int lo, int hi)
 {
-	for (int i = lo;; i += 16) {
-		int x;
-		v16 v0, v1, e, o, acc = (v16){0} - FLT_MAX;
-		if (i + 16 > hi)
-			i = hi - 16;
-		x = 2 * i + off;
-		v0 = MAX16(LOAD16(c + x), MAX16(LOAD16(b + x), LOAD16(a + x)));
-		v1 = MAX16(LOAD16(c + x + 16), MAX16(LOAD16(b + x + 16), LOAD16(a + x + 16)));
-		e = SHUF16(v0, v1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-		o = SHUF16(v0, v1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-		acc = MAX16(o, MAX16(e, acc));
-		if (kw == 3) {
-			v16 t = {max1(c[x + 32], max1(b[x + 32], a[x + 32]))};
-			acc = MAX16(SHUF16(e, t, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), acc);
-		}
-		memcpy(ro + i, &acc, sizeof(acc));
-		if (i + 16 >= hi)
-			break;
-	}
+#ifdef MAX_ROW_WIDE
+	static int lanes; /* 0 until known; a race writes the same value */
+	if (lanes == 0)
+		lanes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 16
+		      : __builtin_cpu_supports("avx2") ? 8 : 4;
+	if (lanes == 16)
+		max_row_s2_16(ro, a, b, c, kw, off, lo, hi);
+	else if (lanes == 8)
+		max_row_s2_8(ro, a, b, c, kw, off, lo, hi);
+	else
+#endif
+		max_row_s2_4(ro, a, b, c, kw, off, lo, hi);
 }
 
 /* a run of a pool's planes, for adcnn_parallel; each piece pools a row in buffers of its own */
@@ -591,7 +642,6 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 	return ADCNN_OK;
 }
 
-typedef float v4f __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 
 /* y[p] = the mean of x's p-th plane of n values, summed in doubles: sixteen values a step in
