@@ -22,12 +22,6 @@ typedef float v8 __attribute__((vector_size(32)));
 
 typedef int v8i __attribute__((vector_size(32)));
 
-#if defined(__clang__)
-#define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define SHUF(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
-#endif
-
 /* m ? a : b, lane by lane (m: all ones or all zeros) */
 #define PICK(m, a, b) ((v8)(((v8i)(m) & (v8i)(a)) | (~(v8i)(m) & (v8i)(b))))
 
@@ -43,20 +37,20 @@ static inline __attribute__((always_inline)) void transpose8(v8 r[8])
 
 	UNROLL
 	for (int i = 0; i < 8; i += 2) {
-		t[i] = SHUF(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-		t[i + 1] = SHUF(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+		t[i] = ADCNN_SHUFFLE(v8i, r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+		t[i + 1] = ADCNN_SHUFFLE(v8i, r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
 	}
 	UNROLL
 	for (int i = 0; i < 8; i += 4) {
-		u[i] = SHUF(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-		u[i + 1] = SHUF(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-		u[i + 2] = SHUF(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-		u[i + 3] = SHUF(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+		u[i] = ADCNN_SHUFFLE(v8i, t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+		u[i + 1] = ADCNN_SHUFFLE(v8i, t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+		u[i + 2] = ADCNN_SHUFFLE(v8i, t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+		u[i + 3] = ADCNN_SHUFFLE(v8i, t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
 	}
 	UNROLL
 	for (int i = 0; i < 4; i++) {
-		r[i] = SHUF(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-		r[i + 4] = SHUF(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+		r[i] = ADCNN_SHUFFLE(v8i, u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+		r[i + 4] = ADCNN_SHUFFLE(v8i, u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
 	}
 }
 

@@ -487,6 +487,13 @@ bool adcnn_winograd_conv(const float *x, int C, int h, int w, const float *wt, c
 #else
 #define ADCNN_VECTORIZE
 #endif
+/* a vector of lanes of a and b (indices: a's lanes first, then b's), VI the integer vector
+ * type of the indices, which GCC's builtin takes as a vector and clang's as constants */
+#if defined(__clang__)
+#define ADCNN_SHUFFLE(VI, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define ADCNN_SHUFFLE(VI, a, b, ...) __builtin_shuffle(a, b, (VI){__VA_ARGS__})
+#endif
 /* Fused multiply-adds: a * b + c in one instruction and one rounding where the machine has
  * it (ISO C mode keeps them apart). ADCNN_FMA_ON at the top of a file of kernels; quant.c
  * says ADCNN_FMA_OFF, so that a tensor packs to the same bytes on every host. */

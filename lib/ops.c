@@ -285,12 +285,6 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
  * (2x2, 64x224x224) in whole runs 1.37-1.44 -> 0.85-0.89 ms on one thread, 0.99-1.27 ->
  * 0.54-0.56 on two. At least 16 outputs. The maxima in the order of row_max's folds (down:
  * a, b, c; across: the taps in order), so the same values as the passes. */
-#if defined(__clang__)
-#define SHUFV(VI, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define SHUFV(VI, a, b, ...) __builtin_shuffle(a, b, (VI){__VA_ARGS__})
-#endif
-
 /* the larger of x and acc as row_max takes it, lane by lane (macros: a function returning
  * a 64-byte vector has an ABI of its own on x86) */
 #define MAXV(V, VI, x, acc) ({ V x_ = (x), a_ = (acc); VI m_ = x_ > a_; (V)((m_ & (VI)x_) | (~m_ & (VI)a_)); })
@@ -319,12 +313,12 @@ static inline float max1(float x, float acc)
 			v0 = MAXF(LOADV(V, c + x), MAXF(LOADV(V, b + x), LOADV(V, a + x))); \
 			v1 = MAXF(LOADV(V, c + x + NL),                                         \
 			          MAXF(LOADV(V, b + x + NL), LOADV(V, a + x + NL)));            \
-			e = SHUFV(VI, v0, v1, UNPAREN EVEN);                                                   \
-			o = SHUFV(VI, v0, v1, UNPAREN ODD);                                                    \
+			e = ADCNN_SHUFFLE(VI, v0, v1, UNPAREN EVEN);                                                   \
+			o = ADCNN_SHUFFLE(VI, v0, v1, UNPAREN ODD);                                                    \
 			acc = MAXF(o, MAXF(e, acc));                                     \
 			if (kw == 3) {                                                                 \
 				V t = {max1(c[x + 2 * NL], max1(b[x + 2 * NL], a[x + 2 * NL]))};       \
-				acc = MAXF(SHUFV(VI, e, t, UNPAREN NEXT), acc);                         \
+				acc = MAXF(ADCNN_SHUFFLE(VI, e, t, UNPAREN NEXT), acc);                         \
 			}                                                                              \
 			memcpy(ro + i, &acc, sizeof(acc));                                             \
 			if (i + NL >= hi)                                                              \

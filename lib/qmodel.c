@@ -212,12 +212,10 @@ struct adcnn_qmodels *adcnn_qmodels(int bits, int zp, const uint8_t *sym, int ns
 typedef float qf8 __attribute__((vector_size(32)));
 typedef float qf4 __attribute__((vector_size(16)));
 typedef int qi8 __attribute__((vector_size(32)));
-#if defined(__clang__)
-#define QSHUF(a, ...) __builtin_shufflevector(a, a, __VA_ARGS__)
 /* lanes k to k + 3 of a, k 0 or 4 */
+#if defined(__clang__)
 #define QSHUF4(a, k) ((k) ? __builtin_shufflevector(a, a, 4, 5, 6, 7) : __builtin_shufflevector(a, a, 0, 1, 2, 3))
 #else
-#define QSHUF(a, ...) __builtin_shuffle(a, (qi8){__VA_ARGS__})
 #define QSHUF4(a, k) ((k) ? (qf4){a[4], a[5], a[6], a[7]} : (qf4){a[0], a[1], a[2], a[3]})
 #endif
 
@@ -238,8 +236,8 @@ static inline __attribute__((always_inline)) float model_cost(struct adcnn_qmode
 	}
 	/* ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)), by lanes of the vector (a lane
 	 * at a time took 13 instructions) */
-	c += QSHUF(c, 1, 0, 3, 2, 5, 4, 7, 6);
-	c += QSHUF(c, 2, 3, 0, 1, 6, 7, 4, 5);
+	c += ADCNN_SHUFFLE(qi8, c, c, 1, 0, 3, 2, 5, 4, 7, 6);
+	c += ADCNN_SHUFFLE(qi8, c, c, 2, 3, 0, 1, 6, 7, 4, 5);
 	return c[0] + c[4];
 }
 
