@@ -109,6 +109,9 @@ size_t adcnn_rans_encode_with(const uint8_t *codes, size_t n, size_t seg, int bi
 /* for the tests: whether the coder takes its paths by pext and pdep (codes of more than 4
  * bits), where the machine's are fast, as it does unless told; returns whether it now does */
 bool adcnn_rans_pext(bool on);
+/* for the tests: whether the channels' histograms are counted by vectors (AVX2), as they
+ * are unless told; returns whether they now are */
+bool adcnn_rans_vector_counts(bool on);
 bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int bits, int zp,
                        uint8_t *codes);
 /* ranslanes.c: the eight interleaved states of rans.c's coder (symbol i in state i % 8, each

@@ -181,14 +181,15 @@ static bool table_freqs(const uint8_t *q, int nsym, uint32_t *freq, uint32_t *st
  * plain arithmetic, so that every host makes the same choices */
 static float cost_bits[PROB + 1];
 #ifdef COUNT_AVX2
-static bool count_avx2, pext_fast, pext_ok; /* set with the costs */
+static bool count_avx2, count_ok, pext_fast, pext_ok; /* set with the costs */
 #endif
 
 static void cost_init(void)
 {
 #ifdef COUNT_AVX2
-	count_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-	pext_ok = count_avx2 && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("amdfam15h") &&
+	count_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	count_avx2 = count_ok;
+	pext_ok = count_ok && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("amdfam15h") &&
 	          !__builtin_cpu_is("amdfam17h");
 	pext_fast = pext_ok;
 #endif
@@ -268,6 +269,18 @@ bool adcnn_rans_pext(bool on)
 #endif
 }
 
+bool adcnn_rans_vector_counts(bool on)
+{
+	pthread_once(&once, cost_init);
+#ifdef COUNT_AVX2
+	count_avx2 = on && count_ok;
+	return count_avx2;
+#else
+	(void)on;
+	return false;
+#endif
+}
+
 _Static_assert(ADCNN_QMODELS == 1 << 9, "a model index is 9 bits");
 
 static void put32(uint8_t *p, uint32_t v) { adcnn_le32enc(p, v); }
@@ -331,6 +344,44 @@ uint64_t count16_step(const uint8_t *c, const uint8_t *restrict sym, uint32_t *r
 #undef TWO
 #undef ONE
 	return key;
+}
+
+/* count16_step's histograms of 64 codes that are 64 / seg channels of seg codes (4 to 32:
+ * a small tile's 4x4 planes), each to h + its index * MAX_SYMS and its symbols' sum to key:
+ * the codes' masks made once for all of them, each channel's counted inside its bits.
+ * Counted a code at a time (count()), each channel's increments of its zeros waited on
+ * one another's stores */
+__attribute__((target("avx2,popcnt")))
+static void count16_chans(const uint8_t *c, size_t seg, const uint8_t *restrict sym, uint32_t *restrict h,
+                          uint64_t *key)
+{
+	uint64_t b[4], t[4], mv[16];
+	size_t nch = 64 / seg;
+
+	planes64(c, 4, b);
+	t[0] = ~b[3] & ~b[2];
+	t[1] = ~b[3] & b[2];
+	t[2] = b[3] & ~b[2];
+	t[3] = b[3] & b[2];
+#pragma GCC unroll 4
+	for (int g = 0; g < 4; g++) {
+		uint64_t u0 = t[g] & ~b[1], u1 = t[g] & b[1];
+		mv[4 * g] = u0 & ~b[0];
+		mv[4 * g + 1] = u0 & b[0];
+		mv[4 * g + 2] = u1 & ~b[0];
+		mv[4 * g + 3] = u1 & b[0];
+	}
+	for (size_t ch = 0; ch < nch; ch++) {
+		uint64_t cm = (((uint64_t)1 << seg) - 1) << (ch * seg), k = 0;
+		uint32_t *hc = h + ch * MAX_SYMS;
+#pragma GCC unroll 16
+		for (int v = 0; v < 16; v++) {
+			uint32_t n = (uint32_t)__builtin_popcountll(mv[v] & cm);
+			hc[sym[v]] = n;
+			k += (uint64_t)n * sym[v];
+		}
+		key[ch] = k;
+	}
 }
 
 /* at least 64 codes; h has MAX_SYMS entries, where those of codes that cannot occur are
@@ -704,11 +755,24 @@ size_t adcnn_rans_encode_with(const uint8_t *codes, size_t n, size_t seg, int bi
 
 	/* each channel's histogram; the channels ranked by their mean symbol; the g8 finest
 	 * groups by rank */
-	for (size_t s = 0; s < nseg; s++) {
-		uint32_t *h = seghist + s * MAX_SYMS;
-		uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, 1 << bits, sym, h)
-		                         : count(syms + s * seg, seg, nsym, NULL, h);
-		rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
+	{
+		size_t s = 0;
+#ifdef COUNT_AVX2
+		/* channels of a few codes (4 to 32, dividing 64) several at a time */
+		if (count_avx2 && bits <= 4 && seg >= 4 && seg < 64 && 64 % seg == 0)
+			for (size_t per = 64 / seg; s + per <= nseg; s += per) {
+				uint64_t key[16];
+				count16_chans(codes + s * seg, seg, sym, seghist + s * MAX_SYMS, key);
+				for (size_t i = 0; i < per; i++)
+					rk[s + i] = (key[i] < UINT32_MAX ? key[i] : UINT32_MAX) << 32 | (uint32_t)(s + i);
+			}
+#endif
+		for (; s < nseg; s++) {
+			uint32_t *h = seghist + s * MAX_SYMS;
+			uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, 1 << bits, sym, h)
+			                         : count(syms + s * seg, seg, nsym, NULL, h);
+			rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
+		}
 	}
 	if (g8 > 1)
 		rank_sort(rk, rk + nseg, nseg);
