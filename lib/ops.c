@@ -3,6 +3,7 @@
 #include "internal.h"
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -300,30 +301,30 @@ static inline float max1(float x, float acc)
  * larger lane by lane as row_max takes it, x where x > acc else acc): EVEN, ODD the
  * shuffles of two vectors' even and odd lanes, NEXT the even ones a lane on (the second
  * vector's first lane last) */
-#define MAX_ROW_S2(NAME, ATTR, V, VI, MAXF, NL, EVEN, ODD, NEXT)                                             \
-	ATTR static void NAME(float *restrict ro, const float *restrict a, const float *restrict b,     \
-	                      const float *restrict c, int kw, int off, int lo, int hi)                \
-	{                                                                                              \
-		for (int i = lo;; i += NL) {                                                           \
-			int x;                                                                         \
-			V v0, v1, e, o, acc = (V){0} - FLT_MAX;                                        \
-			if (i + NL > hi)                                                               \
-				i = hi - NL;                                                           \
-			x = 2 * i + off;                                                               \
-			v0 = MAXF(LOADV(V, c + x), MAXF(LOADV(V, b + x), LOADV(V, a + x))); \
-			v1 = MAXF(LOADV(V, c + x + NL),                                         \
-			          MAXF(LOADV(V, b + x + NL), LOADV(V, a + x + NL)));            \
-			e = ADCNN_SHUFFLE(VI, v0, v1, UNPAREN EVEN);                                                   \
-			o = ADCNN_SHUFFLE(VI, v0, v1, UNPAREN ODD);                                                    \
-			acc = MAXF(o, MAXF(e, acc));                                     \
-			if (kw == 3) {                                                                 \
-				V t = {max1(c[x + 2 * NL], max1(b[x + 2 * NL], a[x + 2 * NL]))};       \
-				acc = MAXF(ADCNN_SHUFFLE(VI, e, t, UNPAREN NEXT), acc);                         \
-			}                                                                              \
-			memcpy(ro + i, &acc, sizeof(acc));                                             \
-			if (i + NL >= hi)                                                              \
-				break;                                                                 \
-		}                                                                                      \
+#define MAX_ROW_S2(NAME, ATTR, V, VI, MAXF, NL, EVEN, ODD, NEXT)                                    \
+	ATTR static void NAME(float *restrict ro, const float *restrict a, const float *restrict b, \
+	                      const float *restrict c, int kw, int off, int lo, int hi)             \
+	{                                                                                           \
+		for (int i = lo;; i += NL) {                                                        \
+			int x;                                                                      \
+			V v0, v1, e, o, acc = (V){0} - FLT_MAX;                                     \
+			if (i + NL > hi)                                                            \
+				i = hi - NL;                                                        \
+			x = 2 * i + off;                                                            \
+			v0 = MAXF(LOADV(V, c + x), MAXF(LOADV(V, b + x), LOADV(V, a + x)));         \
+			v1 = MAXF(LOADV(V, c + x + NL),                                             \
+			          MAXF(LOADV(V, b + x + NL), LOADV(V, a + x + NL)));                \
+			e = ADCNN_SHUFFLE(VI, v0, v1, UNPAREN EVEN);                                \
+			o = ADCNN_SHUFFLE(VI, v0, v1, UNPAREN ODD);                                 \
+			acc = MAXF(o, MAXF(e, acc));                                                \
+			if (kw == 3) {                                                              \
+				V t = {max1(c[x + 2 * NL], max1(b[x + 2 * NL], a[x + 2 * NL]))};    \
+				acc = MAXF(ADCNN_SHUFFLE(VI, e, t, UNPAREN NEXT), acc);             \
+			}                                                                           \
+			memcpy(ro + i, &acc, sizeof(acc));                                          \
+			if (i + NL >= hi)                                                           \
+				break;                                                              \
+		}                                                                                   \
 	}
 
 /* Each vector unit its own width: built for a wider one than the machine's, the compiler
@@ -356,10 +357,14 @@ static void max_row_s2(float *restrict ro, const float *restrict a, const float 
                        const float *restrict c, int kw, int off, int lo, int hi)
 {
 #ifdef MAX_ROW_WIDE
-	static int lanes; /* 0 until known; a race writes the same value */
-	if (lanes == 0)
+	/* 0 until known (threads that find it so all store the same) */
+	static atomic_int known;
+	int lanes = atomic_load_explicit(&known, memory_order_relaxed);
+	if (lanes == 0) {
 		lanes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 16
 		      : __builtin_cpu_supports("avx2") ? 8 : 4;
+		atomic_store_explicit(&known, lanes, memory_order_relaxed);
+	}
 	if (lanes == 16)
 		max_row_s2_16(ro, a, b, c, kw, off, lo, hi);
 	else if (lanes == 8)
