@@ -678,6 +678,37 @@ static void test_rans_lanes(void **state)
 		}
 }
 
+/* codes coded with one of the coder's switches on (the machine's fast path, where it has
+ * it) and off: the same bytes, which decode to the codes either way (and a byte short of
+ * them is refused); the switch left on */
+static void both_ways(bool (*sw)(bool), const uint8_t *codes, size_t n, size_t seg, int bits, int zp)
+{
+	uint8_t *out[2], *back = malloc(n);
+	size_t len[2];
+
+	assert_non_null(back);
+	for (int f = 0; f < 2; f++) {
+		sw(f == 0);
+		out[f] = malloc(adcnn_rans_bound(n, seg));
+		assert_non_null(out[f]);
+		len[f] = adcnn_rans_encode(codes, n, seg, bits, zp, out[f]);
+		assert_true(len[f] > 0);
+	}
+	assert_int_equal(len[0], len[1]);
+	assert_memory_equal(out[0], out[1], len[0]);
+	for (int f = 0; f < 2; f++) {
+		sw(f == 0);
+		memset(back, 0xee, n);
+		assert_true(adcnn_rans_decode(out[0], len[0], n, seg, bits, zp, back));
+		assert_memory_equal(back, codes, n);
+		assert_false(adcnn_rans_decode(out[0], len[0] - 1, n, seg, bits, zp, back));
+	}
+	sw(true);
+	free(out[0]);
+	free(out[1]);
+	free(back);
+}
+
 /* The coder's paths by pext and pdep (codes of more than 4 bits, where the machine's are
  * fast) and its portable ones make the same bytes and decode them to the same codes: every
  * width from 5 to 8 bits, zero points at the bottom, in the middle and near the top (the
@@ -696,8 +727,8 @@ static void test_rans_pext(void **state)
 		int zps[] = {0, top / 2, top - 3};
 		for (size_t z = 0; z < 3; z++)
 			for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
-				size_t seg = segs[k], n = seg * 6, len[2];
-				uint8_t codes[6 * 144], back[6 * 144], *out[2];
+				size_t seg = segs[k], n = seg * 6;
+				uint8_t codes[6 * 144];
 				int zp = zps[z];
 				/* half at the zero point, the rest spread around it, wider in later
 				 * channels */
@@ -709,28 +740,9 @@ static void test_rans_pext(void **state)
 					d = (seed >> 8) & 1 ? 0 : d;
 					codes[i] = (uint8_t)(zp + d < 0 ? 0 : zp + d > top ? top : zp + d);
 				}
-				for (int f = 0; f < 2; f++) {
-					adcnn_rans_pext(f == 0);
-					out[f] = malloc(adcnn_rans_bound(n, seg));
-					assert_non_null(out[f]);
-					len[f] = adcnn_rans_encode(codes, n, seg, bits, zp, out[f]);
-					assert_true(len[f] > 0);
-				}
-				assert_int_equal(len[0], len[1]);
-				assert_memory_equal(out[0], out[1], len[0]);
-				for (int f = 0; f < 2; f++) {
-					adcnn_rans_pext(f == 0);
-					memset(back, 0xee, sizeof(back));
-					assert_true(adcnn_rans_decode(out[0], len[0], n, seg, bits, zp, back));
-					assert_memory_equal(back, codes, n);
-					/* a byte short: refused either way */
-					assert_false(adcnn_rans_decode(out[0], len[0] - 1, n, seg, bits, zp, back));
-				}
-				free(out[0]);
-				free(out[1]);
+				both_ways(adcnn_rans_pext, codes, n, seg, bits, zp);
 			}
 	}
-	adcnn_rans_pext(true);
 }
 
 /* The channels' histograms counted by vectors (where the machine has AVX2: several small
@@ -753,8 +765,8 @@ static void test_rans_counts(void **state)
 		for (size_t z = 0; z < 2; z++)
 			for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
 				/* 19 channels: whole steps of 16, 8, 4 or 2 channels and some past them */
-				size_t seg = segs[k], n = seg * 19, len[2];
-				uint8_t codes[19 * 100], back[19 * 100], *out[2];
+				size_t seg = segs[k], n = seg * 19;
+				uint8_t codes[19 * 100];
 				int zp = zps[z];
 				/* each channel its own share at the zero point and its own spread */
 				for (size_t i = 0; i < n; i++) {
@@ -765,21 +777,7 @@ static void test_rans_counts(void **state)
 					d = (seed >> 8) % 10 < ch % 7 ? 0 : d;
 					codes[i] = (uint8_t)(zp + d < 0 ? 0 : zp + d > top ? top : zp + d);
 				}
-				for (int f = 0; f < 2; f++) {
-					adcnn_rans_vector_counts(f == 0);
-					out[f] = malloc(adcnn_rans_bound(n, seg));
-					assert_non_null(out[f]);
-					len[f] = adcnn_rans_encode(codes, n, seg, bits, zp, out[f]);
-					assert_true(len[f] > 0);
-				}
-				adcnn_rans_vector_counts(true);
-				assert_int_equal(len[0], len[1]);
-				assert_memory_equal(out[0], out[1], len[0]);
-				memset(back, 0xee, sizeof(back));
-				assert_true(adcnn_rans_decode(out[0], len[0], n, seg, bits, zp, back));
-				assert_memory_equal(back, codes, n);
-				free(out[0]);
-				free(out[1]);
+				both_ways(adcnn_rans_vector_counts, codes, n, seg, bits, zp);
 			}
 	}
 }
