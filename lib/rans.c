@@ -309,56 +309,17 @@ void planes64(const uint8_t *c, int np, uint64_t *b)
 		       (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(v1, 7 - l)) << 32;
 }
 
-/* count()'s histogram of codes of at most 4 bits, 64 codes a step: the codes' four bit
- * planes as 64-bit masks (a shift puts each bit at the top of its byte), then the mask of
- * each code, made by halves (the codes by their top bit, top two, three, four: 30 ANDs)
- * and counted, each count to sym[code] (stored by the first step, added by the others) and
- * times sym[code] to the symbols' sum. Comparing the codes with each of 16 values took
- * twice as long; counts kept in a local array and put to their symbols after, a third
- * longer. */
-__attribute__((target("avx2,popcnt"))) static inline __attribute__((always_inline))
-uint64_t count16_step(const uint8_t *c, const uint8_t *restrict sym, uint32_t *restrict h, bool first)
+/* the mask of each code value 0 to 15 among the 64 codes of at most 4 bits at c (bit i:
+ * code i is v): the codes' four bit planes as 64-bit masks (a shift puts each bit at the top
+ * of its byte), then the masks made by halves (the codes by their top bit, top two, three,
+ * four: 30 ANDs) */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void code_masks16(const uint8_t *c, uint64_t mv[16])
 {
-	uint64_t b[4], b0, b1, b2, b3, t[4], key = 0;
-#define ONE(v, n) do { \
-	uint32_t n_ = (uint32_t)(n); \
-	h[sym[v]] = first ? n_ : h[sym[v]] + n_; \
-	key += (uint64_t)n_ * sym[v]; \
-} while (0)
-#define TWO(k, u) do { \
-	ONE(2 * (k), __builtin_popcountll((u) & ~b0)); \
-	ONE(2 * (k) + 1, __builtin_popcountll((u) & b0)); \
-} while (0)
+	uint64_t b[4], t[4];
+
 	planes64(c, 4, b);
-	b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
 	/* the codes whose top two bits are 0 to 3; then by their third bit and their last */
-	t[0] = ~b3 & ~b2;
-	t[1] = ~b3 & b2;
-	t[2] = b3 & ~b2;
-	t[3] = b3 & b2;
-#pragma GCC unroll 4
-	for (int g = 0; g < 4; g++) {
-		TWO(2 * g, t[g] & ~b1);
-		TWO(2 * g + 1, t[g] & b1);
-	}
-#undef TWO
-#undef ONE
-	return key;
-}
-
-/* count16_step's histograms of 64 codes that are 64 / seg channels of seg codes (4 to 32:
- * a small tile's 4x4 planes), each to h + its index * MAX_SYMS and its symbols' sum to key:
- * the codes' masks made once for all of them, each channel's counted inside its bits.
- * Counted a code at a time (count()), each channel's increments of its zeros waited on
- * one another's stores */
-__attribute__((target("avx2,popcnt")))
-static void count16_chans(const uint8_t *c, size_t seg, const uint8_t *restrict sym, uint32_t *restrict h,
-                          uint64_t *key)
-{
-	uint64_t b[4], t[4], mv[16];
-	size_t nch = 64 / seg;
-
-	planes64(c, 4, b);
 	t[0] = ~b[3] & ~b[2];
 	t[1] = ~b[3] & b[2];
 	t[2] = b[3] & ~b[2];
@@ -371,6 +332,41 @@ static void count16_chans(const uint8_t *c, size_t seg, const uint8_t *restrict 
 		mv[4 * g + 2] = u1 & ~b[0];
 		mv[4 * g + 3] = u1 & b[0];
 	}
+}
+
+/* count()'s histogram of codes of at most 4 bits, 64 codes a step: each code's mask
+ * (code_masks16) counted, each count to sym[code] (stored by the first step, added by the
+ * others) and times sym[code] to the symbols' sum. Comparing the codes with each of 16
+ * values took twice as long; counts kept in a local array and put to their symbols after,
+ * a third longer. */
+__attribute__((target("avx2,popcnt"))) static inline __attribute__((always_inline))
+uint64_t count16_step(const uint8_t *c, const uint8_t *restrict sym, uint32_t *restrict h, bool first)
+{
+	uint64_t mv[16], key = 0;
+
+	code_masks16(c, mv);
+#pragma GCC unroll 16
+	for (int v = 0; v < 16; v++) {
+		uint32_t n = (uint32_t)__builtin_popcountll(mv[v]);
+		h[sym[v]] = first ? n : h[sym[v]] + n;
+		key += (uint64_t)n * sym[v];
+	}
+	return key;
+}
+
+/* count16_step's histograms of 64 codes that are 64 / seg channels of seg codes (4 to 32:
+ * a small tile's 4x4 planes), each to h + its index * MAX_SYMS and its symbols' sum to key:
+ * the codes' masks made once for all of them, each channel's counted inside its bits.
+ * Counted a code at a time (count()), each channel's increments of its zeros waited on
+ * one another's stores */
+__attribute__((target("avx2,popcnt")))
+static void count16_chans(const uint8_t *c, size_t seg, const uint8_t *restrict sym, uint32_t *restrict h,
+                          uint64_t *key)
+{
+	uint64_t mv[16];
+	size_t nch = 64 / seg;
+
+	code_masks16(c, mv);
 	for (size_t ch = 0; ch < nch; ch++) {
 		uint64_t cm = (((uint64_t)1 << seg) - 1) << (ch * seg), k = 0;
 		uint32_t *hc = h + ch * MAX_SYMS;
@@ -499,6 +495,12 @@ static inline uint64_t count(const uint8_t *c, size_t m, int nc, const uint8_t *
 		key += (uint64_t)t * (sym ? sym[v] : (unsigned)v);
 	}
 	return key;
+}
+
+/* channel s's rank key: its symbols' sum (at most 2^32 - 1) above its index */
+static inline uint64_t rank_key(uint64_t sum, size_t s)
+{
+	return (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
 }
 
 /* The channels' ranks (keys: a channel's symbols' sum, at most 2^32 - 1, above its index)
@@ -764,14 +766,14 @@ size_t adcnn_rans_encode_with(const uint8_t *codes, size_t n, size_t seg, int bi
 				uint64_t key[16];
 				count16_chans(codes + s * seg, seg, sym, seghist + s * MAX_SYMS, key);
 				for (size_t i = 0; i < per; i++)
-					rk[s + i] = (key[i] < UINT32_MAX ? key[i] : UINT32_MAX) << 32 | (uint32_t)(s + i);
+					rk[s + i] = rank_key(key[i], s + i);
 			}
 #endif
 		for (; s < nseg; s++) {
 			uint32_t *h = seghist + s * MAX_SYMS;
 			uint64_t sum = bits <= 4 ? count(codes + s * seg, seg, 1 << bits, sym, h)
 			                         : count(syms + s * seg, seg, nsym, NULL, h);
-			rk[s] = (sum < UINT32_MAX ? sum : UINT32_MAX) << 32 | (uint32_t)s;
+			rk[s] = rank_key(sum, s);
 		}
 	}
 	if (g8 > 1)
