@@ -330,6 +330,12 @@ bool adcnn_wide_vectors(void)
 	return wide_vectors;
 }
 
+int adcnn_vector_floats(void)
+{
+	pthread_once(&conv_algo_once, conv_algo_env);
+	return wide_vectors ? 16 : avx2 ? 8 : 4;
+}
+
 /* the threads worth sharing a layer by its arithmetic among */
 static int work_threads(int N, int M, size_t K, int oh, int ow)
 {

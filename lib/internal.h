@@ -418,6 +418,9 @@ bool adcnn_conv_rowgemm(size_t K, int M);
 /* conv.c: whether the convolutions take 512-bit vectors (AVX-512) where they have kernels
  * for them (pgemm.c's, rowgemm.c's tiles of 32 positions) */
 bool adcnn_wide_vectors(void);
+/* conv.c: the floats a vector holds in the widest unit the kernels have a build for: 16
+ * (AVX-512), 8 (AVX2 and FMA), 4 (the rest: SSE2, NEON) */
+int adcnn_vector_floats(void);
 bool adcnn_conv_depthwise3(const struct adcnn_node *n);
 /* fuse.c: an expanding 1x1 Conv e (on rowgemm.c's path) and the 3x3 depthwise Conv d that
  * reads its output (after e's activation ae, if any), computed in bands of rows: d's output

@@ -3,7 +3,6 @@
 #include "internal.h"
 #include <float.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -277,10 +276,9 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
  * 2 i + off + j. A vector's lanes of outputs a step (16 on AVX-512): their columns' maxima
  * down the rows in two vectors, split into the even and the odd columns by two shuffles,
  * and the third tap the even ones a lane on (the last from the column past both vectors, by
- * itself); the last step ends at hi,
- * overlapping the one before. Down the rows into a buffer, then across it tap by tap into
- * the output row, each tap's pass read the last one's stores a lane off, which the store
- * buffer cannot forward. ResNet-18's pool (3x3, 64x112x112) alone, one thread 186-231 ->
+ * itself); the last step ends at hi, overlapping the one before. Down the rows into a
+ * buffer, then across it tap by tap into the output row, each tap's pass read the last
+ * one's stores a lane off, which the store buffer cannot forward. ResNet-18's pool (3x3, 64x112x112) alone, one thread 186-231 ->
  * 119-129 us, two 171 -> 105-117; in whole runs, one thread 262-291 -> 196-199, two 396-413
  * -> 169-173 (each thread's half had taken longer than the whole on one). VGG-16's first
  * (2x2, 64x224x224) in whole runs 1.37-1.44 -> 0.85-0.89 ms on one thread, 0.99-1.27 ->
@@ -353,23 +351,18 @@ MAX_ROW_S2(max_row_s2_16, __attribute__((target("arch=x86-64-v4"))), v16, v16i, 
            (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
 #endif
 
-static void max_row_s2(float *restrict ro, const float *restrict a, const float *restrict b,
+/* by the build for `lanes` floats a vector (adcnn_vector_floats) */
+static void max_row_s2(int lanes, float *restrict ro, const float *restrict a, const float *restrict b,
                        const float *restrict c, int kw, int off, int lo, int hi)
 {
 #ifdef MAX_ROW_WIDE
-	/* 0 until known (threads that find it so all store the same) */
-	static atomic_int known;
-	int lanes = atomic_load_explicit(&known, memory_order_relaxed);
-	if (lanes == 0) {
-		lanes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 16
-		      : __builtin_cpu_supports("avx2") ? 8 : 4;
-		atomic_store_explicit(&known, lanes, memory_order_relaxed);
-	}
 	if (lanes == 16)
 		max_row_s2_16(ro, a, b, c, kw, off, lo, hi);
 	else if (lanes == 8)
 		max_row_s2_8(ro, a, b, c, kw, off, lo, hi);
 	else
+#else
+	(void)lanes;
 #endif
 		max_row_s2_4(ro, a, b, c, kw, off, lo, hi);
 }
@@ -386,8 +379,8 @@ struct pool_job {
 	 * the first of them reads in the row pooled down the window */
 	const int *lo, *hi, *at;
 	/* max_row_s2 takes outputs [in0, in1) (in1 > in0 where it applies), tap j reading
-	 * column 2 i + off + j */
-	int in0, in1, off;
+	 * column 2 i + off + j, by the build for `lanes` floats a vector */
+	int in0, in1, off, lanes;
 	atomic_int nomem;
 	bool by_rows; /* part i: every plane's output rows of part i (adcnn_row_parts) */
 };
@@ -442,7 +435,7 @@ static void max_row(const struct pool_job *pj, float *ro, const float *a, const 
 {
 	int kw = pj->n->kernel[1];
 
-	max_row_s2(ro, a, b, c, kw, pj->off, pj->in0, pj->in1);
+	max_row_s2(pj->lanes, ro, a, b, c, kw, pj->off, pj->in0, pj->in1);
 	for (int i = pj->in0 > 0 ? 0 : pj->in1; i < pj->ow; i = i + 1 == pj->in0 ? pj->in1 : i + 1) {
 		float acc = -FLT_MAX;
 		for (int j = 0; j < kw; j++)
@@ -619,6 +612,7 @@ static enum adcnn_status pool(struct adcnn_ctx *ctx, const struct adcnn_node *n,
 			pj.in1 = taps[kw + j] < pj.in1 ? taps[kw + j] : pj.in1;
 		}
 		pj.off = g->out_c0 * 2 - pl - g->in_c0;
+		pj.lanes = adcnn_vector_floats();
 		if (n->op != OP_MAXPOOL || n->stride[1] != 2 || n->dil[1] != 1 || kw < 2 || kw > 3 ||
 		    n->kernel[0] > 3 || pj.in1 - pj.in0 < 16)
 			pj.in1 = pj.in0;
