@@ -587,8 +587,9 @@ static void test_pool_empty_windows(void **state)
 /* Max pools of stride 2 across (3x3 and 2x2, padded or not) on tiles of a wider tensor's
  * columns, starting at even and odd columns, their outputs some of the tensor's, reaching
  * past the tile (as FDSP's do): against a plain loop over the taps inside both the tile and
- * the tensor (0 where there are none). Rows of 75 and more: the sixteen outputs a step of
- * max_row_s2, the last step overlapping, and the outputs at the edges one at a time. */
+ * the tensor (0 where there are none). Rows of 75 and more: a vector's outputs a step of
+ * max_row_s2 (4, 8 or 16, the machine's build), the last step overlapping, and the outputs
+ * at the edges one at a time. */
 static void test_maxpool_tile_columns(void **state)
 {
 	static const int cuts[][2] = {{0, 90}, {17, 90}, {0, 75}, {30, 87}, {1, 89}};
