@@ -814,6 +814,48 @@ static void prows_piece(void *arg, int i)
 		                 j->y + (size_t)bn * j->M * j->plane + (size_t)y0 * cj->ow, j->plane, j->b, j->act);
 }
 
+/* pgemm8.c's packing of a share of an image's input channels (the rows of K they make),
+ * read through the taps from a padded copy of those channels in the running thread's own
+ * workspace, where im2col's columns were made, then packed: the two passes took a sixth of
+ * a 7x7 layer's time on one thread */
+static void pack_taps_piece(void *arg, int i)
+{
+	struct prows_job *r = arg;
+	const struct pgemm_job *j = r->pj;
+	const struct gemm_job *cj = r->cj;
+	const struct adcnn_node *n = cj->n;
+	int part = i % r->parts, bn = i / r->parts;
+	int ch0 = (int)((long)cj->C * part / r->parts), ch1 = (int)((long)cj->C * (part + 1) / r->parts);
+	int kh = n->kernel[0], kw = n->kernel[1], sh = n->stride[0], sw = n->stride[1];
+	int dh = n->dil[0], dw = n->dil[1], nc = ch1 - ch0;
+	int r0 = cj->g->out_r0 * sh - cj->pt - cj->g->in_r0, c0 = cj->g->out_c0 * sw - cj->pl - cj->g->in_c0, R, W;
+	size_t slice, nk = (size_t)nc * kh * kw;
+	float *xs;
+	int *koff, *coff;
+
+	if (nc <= 0)
+		return;
+	taps_span(n, cj->oh, cj->ow, &R, &W);
+	slice = (size_t)nc * R * W;
+	/* the slice, then the rows' and the columns' offsets (ints, room for them as floats) */
+	if ((xs = adcnn_workspace(slice + nk + j->plane)) == NULL) {
+		atomic_store(&r->nomem, 1);
+		return;
+	}
+	koff = (int *)(xs + slice);
+	coff = koff + nk;
+	pad_slice(cj->x + ((size_t)bn * cj->C + (size_t)ch0) * cj->h * cj->w_, nc, cj->h, cj->w_, r0, R, c0, W, xs);
+	for (int c = 0, k = 0; c < nc; c++)
+		for (int a = 0; a < kh; a++)
+			for (int b = 0; b < kw; b++)
+				koff[k++] = (c * R + a * dh) * W + b * dw;
+	for (int oy = 0, o = 0; oy < cj->oh; oy++)
+		for (int ox = 0; ox < cj->ow; ox++)
+			coff[o++] = oy * sh * W + ox * sw;
+	adcnn_pgemm8_pack_taps(xs, koff, coff, j->K, j->plane, (size_t)ch0 * kh * kw, (size_t)ch1 * kh * kw,
+	                       j->xp + (size_t)bn * j->K * j->plane);
+}
+
 enum adcnn_status adcnn_conv_run(struct adcnn_ctx *ctx, const struct adcnn_node *n,
                                  const struct adcnn_tensor *x, const struct adcnn_tensor *wt,
                                  const struct adcnn_tensor *b, struct adcnn_tensor **out,
@@ -946,27 +988,37 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			*out = y;
 			return ADCNN_OK;
 		}
-		/* every image's columns, made by the threads (a share of the channels each) before
-		 * they share out the panels */
-		if (!direct && (cols = adcnn_shared_space((size_t)N * K * plane)) != NULL) {
+		if (!wide_vectors) {
+			/* pgemm8.c's kernel: x packed into its tiles first, by the threads: x itself
+			 * (1x1) or through the taps, a share of the channels each */
+			if ((pj.xp = adcnn_scratch((size_t)N * K * plane)) == NULL) {
+				adcnn_tensor_free(y);
+				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+			}
+			if (direct) {
+				pj.kparts = threads > 1 && N * pj.cparts < 2 * threads ? 2 * threads : 1;
+				adcnn_parallel_n(threads, N * pj.cparts * pj.kparts, pgemm_pack_piece, &pj);
+			} else {
+				struct prows_job tj = {&pj, &cj, threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1, 0};
+				adcnn_parallel_n(threads, N * tj.parts, pack_taps_piece, &tj);
+				if (tj.nomem) {
+					adcnn_tensor_free(y);
+					return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+				}
+			}
+		}
+		/* pgemm.c's kernel on 512-bit vectors: every image's columns, made by the threads (a
+		 * share of the channels each) before they share out the panels */
+		if (wide_vectors && !direct && (cols = adcnn_shared_space((size_t)N * K * plane)) != NULL) {
 			cj.shared = cols;
 			cj.cparts = threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1;
 			adcnn_parallel_n(threads, N * cj.cparts, im2col_piece, &cj);
 			pj.x = cols;
 			pj.xstride = K * plane;
 		}
-		if (!direct && cols == NULL) {
+		if (wide_vectors && !direct && cols == NULL) {
 			adcnn_tensor_free(y);
 			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
-		}
-		if (!wide_vectors) {
-			/* pgemm8.c's kernel: x packed into its tiles first, by the threads */
-			if ((pj.xp = adcnn_scratch((size_t)N * K * plane)) == NULL) {
-				adcnn_tensor_free(y);
-				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
-			}
-			pj.kparts = threads > 1 && N * pj.cparts < 2 * threads ? 2 * threads : 1;
-			adcnn_parallel_n(threads, N * pj.cparts * pj.kparts, pgemm_pack_piece, &pj);
 		}
 		/* two runs of panels a thread, for the threads to even out */
 		pj.runs = threads > 1 ? (pj.np < 2 * threads ? pj.np : 2 * threads) : 1;

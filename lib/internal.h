@@ -404,6 +404,10 @@ float *adcnn_shared_space(size_t n);
 size_t adcnn_pgemm8_tiles(size_t ncol);
 void adcnn_pgemm8_pack(const float *x, size_t ldx, size_t K, size_t ncol, size_t t0, size_t t1,
                        size_t k0, size_t k1, float *xp);
+/* the same packing of a convolution's rows k0..k1, every tile, read through its taps rather
+ * than from im2col's columns: row k's value of column j at xs[koff[k - k0] + coff[j]] */
+void adcnn_pgemm8_pack_taps(const float *xs, const int *koff, const int *coff, size_t K, size_t ncol,
+                            size_t k0, size_t k1, float *xp);
 void adcnn_pgemm8(const float *panels, int M, int p, size_t K, const float *xp, size_t ncol,
                   size_t t0, size_t t1, float *y, size_t ldy, const float *bias,
                   const struct adcnn_act *act);

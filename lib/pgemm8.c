@@ -65,6 +65,42 @@ void adcnn_pgemm8_pack(const float *restrict x, size_t ldx, size_t K, size_t nco
 	}
 }
 
+/* rows k0..k0 + nk of a tile of w columns (a constant in each copy) read through the taps:
+ * row k's value of column j at xs[koff[k] + coff[j]] */
+static inline __attribute__((always_inline)) void taps_rows(const float *restrict xs, const int *restrict koff,
+                                                            const int *restrict coff, size_t nk, int w,
+                                                            float *restrict d)
+{
+	int o[NW];
+
+	for (int j = 0; j < w; j++)
+		o[j] = coff[j];
+	for (size_t k = 0; k < nk; k++) {
+		const float *s = xs + koff[k];
+		for (int j = 0; j < w; j++)
+			d[k * (size_t)w + (size_t)j] = s[o[j]];
+	}
+}
+
+void adcnn_pgemm8_pack_taps(const float *restrict xs, const int *restrict koff, const int *restrict coff,
+                            size_t K, size_t ncol, size_t k0, size_t k1, float *restrict xp)
+{
+	size_t nt = adcnn_pgemm8_tiles(ncol), nk = k1 - k0;
+
+	for (size_t t = 0; t < nt; t++) {
+		size_t c0 = tile_start(t, nt, ncol), w = tile_start(t + 1, nt, ncol) - c0;
+		float *d = xp + c0 * K + k0 * w;
+		switch (w) {
+		case 6: taps_rows(xs, koff, coff + c0, nk, 6, d); break;
+		case 5: taps_rows(xs, koff, coff + c0, nk, 5, d); break;
+		case 4: taps_rows(xs, koff, coff + c0, nk, 4, d); break;
+		case 3: taps_rows(xs, koff, coff + c0, nk, 3, d); break;
+		case 2: taps_rows(xs, koff, coff + c0, nk, 2, d); break;
+		default: taps_rows(xs, koff, coff + c0, nk, 1, d); break;
+		}
+	}
+}
+
 /* y[i][j] (+)= sum over k of p[k][i] * x[k][j] for i < rows (<= 16), j < w (x: a packed tile,
  * w columns a row; p: a half panel, rows PM apart; add: onto y); the rows pf[k], k < npf,
  * asked for meanwhile */
