@@ -373,6 +373,19 @@ static void test_conv_dilation(void **state)
 	expect_shape(y, 4, (int64_t[]){1, 2, 9, 8});
 	expect_same(y, r);
 	adcnn_tensor_free(y);
+	/* the same on the panel GEMM (its input read through the dilated taps), one and two
+	 * threads */
+	adcnn_conv_algo_set(3);
+	adcnn_threads_min_set(0.0);
+	for (int t = 1; t <= 2; t++) {
+		adcnn_threads_set(t);
+		y = conv(&n, x, w, NULL);
+		expect_same(y, r);
+		adcnn_tensor_free(y);
+	}
+	adcnn_threads_set(1);
+	adcnn_threads_min_set(4e6);
+	adcnn_conv_algo_set(0);
 	adcnn_tensor_free(r);
 	adcnn_tensor_free(x);
 	adcnn_tensor_free(w);
@@ -2175,6 +2188,7 @@ static void test_conv_threads(void **state)
 		{40, 7, 7, 70, 3, 1, 1, 1, 3},   /* panels, 3x3 */
 		{33, 9, 8, 40, 3, 2, 1, 1, 3},   /* panels, stride 2 */
 		{64, 7, 5, 96, 1, 1, 0, 1, 3},   /* panels, 1x1, no im2col */
+		{48, 13, 11, 40, 1, 2, 0, 1, 3}, /* panels, 1x1, stride 2 (through the taps on AVX2) */
 		/* panels in runs of one and two (10 panels, 6 runs), the last one part full */
 		{64, 7, 7, 300, 1, 1, 0, 1, 3},
 		/* in runs of two and three (on 2 threads, 4 runs) */
