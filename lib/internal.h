@@ -467,7 +467,8 @@ int adcnn_row_parts(int threads, int oh, int ow);
 /* the threads worth sharing an operator of this many FLOPs among: one below a minimum (4
  * MFLOP; the tests set 0, so that small operators share out their pieces too) */
 int adcnn_threads_for(double flops);
-void adcnn_threads_min_set(double flops);
+/* sets the minimum; returns the one it replaces */
+double adcnn_threads_min_set(double flops);
 /* fn(arg, i) for every i in [0, n), on the calling thread and up to adcnn_threads_get() - 1
  * helpers; returns when all are done */
 void adcnn_parallel(int n, void (*fn)(void *arg, int i), void *arg);

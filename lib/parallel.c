@@ -45,9 +45,12 @@ int adcnn_cache_sharers(void)
  * helpers costs more than it saves) */
 static double min_flops = 4e6;
 
-void adcnn_threads_min_set(double flops)
+double adcnn_threads_min_set(double flops)
 {
+	double was = min_flops;
+
 	min_flops = flops;
+	return was;
 }
 
 int adcnn_threads_for(double flops)

@@ -376,7 +376,7 @@ static void test_conv_dilation(void **state)
 	/* the same on the panel GEMM (its input read through the dilated taps), one and two
 	 * threads */
 	adcnn_conv_algo_set(3);
-	adcnn_threads_min_set(0.0);
+	double min_was = adcnn_threads_min_set(0.0);
 	for (int t = 1; t <= 2; t++) {
 		adcnn_threads_set(t);
 		y = conv(&n, x, w, NULL);
@@ -384,7 +384,7 @@ static void test_conv_dilation(void **state)
 		adcnn_tensor_free(y);
 	}
 	adcnn_threads_set(1);
-	adcnn_threads_min_set(4e6);
+	adcnn_threads_min_set(min_was);
 	adcnn_conv_algo_set(0);
 	adcnn_tensor_free(r);
 	adcnn_tensor_free(x);
@@ -1523,13 +1523,13 @@ static void conv_tiles_run(int algo);
  * its rows of the tile padded, where the machine has 512-bit vectors) */
 static void conv_tiles_check(int algo)
 {
-	adcnn_threads_min_set(0.0);
+	double min_was = adcnn_threads_min_set(0.0);
 	for (int t = 1; t <= (algo == 3 ? 2 : 1); t++) {
 		adcnn_threads_set(t);
 		conv_tiles_run(algo);
 	}
 	adcnn_threads_set(1);
-	adcnn_threads_min_set(4e6);
+	adcnn_threads_min_set(min_was);
 }
 
 static void conv_tiles_run(int algo)
@@ -2223,7 +2223,7 @@ static void test_conv_threads(void **state)
 	};
 	(void)state;
 
-	adcnn_threads_min_set(0.0);
+	double min_was = adcnn_threads_min_set(0.0);
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		struct adcnn_node n = node(OP_CONV, 3);
 		struct adcnn_tensor *x = ints(4, (int64_t[]){2, cfg[i].C, cfg[i].H, cfg[i].W}, 300 + (unsigned)i, -3, 3);
@@ -2270,7 +2270,7 @@ static void test_conv_threads(void **state)
 		adcnn_tensor_free(r);
 	}
 	adcnn_conv_algo_set(0);
-	adcnn_threads_min_set(4e6);
+	adcnn_threads_min_set(min_was);
 }
 
 int main(void)
