@@ -988,37 +988,39 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 			*out = y;
 			return ADCNN_OK;
 		}
-		if (!wide_vectors) {
-			/* pgemm8.c's kernel: x packed into its tiles first, by the threads: x itself
-			 * (1x1) or through the taps, a share of the channels each */
-			if ((pj.xp = adcnn_scratch((size_t)N * K * plane)) == NULL) {
+		/* every image's columns, made by the threads (a share of the channels each) before
+		 * they share out the panels: for pgemm.c's kernel on 512-bit vectors, which reads
+		 * them in place, and on AVX2 where the taps' offsets would not fit in an int */
+		if (!direct && (wide_vectors || !taps)) {
+			if ((cols = adcnn_shared_space((size_t)N * K * plane)) == NULL) {
 				adcnn_tensor_free(y);
 				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 			}
-			if (direct) {
-				pj.kparts = threads > 1 && N * pj.cparts < 2 * threads ? 2 * threads : 1;
-				adcnn_parallel_n(threads, N * pj.cparts * pj.kparts, pgemm_pack_piece, &pj);
-			} else {
-				struct prows_job tj = {&pj, &cj, threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1, 0};
-				adcnn_parallel_n(threads, N * tj.parts, pack_taps_piece, &tj);
-				if (tj.nomem) {
-					adcnn_tensor_free(y);
-					return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
-				}
-			}
-		}
-		/* pgemm.c's kernel on 512-bit vectors: every image's columns, made by the threads (a
-		 * share of the channels each) before they share out the panels */
-		if (wide_vectors && !direct && (cols = adcnn_shared_space((size_t)N * K * plane)) != NULL) {
 			cj.shared = cols;
 			cj.cparts = threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1;
 			adcnn_parallel_n(threads, N * cj.cparts, im2col_piece, &cj);
 			pj.x = cols;
 			pj.xstride = K * plane;
 		}
-		if (wide_vectors && !direct && cols == NULL) {
-			adcnn_tensor_free(y);
-			return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+		if (!wide_vectors) {
+			/* pgemm8.c's kernel: x packed into its tiles first, by the threads: through the
+			 * taps, a share of the channels each; or x itself (1x1) or its columns, a share
+			 * of the rows each */
+			if ((pj.xp = adcnn_scratch((size_t)N * K * plane)) == NULL) {
+				adcnn_tensor_free(y);
+				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+			}
+			if (taps) {
+				struct prows_job tj = {&pj, &cj, threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1, 0};
+				adcnn_parallel_n(threads, N * tj.parts, pack_taps_piece, &tj);
+				if (tj.nomem) {
+					adcnn_tensor_free(y);
+					return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
+				}
+			} else {
+				pj.kparts = threads > 1 && N * pj.cparts < 2 * threads ? 2 * threads : 1;
+				adcnn_parallel_n(threads, N * pj.cparts * pj.kparts, pgemm_pack_piece, &pj);
+			}
 		}
 		/* two runs of panels a thread, for the threads to even out */
 		pj.runs = threads > 1 ? (pj.np < 2 * threads ? pj.np : 2 * threads) : 1;
