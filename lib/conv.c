@@ -385,7 +385,15 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
  * weights, 49 positions) 0.82-0.93 of BLIS's time alone, the whole model 48-50 -> 44-47 ms
  * in its fastest runs; but 1.24-1.37 on 16 positions (BLIS's own tile width), and a 2x2
  * bundle's tiles, whose layer3 has 49 positions and 2.4 MB of weights, ran 8% slower on two
- * cores (36.5 -> 39.5 ms). */
+ * cores (36.5 -> 39.5 ms; with the input packed through the taps, 3-4% on one core, as fast
+ * on two). Since the input is packed through the taps rather than from im2col's columns,
+ * also windows wider than 1x1 on 65 to 196 positions (14x14) with K of 2048 or more, where
+ * BLIS had been faster: alone, a layer run again and again on one core and on two, each
+ * round both ways one after the other (the median of ten rounds' ratios), ResNet-18's 256 x
+ * 256 at 14x14 0.83-0.92 and 0.93-0.94 of BLIS's time, 256 x 256 at 10x10 0.93 and 0.87;
+ * ResNet-18 whole, ten rounds, 0.955 and 0.986 (its fastest runs 37.3 -> 36.0 ms, 20.2 ->
+ * 19.5). Not below K 2048: 128 -> 256 at stride 2 to 14x14 (K 1152) 0.97-1.0, 160 -> 320
+ * at 14x14 (K 1440) 0.98-0.99. */
 static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 {
 	pthread_once(&conv_algo_once, conv_algo_env);
@@ -402,9 +410,10 @@ static bool use_pgemm(int G, int Cg, int Mg, size_t K, int oh, int ow)
 	if (wide_vectors)
 		return (size_t)oh * ow <= 784;
 	/* above K 1024, only weights that come from memory (4 MiB or more) and 36 positions or
-	 * more */
-	return avx2 && (size_t)oh * ow <= 64 &&
-	       (K <= 1024 || ((size_t)Mg * K >= ((size_t)1 << 20) && (size_t)oh * ow >= 36));
+	 * more; or a window's K of 2048 or more on up to 196 positions */
+	return avx2 && (((size_t)oh * ow <= 64 &&
+	                 (K <= 1024 || ((size_t)Mg * K >= ((size_t)1 << 20) && (size_t)oh * ow >= 36))) ||
+	                (K > (size_t)Cg && K >= 2048 && (size_t)oh * ow > 64 && (size_t)oh * ow <= 196));
 }
 
 /* Where rowgemm.c beats BLIS: layers of few input channels (K <= 64) on 256-bit vectors

@@ -2194,6 +2194,7 @@ static void test_conv_threads(void **state)
 		/* in runs of two and three (on 2 threads, 4 runs) */
 		{64, 7, 7, 320, 1, 1, 0, 1, 3},
 		{256, 5, 5, 64, 3, 1, 1, 1, 0},  /* where the automatic choice is panels (AVX-512) */
+		{256, 9, 10, 40, 3, 1, 1, 1, 0}, /* and on AVX2: K 2304 on 90 positions */
 		{400, 5, 4, 40, 3, 1, 1, 1, 3},  /* panels of K 3600, in blocks of K */
 		/* panels on 512-bit vectors, 12 output rows or more: each thread a share of the
 		 * rows through every panel (3x3, stride 2, 1x1 in parts of whole tiles) */
