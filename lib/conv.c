@@ -825,8 +825,8 @@ static void prows_piece(void *arg, int i)
 
 /* pgemm8.c's packing of a share of an image's input channels (the rows of K they make),
  * read through the taps from a padded copy of those channels in the running thread's own
- * workspace, where im2col's columns were made, then packed: the two passes took a sixth of
- * a 7x7 layer's time on one thread */
+ * workspace, where im2col's columns were made, then packed: the two passes took 7-8% of a
+ * 512 x 512 7x7 layer's time on one thread (perf), this one 2.4% */
 static void pack_taps_piece(void *arg, int i)
 {
 	struct prows_job *r = arg;
