@@ -98,6 +98,17 @@ static struct {
  * it then sleeps, so a busy machine loses at most that much of a core per layer. */
 #define SPIN_NS 100000L
 
+/* a spin-wait's step: the core told that this is one (x86's pause, ARM's yield), which on
+ * a core shared by two hardware threads leaves the other its resources */
+static inline void spin_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 static long elapsed_ns(const struct timespec *a)
 {
 	struct timespec b;
@@ -126,9 +137,11 @@ static void *helper(void *arg)
 			struct timespec t0;
 			pthread_mutex_unlock(&pool.lock);
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			for (int k = 0; atomic_load_explicit(&pool.gen, memory_order_relaxed) == seen; k++)
+			for (int k = 0; atomic_load_explicit(&pool.gen, memory_order_relaxed) == seen; k++) {
+				spin_relax();
 				if ((k & 63) == 63 && elapsed_ns(&t0) > SPIN_NS)
 					break;
+			}
 			pthread_mutex_lock(&pool.lock);
 		}
 		while (pool.gen == seen || id >= pool.want)
@@ -192,9 +205,11 @@ void adcnn_parallel_n(int threads, int n, void (*fn)(void *arg, int i), void *ar
 	{
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (int k = 0; atomic_load_explicit(&pool.active, memory_order_acquire) > 0; k++)
+		for (int k = 0; atomic_load_explicit(&pool.active, memory_order_acquire) > 0; k++) {
+			spin_relax();
 			if ((k & 63) == 63 && elapsed_ns(&t0) > SPIN_NS)
 				break;
+		}
 	}
 	pthread_mutex_lock(&pool.lock);
 	while (pool.active > 0)
