@@ -119,12 +119,12 @@ static inline __attribute__((always_inline)) void tile(const float *restrict p, 
 	}
 	/* the npf rows spread over the K steps: one whenever the count passes K */
 	size_t due = 0;
-	/* four steps a loop: fewer instructions a step for the pointers and the count. On this
-	 * machine, whose core the host shares (the same layer's time swings twofold from minute
-	 * to minute), a 256 x 256 layer at 14x14 and a 512 x 512 at 7x7 on one core, 16 rounds of
-	 * both one after the other: 0.73 and 0.71 of the time (medians of the rounds' ratios);
-	 * the fastest runs moved either way (2.88 -> 3.52 ms, 2.87 -> 2.72). By 2, 1.05 of by
-	 * 4's time; by 8, 1.02 */
+	/* four steps a loop: fewer instructions a step for the pointers and the count. On the
+	 * Zen 3 machine it was measured on, whose speed swung twofold from minute to minute, a
+	 * 256 x 256 layer at 14x14 and a 512 x 512 at 7x7 on one core, 16 rounds of both one
+	 * after the other: 0.73 and 0.71 of the time (medians of the rounds' ratios); the
+	 * fastest runs moved either way (2.88 -> 3.52 ms, 2.87 -> 2.72). By 2, 1.05 of by 4's
+	 * time; by 8, 1.02 */
 #pragma GCC unroll 4
 	for (size_t k = 0; k < K; k++) {
 		v8 w0, w1;
