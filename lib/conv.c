@@ -386,7 +386,7 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
  * in its fastest runs; but 1.24-1.37 on 16 positions (BLIS's own tile width), and a 2x2
  * bundle's tiles, whose layer3 has 49 positions and 2.4 MB of weights, ran 8% slower on two
  * cores (36.5 -> 39.5 ms; with the input packed through the taps, 3-4% on one core, as fast
- * on two). Since the input is packed through the taps rather than from im2col's columns,
+ * on two; with pgemm8.c's loop of four steps, 0.97-0.99 of the time, inside the noise). Since the input is packed through the taps rather than from im2col's columns,
  * also windows wider than 1x1 on 65 to 196 positions (14x14) with K of 2048 or more, where
  * BLIS had been faster: alone, a layer run again and again on one core and on two, each
  * round both ways one after the other (the median of ten rounds' ratios), ResNet-18's 256 x
