@@ -386,8 +386,9 @@ static bool use_winograd(const struct adcnn_node *n, int G, int C, int M, int oh
  * in its fastest runs; but 1.24-1.37 on 16 positions (BLIS's own tile width), and a 2x2
  * bundle's tiles, whose layer3 has 49 positions and 2.4 MB of weights, ran 8% slower on two
  * cores (36.5 -> 39.5 ms; with the input packed through the taps, 3-4% on one core, as fast
- * on two; with pgemm8.c's loop of four steps, 0.97-0.99 of the time, inside the noise). Since the input is packed through the taps rather than from im2col's columns,
- * also windows wider than 1x1 on 65 to 196 positions (14x14) with K of 2048 or more, where
+ * on two; with pgemm8.c's loop of four steps, 0.97-0.99 of the time, inside the noise).
+ * Since the input is packed through the taps rather than from im2col's columns, also
+ * windows wider than 1x1 on 65 to 196 positions (14x14) with K of 2048 or more, where
  * BLIS had been faster: alone, a layer run again and again on one core and on two, each
  * round both ways one after the other (the median of ten rounds' ratios), ResNet-18's 256 x
  * 256 at 14x14 0.83-0.92 and 0.93-0.94 of BLIS's time, 256 x 256 at 10x10 0.93 and 0.87;
@@ -767,6 +768,44 @@ static void pad_slice(const float *x, int C, int h, int w, int r0, int R, int c0
 		}
 }
 
+/* the input channels [ch0, ch0 + nc) of image bn that output rows [y0, y0 + rows) read
+ * through the taps, padded (pad_slice), in the running thread's workspace; after them the
+ * taps' offsets into it (nc kh kw ints, in *koff) and room for `extra` ints more; the slice's
+ * rows and columns in *R and *W. NULL: out of memory */
+static float *taps_slice(const struct gemm_job *cj, int bn, int ch0, int nc, int y0, int rows, size_t extra,
+                         int **koff, int *R, int *W)
+{
+	const struct adcnn_node *n = cj->n;
+	int kh = n->kernel[0], kw = n->kernel[1], dh = n->dil[0], dw = n->dil[1];
+	/* from row r0 and column c0 of the tile (either may be before it) */
+	int r0 = (cj->g->out_r0 + y0) * n->stride[0] - cj->pt - cj->g->in_r0;
+	int c0 = cj->g->out_c0 * n->stride[1] - cj->pl - cj->g->in_c0;
+	int sr, sc, *ko;
+	size_t slice;
+	float *xs;
+
+	taps_span(n, rows, cj->ow, &sr, &sc);
+	slice = (size_t)nc * sr * sc;
+	if ((xs = adcnn_workspace(slice + (size_t)nc * kh * kw + extra)) == NULL)
+		return NULL;
+	ko = (int *)(xs + slice);
+	pad_slice(cj->x + ((size_t)bn * cj->C + (size_t)ch0) * cj->h * cj->w_, nc, cj->h, cj->w_, r0, sr, c0, sc, xs);
+	for (int c = 0, k = 0; c < nc; c++)
+		for (int a = 0; a < kh; a++)
+			for (int b = 0; b < kw; b++)
+				ko[k++] = (c * sr + a * dh) * sc + b * dw;
+	*koff = ko;
+	*R = sr;
+	*W = sc;
+	return xs;
+}
+
+/* the pieces a layer's input channels are shared out in among its threads */
+static int channel_parts(int threads, int C)
+{
+	return threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1;
+}
+
 /* a share of an image's output rows through every panel, in the running thread's own
  * workspace: the input's rows and columns it reads, padded, each panel reading them through
  * the taps' offsets (adcnn_pgemm_taps; im2col's columns, nine times the input at 3x3, had
@@ -793,31 +832,17 @@ static void prows_piece(void *arg, int i)
 	}
 	const struct adcnn_node *n = cj->n;
 	int y0 = (int)((long)cj->oh * part / r->parts), y1 = (int)((long)cj->oh * (part + 1) / r->parts);
-	int kh = n->kernel[0], kw = n->kernel[1], sh = n->stride[0], sw = n->stride[1];
-	int dh = n->dil[0], dw = n->dil[1];
-	/* the tile's rows and columns the part reads: from row r0 and column c0 of the tile
-	 * (either may be before it), R rows of W */
-	int r0 = (cj->g->out_r0 + y0) * sh - cj->pt - cj->g->in_r0, R, W;
-	int c0 = cj->g->out_c0 * sw - cj->pl - cj->g->in_c0;
-	size_t slice;
+	int sh = n->stride[0], sw = n->stride[1], R, W;
 	float *xs;
 	int *koff;
 
 	if (y1 <= y0)
 		return;
-	taps_span(n, y1 - y0, cj->ow, &R, &W);
-	slice = (size_t)cj->C * R * W;
-	/* the slice, then the taps' offsets (K ints, room for them as floats) */
-	if ((xs = adcnn_workspace(slice + j->K)) == NULL) {
+	/* the tile's rows and columns the part reads, every channel */
+	if ((xs = taps_slice(cj, bn, 0, cj->C, y0, y1 - y0, 0, &koff, &R, &W)) == NULL) {
 		atomic_store(&r->nomem, 1);
 		return;
 	}
-	koff = (int *)(xs + slice);
-	pad_slice(cj->x + (size_t)bn * cj->C * cj->h * cj->w_, cj->C, cj->h, cj->w_, r0, R, c0, W, xs);
-	for (int c = 0, k = 0; c < cj->C; c++)
-		for (int i = 0; i < kh; i++)
-			for (int jj = 0; jj < kw; jj++)
-				koff[k++] = (c * R + i * dh) * W + jj * dw;
 	for (int p = 0; p < j->np; p++)
 		adcnn_pgemm_taps(j->panels, j->M, p, j->K, xs, koff, y1 - y0, cj->ow, (size_t)sh * W, sw,
 		                 j->y + (size_t)bn * j->M * j->plane + (size_t)y0 * cj->ow, j->plane, j->b, j->act);
@@ -835,29 +860,18 @@ static void pack_taps_piece(void *arg, int i)
 	const struct adcnn_node *n = cj->n;
 	int part = i % r->parts, bn = i / r->parts;
 	int ch0 = (int)((long)cj->C * part / r->parts), ch1 = (int)((long)cj->C * (part + 1) / r->parts);
-	int kh = n->kernel[0], kw = n->kernel[1], sh = n->stride[0], sw = n->stride[1];
-	int dh = n->dil[0], dw = n->dil[1], nc = ch1 - ch0;
-	int r0 = cj->g->out_r0 * sh - cj->pt - cj->g->in_r0, c0 = cj->g->out_c0 * sw - cj->pl - cj->g->in_c0, R, W;
-	size_t slice, nk = (size_t)nc * kh * kw;
+	int kh = n->kernel[0], kw = n->kernel[1], sh = n->stride[0], sw = n->stride[1], nc = ch1 - ch0, R, W;
 	float *xs;
 	int *koff, *coff;
 
 	if (nc <= 0)
 		return;
-	taps_span(n, cj->oh, cj->ow, &R, &W);
-	slice = (size_t)nc * R * W;
-	/* the slice, then the rows' and the columns' offsets (ints, room for them as floats) */
-	if ((xs = adcnn_workspace(slice + nk + j->plane)) == NULL) {
+	/* the channels' slice and taps, then the output positions' offsets (plane ints) */
+	if ((xs = taps_slice(cj, bn, ch0, nc, 0, cj->oh, j->plane, &koff, &R, &W)) == NULL) {
 		atomic_store(&r->nomem, 1);
 		return;
 	}
-	koff = (int *)(xs + slice);
-	coff = koff + nk;
-	pad_slice(cj->x + ((size_t)bn * cj->C + (size_t)ch0) * cj->h * cj->w_, nc, cj->h, cj->w_, r0, R, c0, W, xs);
-	for (int c = 0, k = 0; c < nc; c++)
-		for (int a = 0; a < kh; a++)
-			for (int b = 0; b < kw; b++)
-				koff[k++] = (c * R + a * dh) * W + b * dw;
+	coff = koff + (size_t)nc * kh * kw;
 	for (int oy = 0, o = 0; oy < cj->oh; oy++)
 		for (int ox = 0; ox < cj->ow; ox++)
 			coff[o++] = oy * sh * W + ox * sw;
@@ -1006,7 +1020,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 			}
 			cj.shared = cols;
-			cj.cparts = threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1;
+			cj.cparts = channel_parts(threads, C);
 			adcnn_parallel_n(threads, N * cj.cparts, im2col_piece, &cj);
 			pj.x = cols;
 			pj.xstride = K * plane;
@@ -1020,7 +1034,7 @@ enum adcnn_status adcnn_conv_run_act(struct adcnn_ctx *ctx, const struct adcnn_n
 				return adcnn_set_error(ctx, ADCNN_ERR_NOMEM, "out of memory in node '%s'", n->name);
 			}
 			if (taps) {
-				struct prows_job tj = {&pj, &cj, threads > 1 ? (C < 2 * threads ? C : 2 * threads) : 1, 0};
+				struct prows_job tj = {&pj, &cj, channel_parts(threads, C), 0};
 				adcnn_parallel_n(threads, N * tj.parts, pack_taps_piece, &tj);
 				if (tj.nomem) {
 					adcnn_tensor_free(y);
