@@ -5,6 +5,13 @@
  *       one call each; prints the median and the FLOP rate (adcnn_graph_flops):
  *       "model M threads T runs N seconds S min S gflop G gflops R maxrss_kb K"
  *       -o writes the output of the last run.
+ *   engine-bench --serve [-j T] [-w WARMUP] MODEL.onnx INPUT.npy
+ *   engine-bench --serve --bundle [-j T] [-w WARMUP] BUNDLE
+ *       The same run of the whole graph, or adcnn_run of a tile bundle (what adcnn-run does
+ *       with it: its tiles decoded, run on T threads, their results encoded; the time
+ *       adcnn-run --bench reports), one for each line read from standard input, for
+ *       engine_pair.py: after WARMUP runs "ready gflop G", then each run's seconds on a line,
+ *       and at the end of the input "maxrss_kb K".
  *   engine-bench --sgemm [--blis] M N K [-j T] [-t SECONDS]
  *       Times the GEMM conv.c runs (adcnn_sgemm: BLIS, or sgemm.c's where BLIS has only its
  *       generic kernels; one thread) alone, or with --blis BLIS's bli_sgemm (on T threads),
@@ -29,15 +36,19 @@
 #include "config.h"
 #include "internal.h"
 #include <blis.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: engine-bench [-j T] [-r RUNS] [-w WARMUP] [-o OUT.npy] MODEL.onnx INPUT.npy\n"
+	"       engine-bench --serve [-j T] [-w WARMUP] MODEL.onnx INPUT.npy\n"
+	"       engine-bench --serve --bundle [-j T] [-w WARMUP] BUNDLE\n"
 	"       engine-bench --sgemm [--blis] M N K [-j T] [-t SECONDS]\n"
 	"       engine-bench --conv [-j T] [-t SECONDS] [-k KxK] MODEL.onnx INPUT.npy\n"
 	"       engine-bench --mem MODEL.onnx INPUT.npy\n";
@@ -376,17 +387,107 @@ static int run_whole(struct adcnn_ctx *ctx, const struct adcnn_model *m, struct 
 	return 0;
 }
 
+/* --serve: one run of the whole graph (x and model m) or of the tile bundle b (with its
+ * options ro), its seconds in *secs */
+struct served {
+	const struct adcnn_model *m;
+	struct adcnn_tensor *x;
+	const struct adcnn_bundle *b;
+	struct adcnn_run_opts ro;
+};
+
+static enum adcnn_status serve_once(struct adcnn_ctx *ctx, struct served *sv, double *secs)
+{
+	double t0 = now();
+	enum adcnn_status st;
+
+	if (sv->b != NULL) {
+		struct adcnn_bundle *rb = NULL;
+		st = adcnn_run(ctx, sv->b, &sv->ro, &rb);
+		adcnn_bundle_free(rb);
+		*secs = sv->ro.seconds;
+	} else {
+		struct adcnn_tensor *y = NULL;
+		st = adcnn_graph_run(ctx, &sv->m->g, sv->m->g.input, sv->x, sv->m->g.outputs[0], NULL, &y);
+		adcnn_tensor_free(y);
+		*secs = now() - t0;
+	}
+	return st;
+}
+
+/* The runs engine_pair.py asks for, a line of standard input each: the engines of a cell of
+ * the benchmark take turns, a run each, so that each pair of runs sees the machine at the
+ * same few seconds (where this was measured its speed changed every few seconds, by up to
+ * 1.5 times, and runs of one engine after the other's set one speed against another) */
+static int serve(struct adcnn_ctx *ctx, struct served *sv, int warmup, uint64_t flops)
+{
+	char line[64];
+	double s;
+	enum adcnn_status st;
+
+	for (int r = 0; r < warmup; r++)
+		if ((st = serve_once(ctx, sv, &s)) != ADCNN_OK)
+			return fail(ctx, st, "run");
+	if (sv->b != NULL)
+		flops = sv->ro.flops;
+	printf("ready gflop %.6f\n", (double)flops * 1e-9);
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if ((st = serve_once(ctx, sv, &s)) != ADCNN_OK)
+			return fail(ctx, st, "run");
+		printf("%.6f\n", s);
+		fflush(stdout);
+	}
+	printf("maxrss_kb %ld\n", maxrss_kb());
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int serve_bundle(const char *path, int threads, int warmup)
+{
+	struct adcnn_ctx *ctx = adcnn_ctx_new();
+	struct adcnn_bundle *b = NULL;
+	struct served sv = {0};
+	enum adcnn_status st;
+	double first;
+	int fd, code;
+
+	if (ctx == NULL)
+		return fail(NULL, ADCNN_ERR_NOMEM, "context");
+	if ((fd = open(path, O_RDONLY)) < 0) {
+		adcnn_ctx_free(ctx);
+		return fail(NULL, ADCNN_ERR_IO, path);
+	}
+	st = adcnn_bundle_read(ctx, fd, path, &b);
+	close(fd);
+	if (st != ADCNN_OK) {
+		code = fail(ctx, st, path);
+	} else {
+		sv.b = b;
+		sv.ro.threads = threads;
+		sv.ro.keep_model = 1;
+		/* the first run loads the model, as adcnn-run --bench's does, outside the warm-up */
+		st = serve_once(ctx, &sv, &first);
+		code = st != ADCNN_OK ? fail(ctx, st, "run") : serve(ctx, &sv, warmup, 0);
+	}
+	adcnn_bundle_free(b);
+	adcnn_model_free(sv.ro.model);
+	adcnn_ctx_free(ctx);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_SGEMM = 256, OPT_CONV, OPT_MEM, OPT_BLIS };
+	enum { OPT_SGEMM = 256, OPT_CONV, OPT_MEM, OPT_BLIS, OPT_SERVE, OPT_BUNDLE };
 	static const struct option longopts[] = {
 		{"sgemm", no_argument, NULL, OPT_SGEMM}, {"conv", no_argument, NULL, OPT_CONV},
-		{"blis", no_argument, NULL, OPT_BLIS},
+		{"blis", no_argument, NULL, OPT_BLIS}, {"serve", no_argument, NULL, OPT_SERVE},
+		{"bundle", no_argument, NULL, OPT_BUNDLE},
 		{"mem", no_argument, NULL, OPT_MEM}, {"threads", required_argument, NULL, 'j'},
 		{"runs", required_argument, NULL, 'r'}, {"warmup", required_argument, NULL, 'w'},
 		{"time", required_argument, NULL, 't'}, {"kernel", required_argument, NULL, 'k'},
 		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
 	int mode = 0, threads = 1, runs = 10, warmup = 2, kfilter = 0, c, code;
+	bool bundle = false;
 	double budget = 0.3;
 	const char *outpath = NULL;
 	struct adcnn_ctx *ctx;
@@ -396,7 +497,8 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "j:r:w:t:k:o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_SGEMM: case OPT_CONV: case OPT_MEM: mode = c; break;
+		case OPT_SGEMM: case OPT_CONV: case OPT_MEM: case OPT_SERVE: mode = c; break;
+		case OPT_BUNDLE: bundle = true; break;
 		case OPT_BLIS: use_blis = true; break;
 		case 'j': threads = atoi(optarg); break;
 		case 'r': runs = atoi(optarg); break;
@@ -421,6 +523,12 @@ int main(int argc, char **argv)
 		}
 		return run_sgemm(atoi(argv[optind]), atoi(argv[optind + 1]), atoi(argv[optind + 2]), threads, budget);
 	}
+	if (bundle && (mode != OPT_SERVE || argc - optind != 1)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (bundle)
+		return serve_bundle(argv[optind], threads, warmup);
 	if (argc - optind != 2) {
 		fputs(usage, stderr);
 		return 2;
@@ -436,6 +544,16 @@ int main(int argc, char **argv)
 		code = run_conv(ctx, m, x, threads, budget, kfilter);
 	} else if (mode == OPT_MEM) {
 		code = run_mem(ctx, m, x);
+	} else if (mode == OPT_SERVE) {
+		int *chw = NULL;
+		struct served sv = {.m = m, .x = x};
+		if ((st = graph_dims(ctx, m, x, &chw)) != ADCNN_OK)
+			code = fail(ctx, st, "shapes");
+		else if (m->g.noutputs < 1)
+			code = fail(NULL, ADCNN_ERR_FORMAT, "the model has no output");
+		else
+			code = serve(ctx, &sv, warmup, adcnn_graph_flops(&m->g, NULL, chw, NULL, x->dims[0]));
+		free(chw);
 	} else {
 		code = run_whole(ctx, m, x, argv[optind], threads, runs, warmup, outpath);
 	}

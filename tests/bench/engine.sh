@@ -8,9 +8,9 @@
 #
 # Environment:
 #   ADCNN_BENCH_DIR  work dir: models, onnxruntime-node (cached across runs); default /tmp/adcnn-bench
-#   R                rounds: every engine runs once per round, interleaved; medians over rounds (3)
-#   N                timed runs per engine per round, after W warm-up runs (10, 2); adcnn-run
-#                    --bench picks its own count (a second's worth, at least 3)
+#   R                rounds; medians over rounds (3)
+#   N                timed runs per engine per round, after W warm-up runs (10, 2): the engines
+#                    of a cell take turns, a run each (engine_pair.py)
 #   THREADS          thread counts (1 2);  MODELS  (resnet18 vgg16 mobilenet_v2)
 #   GRIDS            grids of the FLOP check (2x2 3x3 4x4)
 #   ENGINE_BENCH     the engine-bench program (default $top_builddir/tests/bench/engine-bench)
@@ -115,15 +115,9 @@ med() { # MODEL PART THREADS WHAT: the median over the rounds, or n/a
 	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" '$1 == m && $2 == p && $3 == t && $4 == e {print $5}' "$RES" | sort -g |
 		awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
-ratio() { # MODEL PART THREADS WHAT THREADS2 WHAT2: the median over the rounds of each round's
-	# WHAT / WHAT2, and from three rounds on the lowest and highest of them, or n/a. A cell's
-	# engines run seconds apart in a round, and this machine's slow spells last minutes: a
-	# round's ratio sees both engines in one spell, where the ratio of the medians can set one
-	# engine's slow rounds against the other's fast ones.
-	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" -v t2="$5" -v e2="$6" '
-		$1 == m && $2 == p && $3 == t && $4 == e {a[$6] = $5}
-		$1 == m && $2 == p && $3 == t2 && $4 == e2 {b[$6] = $5}
-		END {for (k in a) if ((k in b) && b[k] > 0) print a[k] / b[k]}' "$RES" | sort -g |
+ratio() { # MODEL PART THREADS WHAT: the median over the rounds of WHAT, a round's ratio (the
+	# median of its pairs' ratios), and from three rounds on the lowest and highest round's; n/a
+	awk -v m="$1" -v p="$2" -v t="$3" -v e="$4" '$1 == m && $2 == p && $3 == t && $4 == e {print $5}' "$RES" | sort -g |
 		awk '{a[NR] = $1} END {
 			if (NR == 0) { print "n/a"; exit }
 			printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
@@ -155,67 +149,74 @@ for m in $MODELS; do
 	done
 done
 
-# ---- the interleaved rounds
+# ---- each engine's output on one thread, against PyTorch's (the report's second table)
+for m in $MODELS; do
+	if [ -x "$EB" ]; then
+		"$EB" -j 1 -r 1 -w 0 -o "$T/$m-adcnn-out.npy" "$MD/$m/model.onnx" "$IN" >/dev/null 2>"$T/err" ||
+			failed "engine-bench ($m whole, its output)" "$T/err"
+	fi
+	if [ "$HAVE_ORT" = 1 ]; then
+		node "$HERE/engine_ort.js" "$MD/$m/model.onnx" "$IN" --threads 1 --runs 1 --warmup 0 --save "$T/$m-ort-out.npy" \
+			>/dev/null 2>"$T/err" || cat "$T/err" >&2
+	fi
+done
+
+# ---- the rounds: in each, a cell's engines (a model, its prefix or the whole of it, a thread
+# count) take turns, a run each, N times (engine_pair.py), each a server that loaded its
+# model and warmed up first; the round's ratio is the median of its N pairs' ratios
+paired() { # MODEL PART THREADS NAME=COMMAND...: put each engine's median and each ratio to the
+	# first engine, of round $r; adcnn's GFLOP/s and peak RSS
+	pm=$1 pp=$2 pt=$3
+	shift 3
+	if ! $PY "$HERE/engine_pair.py" "$N" "$@" >"$T/pair" 2>"$T/err"; then
+		[ "$r" = 1 ] && failed "engine_pair.py ($pm $pp -j $pt)" "$T/err"
+		return 0
+	fi
+	while read -r name a b c _; do
+		case $name in
+		ratio) put "$pm" "$pp" "$pt" "r_$b" "$c" ;;
+		failed) [ "$r" = 1 ] && echo "$name $a $b $c" >"$T/ferr" && failed "${a%:} ($pm $pp -j $pt)" "$T/ferr" ;;
+		*)
+			put "$pm" "$pp" "$pt" "$name" "$b"
+			if [ "$name" = adcnn ]; then
+				l=$(grep '^adcnn ' "$T/pair")
+				put "$pm" "$pp" "$pt" gflops "$(echo "$l" | awk -v s="$b" '{for (i = 1; i < NF; i++) if ($i == "gflop") print $(i + 1) / s}')"
+				put "$pm" "$pp" "$pt" rss "$(echo "$l" | field maxrss_kb)"
+			fi ;;
+		esac
+	done <"$T/pair"
+}
 r=1
 while [ "$r" -le "$R" ]; do
 	note "engine.sh: round $r of $R"
 	for m in $MODELS; do
 		for t in $THREADS; do
-			# adcnn, prefix: adcnn-run --bench on the one-tile bundle
-			if [ -f "$T/$m-1x1.adcnn" ] && timed "$T/rss" adcnn-run --bench -j "$t" "$T/$m-1x1.adcnn" >"$T/out" 2>"$T/err"; then
-				put "$m" prefix "$t" adcnn "$(field seconds <"$T/out")"
-				put "$m" prefix "$t" gflops "$(field gflops <"$T/out")"
-				put "$m" prefix "$t" rss "$(tail -n 1 "$T/rss")"
-			elif [ -f "$T/$m-1x1.adcnn" ] && [ "$r" = 1 ]; then
-				failed "adcnn-run --bench -j $t ($m prefix)" "$T/err"
-			fi
-			# onnxruntime, prefix
-			if [ "$HAVE_ORT" = 1 ]; then
-				node "$HERE/engine_ort.js" "$MD/$m/prefix.onnx" "$IN" --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
-					put "$m" prefix "$t" ort "$(json median_s <"$T/out")" || cat "$T/err" >&2
-			fi
-			# PyTorch, prefix
-			if [ "$HAVE_TORCH" = 1 ]; then
-				$PY "$HERE/engine_models.py" time "$MD" "$m" --part prefix --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
-					put "$m" prefix "$t" torch "$(json median_s <"$T/out")" || cat "$T/err" >&2
-			fi
-			# adcnn, whole: the library's graph run (its operators on T threads)
-			save=
-			[ "$r" = 1 ] && [ "$t" = 1 ] && save="-o $T/$m-adcnn-out.npy"
-			# shellcheck disable=SC2086
-			if [ -x "$EB" ] && timed "$T/rss" "$EB" -j "$t" -r "$N" -w "$WU" $save "$MD/$m/model.onnx" "$IN" >"$T/out" 2>"$T/err"; then
-				put "$m" whole "$t" adcnn "$(field seconds <"$T/out")"
-				put "$m" whole "$t" gflops "$(field gflops <"$T/out")"
-				put "$m" whole "$t" rss "$(tail -n 1 "$T/rss")"
-			elif [ "$r" = 1 ]; then
-				[ -x "$EB" ] || echo "engine-bench not built" >"$T/err"
-				failed "engine-bench -j $t ($m whole)" "$T/err"
-			fi
-			# onnxruntime, whole
-			save=
-			[ "$r" = 1 ] && [ "$t" = 1 ] && save="--save $T/$m-ort-out.npy"
-			if [ "$HAVE_ORT" = 1 ]; then
-				# shellcheck disable=SC2086
-				node "$HERE/engine_ort.js" "$MD/$m/model.onnx" "$IN" --threads "$t" --runs "$N" --warmup "$WU" $save >"$T/out" 2>"$T/err" &&
-					put "$m" whole "$t" ort "$(json median_s <"$T/out")" || cat "$T/err" >&2
-			fi
-			# PyTorch, whole
-			if [ "$HAVE_TORCH" = 1 ]; then
-				$PY "$HERE/engine_models.py" time "$MD" "$m" --part whole --threads "$t" --runs "$N" --warmup "$WU" >"$T/out" 2>"$T/err" &&
-					put "$m" whole "$t" torch "$(json median_s <"$T/out")" || cat "$T/err" >&2
-			fi
+			for p in prefix whole; do
+				set --
+				if [ -x "$EB" ]; then
+					# adcnn: the prefix as adcnn-run runs a one-tile bundle (its tile decoded,
+					# run, its result encoded); the whole model by the library's graph run
+					if [ $p = prefix ]; then
+						[ -f "$T/$m-1x1.adcnn" ] && set -- "adcnn=$EB --serve --bundle -j $t -w $WU $T/$m-1x1.adcnn"
+					else
+						set -- "adcnn=$EB --serve -j $t -w $WU $MD/$m/model.onnx $IN"
+					fi
+				elif [ "$r" = 1 ]; then
+					echo "engine-bench not built" >"$T/err"
+					failed "engine-bench ($m $p -j $t)" "$T/err"
+				fi
+				[ $p = prefix ] && f="$MD/$m/prefix.onnx" || f="$MD/$m/model.onnx"
+				[ "$HAVE_ORT" = 1 ] && set -- "$@" "ort=node $HERE/engine_ort.js $f $IN --serve 1 --threads $t --warmup $WU"
+				[ "$HAVE_TORCH" = 1 ] && set -- "$@" "torch=$PY $HERE/engine_models.py serve $MD $m --part $p --threads $t --warmup $WU"
+				[ $# -gt 0 ] && paired "$m" $p "$t" "$@"
+			done
 		done
 	done
-	# tile scaling: the 2x2 bundle on 1 and 2 threads
+	# tile scaling: the 2x2 bundle on 1 and 2 threads, in turns
 	for m in $MODELS; do
-		[ -f "$T/$m-2x2.adcnn" ] || continue
-		for t in 1 2; do
-			if adcnn-run --bench -j "$t" "$T/$m-2x2.adcnn" >"$T/out" 2>"$T/err"; then
-				put "$m" tiles2x2 "$t" adcnn "$(field seconds <"$T/out")"
-			elif [ "$r" = 1 ]; then
-				failed "adcnn-run --bench -j $t ($m 2x2)" "$T/err"
-			fi
-		done
+		[ -f "$T/$m-2x2.adcnn" ] && [ -x "$EB" ] || continue
+		paired "$m" tiles2x2 1 "j1=$EB --serve --bundle -j 1 -w $WU $T/$m-2x2.adcnn" \
+			"j2=$EB --serve --bundle -j 2 -w $WU $T/$m-2x2.adcnn"
 	done
 	r=$((r + 1))
 done
@@ -224,7 +225,7 @@ done
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 echo "# adcnn engine benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), ${cpu:-unknown CPU}"
 echo
-echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $R rounds, $N runs per engine per round (adcnn-run --bench: a second's worth)."
+echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $R rounds, $N runs per engine per round, the engines in turns."
 printf 'adcnn %s, %s' "$(adcnn-run -V 2>/dev/null | head -n 1 | cut -d' ' -f2)" "$(adcnn-run -V 2>/dev/null | grep -m1 '^BLIS' || echo BLIS)"
 gemm=$(adcnn-run -V 2>/dev/null | sed -n 's/^GEMM: //p')
 [ -z "$gemm" ] || printf ' (GEMM: %s)' "$gemm"
@@ -242,12 +243,13 @@ echo
 echo
 echo "## Batch 1, 224x224: medians"
 echo
-echo "prefix: the spatial prefix (to the split tensor), adcnn as adcnn-run --bench -j T on a one-tile bundle (its time"
-echo "includes decoding the tile and encoding the result; -j runs tiles in parallel, so one tile gains only what adcnn-run"
-echo "does inside a tile); whole: the whole model, adcnn as engine-bench (adcnn_graph_run, its operators on T threads)."
+echo "prefix: the spatial prefix (to the split tensor), adcnn as adcnn-run runs a one-tile bundle with -j T (adcnn_run, as"
+echo "adcnn-run --bench times it: decoding the tile and encoding the result included; -j runs tiles in parallel, so one tile"
+echo "gains only what adcnn-run does inside a tile); whole: the whole model (adcnn_graph_run, its operators on T threads)."
 echo "ORT: onnxruntime-node, intraOpNumThreads T; PyTorch: torch.set_num_threads(T). Peak RSS: of the adcnn process."
-echo "Times: the medians over the rounds; ratios: the median over the rounds of each round's ratio (a cell's engines"
-echo "run seconds apart in a round, so a slow spell of the machine weighs on both), then the lowest and highest round's."
+echo "In a round, a cell's engines take turns, a run each, $N times (each engine a process that loaded its model and warmed"
+echo "up first): times are the medians over the rounds of each engine's median; ratios the median over the rounds of each"
+echo "round's ratio (the median of its $N pairs of runs' ratios), then the lowest and highest round's."
 echo
 echo "| model | part | threads | adcnn ms | ORT ms | PyTorch ms | adcnn/ORT | adcnn/PyTorch | adcnn GFLOP/s | adcnn peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -260,7 +262,7 @@ for m in $MODELS; do
 			gf=$(med "$m" $p "$t" gflops)
 			rss=$(med "$m" $p "$t" rss)
 			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$m" $p "$t" "$(ms "$a")" "$(ms "$o")" "$(ms "$y")" \
-				"$(ratio "$m" $p "$t" adcnn "$t" ort)" "$(ratio "$m" $p "$t" adcnn "$t" torch)" \
+				"$(ratio "$m" $p "$t" r_ort)" "$(ratio "$m" $p "$t" r_torch)" \
 				"$(calc %.1f 1 "$gf" 0 a)" "$(calc %.0f 1 "$rss" 0 'a / 1024')"
 		done
 	done
@@ -312,17 +314,17 @@ for m in $MODELS; do
 done
 
 echo
-echo "## Tile-level parallelism: a 2x2 bundle of the prefix, adcnn-run --bench (target >= 1.9x)"
+echo "## Tile-level parallelism: a 2x2 bundle of the prefix, as adcnn-run runs it (target >= 1.9x)"
 echo
-echo "speedup: the median over the rounds of each round's -j 1 time over its -j 2 time, run one after the other, then"
-echo "the lowest and highest round's."
+echo "speedup: -j 1 and -j 2 take turns, a run each, $N times a round: the median over the rounds of each round's median"
+echo "of its pairs' -j 1 time over -j 2 time, then the lowest and highest round's."
 echo
 echo "| model | -j 1 ms | -j 2 ms | speedup |"
 echo "|---|---|---|---|"
 for m in $MODELS; do
-	a=$(med "$m" tiles2x2 1 adcnn)
-	b=$(med "$m" tiles2x2 2 adcnn)
-	printf '| %s | %s | %s | %s |\n' "$m" "$(ms "$a")" "$(ms "$b")" "$(ratio "$m" tiles2x2 1 adcnn 2 adcnn)"
+	a=$(med "$m" tiles2x2 1 j1)
+	b=$(med "$m" tiles2x2 1 j2)
+	printf '| %s | %s | %s | %s |\n' "$m" "$(ms "$a")" "$(ms "$b")" "$(ratio "$m" tiles2x2 1 r_j2)"
 done
 
 echo

@@ -19,6 +19,10 @@
       W warm-up runs, then N runs; prints a JSON line per part and thread count:
       {"engine": "pytorch", "model", "part", "threads", "runs", "median_s", "min_s"}.
 
+  engine_models.py serve DIR NAME --part prefix|whole --threads T [--warmup W]
+      For engine_pair.py: after W warm-up runs prints "ready", then runs the module once for
+      each line read from standard input and prints its seconds on a line.
+
   engine_models.py compare REF.npy GOT.npy
       Prints the max absolute error, the max relative error (to the max |REF|) and whether
       the top-1 class agrees, as a JSON line.
@@ -152,6 +156,21 @@ def time_cmd(a):
             sys.stdout.flush()
 
 
+def serve_cmd(a):
+    x = torch.from_numpy(np.load(os.path.join(a.dir, "input.npy")))
+    m = torch.load(os.path.join(a.dir, a.model, "model.pt")).eval()
+    f = m if a.part == "whole" else prefix_module(a.model, m)
+    torch.set_num_threads(a.threads)
+    with torch.inference_mode():
+        for _ in range(a.warmup):
+            f(x)
+        print("ready", flush=True)
+        for _ in sys.stdin:
+            t0 = time.perf_counter()
+            f(x)
+            print("%.6f" % (time.perf_counter() - t0), flush=True)
+
+
 def compare(ref, got):
     r = np.load(ref).astype(np.float64)
     g = np.load(got).astype(np.float64)
@@ -176,6 +195,12 @@ def main():
     t.add_argument("--threads", default="1,2")
     t.add_argument("--runs", type=int, default=10)
     t.add_argument("--warmup", type=int, default=2)
+    v = sub.add_parser("serve")
+    v.add_argument("dir")
+    v.add_argument("model", choices=MODELS)
+    v.add_argument("--part", choices=("prefix", "whole"), required=True)
+    v.add_argument("--threads", type=int, required=True)
+    v.add_argument("--warmup", type=int, default=2)
     c = sub.add_parser("compare")
     c.add_argument("ref")
     c.add_argument("got")
@@ -184,6 +209,8 @@ def main():
         export(a.dir)
     elif a.cmd == "time":
         time_cmd(a)
+    elif a.cmd == "serve":
+        serve_cmd(a)
     else:
         compare(a.ref, a.got)
 

@@ -3,6 +3,7 @@
 //
 //   node engine_ort.js MODEL.onnx INPUT.npy [--threads 1,2] [--runs N] [--warmup W]
 //                      [--model NAME] [--part PART] [--save OUT.npy]
+//   node engine_ort.js MODEL.onnx INPUT.npy --serve 1 --threads T [--warmup W]
 //
 // Loads MODEL.onnx into onnxruntime-node (CPU, executionMode sequential,
 // graphOptimizationLevel 'all', intraOpNumThreads T, interOpNumThreads 1), feeds INPUT.npy
@@ -10,12 +11,15 @@
 // up, then N times; prints a JSON line per thread count:
 // {"engine": "onnxruntime", "model", "part", "threads", "runs", "median_s", "min_s"}.
 // --save writes the first output of the last run as .npy (float32).
+// --serve 1 (for engine_pair.py): on one thread count, after the warm-up prints "ready", then
+// runs once for each line read from standard input and prints its seconds on a line.
 // onnxruntime-node is looked up on NODE_PATH, as engine.sh installs it in its work dir.
 'use strict';
 const fs = require('fs');
 
 function usage() {
-  process.stderr.write('usage: node engine_ort.js MODEL.onnx INPUT.npy [--threads 1,2] [--runs N] [--warmup W] [--model NAME] [--part PART] [--save OUT.npy]\n');
+  process.stderr.write('usage: node engine_ort.js MODEL.onnx INPUT.npy [--threads 1,2] [--runs N] [--warmup W] [--model NAME] [--part PART] [--save OUT.npy]\n' +
+    '       node engine_ort.js MODEL.onnx INPUT.npy --serve 1 --threads T [--warmup W]\n');
   process.exit(2);
 }
 
@@ -58,7 +62,7 @@ function median(a) {
 
 async function main() {
   const args = process.argv.slice(2);
-  const opt = { threads: '1,2', runs: 10, warmup: 2, model: '', part: '', save: '' };
+  const opt = { threads: '1,2', runs: 10, warmup: 2, model: '', part: '', save: '', serve: '' };
   const pos = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -70,7 +74,7 @@ async function main() {
       pos.push(a);
     }
   }
-  if (pos.length !== 2) usage();
+  if (pos.length !== 2 || (opt.serve && opt.threads.includes(','))) usage();
   const ort = require('onnxruntime-node');
   const x = npyRead(pos[1]);
   const input = new ort.Tensor('float32', x.data, x.dims);
@@ -85,6 +89,16 @@ async function main() {
     const feeds = { [sess.inputNames[0]]: input };
     let out;
     for (let i = 0; i < Number(opt.warmup); i++) out = await sess.run(feeds);
+    if (opt.serve) {
+      process.stdout.write('ready\n');
+      const lines = require('readline').createInterface({ input: process.stdin });
+      for await (const _ of lines) { // eslint-disable-line no-unused-vars
+        const t0 = process.hrtime.bigint();
+        await sess.run(feeds);
+        process.stdout.write(`${(Number(process.hrtime.bigint() - t0) * 1e-9).toFixed(6)}\n`);
+      }
+      return;
+    }
     const times = [];
     for (let i = 0; i < Number(opt.runs); i++) {
       const t0 = process.hrtime.bigint();
