@@ -175,7 +175,11 @@ paired() { # MODEL PART THREADS NAME=COMMAND...: put each engine's median and ea
 	while read -r name a b c _; do
 		case $name in
 		ratio) put "$pm" "$pp" "$pt" "r_$b" "$c" ;;
-		failed) [ "$r" = 1 ] && echo "$name $a $b $c" >"$T/ferr" && failed "${a%:} ($pm $pp -j $pt)" "$T/ferr" ;;
+		failed)
+			if [ "$r" = 1 ]; then
+				grep "^failed $a" "$T/pair" | sed 's/^[^:]*: //' >"$T/ferr"
+				failed "${a%:} ($pm $pp -j $pt)" "$T/ferr"
+			fi ;;
 		*)
 			put "$pm" "$pp" "$pt" "$name" "$b"
 			if [ "$name" = adcnn ]; then
