@@ -201,17 +201,17 @@ while [ "$r" -le "$R" ]; do
 					# adcnn: the prefix as adcnn-run runs a one-tile bundle (its tile decoded,
 					# run, its result encoded); the whole model by the library's graph run
 					if [ $p = prefix ]; then
-						[ -f "$T/$m-1x1.adcnn" ] && set -- "adcnn=$EB --serve --bundle -j $t -w $WU $T/$m-1x1.adcnn"
+						[ -f "$T/$m-1x1.adcnn" ] && set -- "adcnn='$EB' --serve --bundle -j $t -w $WU '$T/$m-1x1.adcnn'"
 					else
-						set -- "adcnn=$EB --serve -j $t -w $WU $MD/$m/model.onnx $IN"
+						set -- "adcnn='$EB' --serve -j $t -w $WU '$MD/$m/model.onnx' '$IN'"
 					fi
 				elif [ "$r" = 1 ]; then
 					echo "engine-bench not built" >"$T/err"
 					failed "engine-bench ($m $p -j $t)" "$T/err"
 				fi
 				[ $p = prefix ] && f="$MD/$m/prefix.onnx" || f="$MD/$m/model.onnx"
-				[ "$HAVE_ORT" = 1 ] && set -- "$@" "ort=node $HERE/engine_ort.js $f $IN --serve 1 --threads $t --warmup $WU"
-				[ "$HAVE_TORCH" = 1 ] && set -- "$@" "torch=$PY $HERE/engine_models.py serve $MD $m --part $p --threads $t --warmup $WU"
+				[ "$HAVE_ORT" = 1 ] && set -- "$@" "ort=node '$HERE/engine_ort.js' '$f' '$IN' --serve 1 --threads $t --warmup $WU"
+				[ "$HAVE_TORCH" = 1 ] && set -- "$@" "torch='$PY' '$HERE/engine_models.py' serve '$MD' $m --part $p --threads $t --warmup $WU"
 				[ $# -gt 0 ] && paired "$m" $p "$t" "$@"
 			done
 		done
@@ -219,8 +219,8 @@ while [ "$r" -le "$R" ]; do
 	# tile scaling: the 2x2 bundle on 1 and 2 threads, in turns
 	for m in $MODELS; do
 		[ -f "$T/$m-2x2.adcnn" ] && [ -x "$EB" ] || continue
-		paired "$m" tiles2x2 1 "j1=$EB --serve --bundle -j 1 -w $WU $T/$m-2x2.adcnn" \
-			"j2=$EB --serve --bundle -j 2 -w $WU $T/$m-2x2.adcnn"
+		paired "$m" tiles2x2 1 "j1='$EB' --serve --bundle -j 1 -w $WU '$T/$m-2x2.adcnn'" \
+			"j2='$EB' --serve --bundle -j 2 -w $WU '$T/$m-2x2.adcnn'"
 	done
 	r=$((r + 1))
 done
