@@ -279,11 +279,12 @@ static void row_add(float *restrict acc, const float *restrict src, int stride, 
  * itself); the last step ends at hi, overlapping the one before. Down the rows into a
  * buffer, then across it tap by tap into the output row, each tap's pass read the last
  * one's stores a lane off, which the store buffer cannot forward. ResNet-18's pool (3x3,
- * 64x112x112) alone, one thread 186-231 -> 119-129 us, two 171 -> 105-117; in whole runs, one thread 262-291 -> 196-199, two 396-413
- * -> 169-173 (each thread's half had taken longer than the whole on one). VGG-16's first
- * (2x2, 64x224x224) in whole runs 1.37-1.44 -> 0.85-0.89 ms on one thread, 0.99-1.27 ->
- * 0.54-0.56 on two. At least 16 outputs. The maxima in the order of row_max's folds (down:
- * a, b, c; across: the taps in order), so the same values as the passes. */
+ * 64x112x112) alone, one thread 186-231 -> 119-129 us, two 171 -> 105-117; in whole runs,
+ * one thread 262-291 -> 196-199, two 396-413 -> 169-173 (each thread's half had taken
+ * longer than the whole on one). VGG-16's first (2x2, 64x224x224) in whole runs 1.37-1.44
+ * -> 0.85-0.89 ms on one thread, 0.99-1.27 -> 0.54-0.56 on two. At least 16 outputs. The
+ * maxima in the order of row_max's folds (down: a, b, c; across: the taps in order), so the
+ * same values as the passes. */
 /* the larger of x and acc as row_max takes it, lane by lane (macros: a function returning
  * a 64-byte vector has an ABI of its own on x86) */
 #define MAXV(V, VI, x, acc) ({ V x_ = (x), a_ = (acc); VI m_ = x_ > a_; (V)((m_ & (VI)x_) | (~m_ & (VI)a_)); })
