@@ -172,20 +172,23 @@ paired() { # MODEL PART THREADS NAME=COMMAND...: put each engine's median and ea
 		[ "$r" = 1 ] && failed "engine_pair.py ($pm $pp -j $pt)" "$T/err"
 		return 0
 	fi
-	while read -r name a b c _; do
+	while read -r name rest; do
 		case $name in
-		ratio) put "$pm" "$pp" "$pt" "r_$b" "$c" ;;
-		failed)
+		ratio) # FIRST NAME RATIO LOW HIGH
+			# shellcheck disable=SC2086
+			set -- $rest
+			put "$pm" "$pp" "$pt" "r_$2" "$3" ;;
+		failed) # NAME: ERROR
 			if [ "$r" = 1 ]; then
-				grep "^failed $a" "$T/pair" | sed 's/^[^:]*: //' >"$T/ferr"
-				failed "${a%:} ($pm $pp -j $pt)" "$T/ferr"
+				echo "${rest#*: }" >"$T/ferr"
+				failed "${rest%%:*} ($pm $pp -j $pt)" "$T/ferr"
 			fi ;;
-		*)
-			put "$pm" "$pp" "$pt" "$name" "$b"
+		*) # median_s S min_s S runs N [gflop G] [maxrss_kb K]
+			pmed=$(echo "$rest" | field median_s)
+			put "$pm" "$pp" "$pt" "$name" "$pmed"
 			if [ "$name" = adcnn ]; then
-				l=$(grep '^adcnn ' "$T/pair")
-				put "$pm" "$pp" "$pt" gflops "$(echo "$l" | awk -v s="$b" '{for (i = 1; i < NF; i++) if ($i == "gflop") print $(i + 1) / s}')"
-				put "$pm" "$pp" "$pt" rss "$(echo "$l" | field maxrss_kb)"
+				put "$pm" "$pp" "$pt" gflops "$(echo "$rest" | awk -v s="$pmed" '{for (i = 1; i < NF; i++) if ($i == "gflop") print $(i + 1) / s}')"
+				put "$pm" "$pp" "$pt" rss "$(echo "$rest" | field maxrss_kb)"
 			fi ;;
 		esac
 	done <"$T/pair"
