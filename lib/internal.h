@@ -99,6 +99,8 @@ bool adcnn_lossless_vector(bool on);
 /* rans.c */
 #define ADCNN_RANS_PROB_BITS 12
 #define ADCNN_RANS_MAX_SYMS 24
+/* payloads of at most this many bytes are decoded from a copy (lib/rans.c) */
+#define ADCNN_RANS_COPY_MAX 65536
 int adcnn_rans_alphabet(int bits);
 size_t adcnn_rans_bound(size_t n, size_t seg);
 size_t adcnn_rans_encode(const uint8_t *codes, size_t n, size_t seg, int bits, int zp, uint8_t *out);

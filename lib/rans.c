@@ -910,16 +910,18 @@ size_t adcnn_rans_encode_with(const uint8_t *codes, size_t n, size_t seg, int bi
 	return o;
 }
 
-/* one step of state x, at least two bytes at p, by the segment's tables: sl the symbol of
+/* one step of state x, at least two bytes at q, by the segment's tables: sl the symbol of
  * each slot, fr and st each symbol's frequency and first slot; its symbol in sy. A macro,
- * not a function taking &p, whose every byte written might be p and reload it. */
+ * not a function taking &q, whose every byte written might be q and reload it; q a local
+ * whose address is not taken, for the same reason (p, whose address dec1 takes, was
+ * stored again at every step). */
 #define DEC_STEP(x, sy) do { \
 	uint32_t slot_ = (x) & (PROB - 1), t_, k_; \
 	(sy) = sl[slot_]; \
 	t_ = fr[(sy)] * ((x) >> PROB_BITS) + slot_ - st[(sy)]; \
 	k_ = t_ < RANS_L; \
-	(x) = t_ << (16 * k_) | ((uint32_t)(p[0] | p[1] << 8) & (0u - k_)); \
-	p += 2 * k_; \
+	(x) = t_ << (16 * k_) | ((uint32_t)(q[0] | q[1] << 8) & (0u - k_)); \
+	q += 2 * k_; \
 } while (0)
 
 /* one symbol, its code (or the symbol itself) by tb */
@@ -1087,8 +1089,11 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	uint8_t *tab = NULL;
 	uint16_t (*gfreq)[MAX_SYMS] = NULL, (*gstart)[MAX_SYMS] = NULL;
 	uint8_t *grp = NULL;
+	void *mem = NULL;
 	struct bitr raw = {0};
-	const uint8_t *p, *end = in + len;
+	/* lim: how far the states' loop may read, 16 bytes a step: past end where the payload
+	 * was copied with zeros after it */
+	const uint8_t *p, *end = in + len, *lim = end;
 	uint32_t x[LANES];
 	uint8_t rb[MAX_SYMS], rn[MAX_SYMS];
 	/* codes of more than 4 bits in two passes (wide_codes): the states' pass leaves their
@@ -1105,15 +1110,30 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	if ((size_t)ngroups > (nseg ? nseg : 1) || (ngroups == 0 && nseg == 0))
 		return false;
 	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
-	grp = malloc(nseg ? nseg : 1);
-	model = malloc(sizeof(*model) * (nseg ? nseg : 1));
-	if (ngroups) {
-		tab = malloc((size_t)ngroups * PROB);
-		gfreq = malloc(sizeof(*gfreq) * (size_t)ngroups);
-		gstart = malloc(sizeof(*gstart) * (size_t)ngroups);
+	/* one allocation (a small tensor's five took a twelfth of decoding it): each group's
+	 * frequencies and starts, each channel's model, the groups' slots, each channel's group;
+	 * and a payload of at most ADCNN_RANS_COPY_MAX bytes again, with 2 LANES zeros after it, so that the
+	 * states' loop runs to its end rather than leave its last 16 bytes to a symbol at a time
+	 * (a tile of 512 codes at 4 bits: 50 of its codes) */
+	{
+		size_t ns1 = nseg ? nseg : 1, ng = (size_t)ngroups, cp = len <= ADCNN_RANS_COPY_MAX ? len + 2 * LANES : 0;
+		uint8_t *m = mem = malloc(2 * ng * sizeof(*gfreq) + ns1 * sizeof(*model) + ng * PROB + ns1 + cp);
+		if (m == NULL)
+			goto done;
+		gfreq = (uint16_t (*)[MAX_SYMS])m;
+		gstart = gfreq + ng;
+		model = (uint16_t *)(gstart + ng);
+		tab = (uint8_t *)(model + ns1);
+		grp = tab + ng * PROB;
+		if (cp > 0) {
+			uint8_t *c = grp + ns1;
+			memcpy(c, in, len);
+			memset(c + len, 0, 2 * LANES);
+			in = c;
+			end = in + len;
+			lim = end + 2 * LANES;
+		}
 	}
-	if (grp == NULL || model == NULL || (ngroups && (tab == NULL || gfreq == NULL || gstart == NULL)))
-		goto done;
 	pthread_once(&once, cost_init);
 	if (ngroups == 0 && (qm = adcnn_qmodels(bits, zp, sym, nsym, cost_bits)) == NULL)
 		goto done;
@@ -1208,15 +1228,16 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 		if (whole > 0) {
 			uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
 			uint32_t x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+			const uint8_t *q = p;
 			if (bits <= 4 || wide2) {
-				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES; j += LANES)
+				for (size_t j1 = j + whole; j < j1 && lim - q >= 2 * LANES; j += LANES)
 					DEC8(DEC);
 			} else {
 				/* and for wider codes, while 8 bytes of raw bits remain: taken 48 bits or
 				 * more a group, without a branch */
 				uint64_t racc = raw.acc;
 				int rk = raw.k;
-				for (size_t j1 = j + whole; j < j1 && end - p >= 2 * LANES && raw.n - raw.i >= 8;
+				for (size_t j1 = j + whole; j < j1 && lim - q >= 2 * LANES && raw.n - raw.i >= 8;
 				     j += LANES) {
 					racc |= adcnn_le64dec(raw.p + raw.i) << rk;
 					raw.i += (size_t)(63 - rk) >> 3;
@@ -1228,6 +1249,7 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 			}
 			x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
 			x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
+			p = q;
 		}
 		for (; j < seg; j++)
 			if (!dec1(x, (s * seg + j) % LANES, sl, fr, st, tb, wide2 ? NULL : &raw, &p, end, c + j))
@@ -1243,10 +1265,6 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 		ok = wide_codes(codes, nseg * seg, &raw, zp, (1 << bits) - 1, unfold);
 #endif
 done:
-	free(grp);
-	free(model);
-	free(tab);
-	free(gfreq);
-	free(gstart);
+	free(mem);
 	return ok;
 }

@@ -745,6 +745,36 @@ static void test_rans_pext(void **state)
 	}
 }
 
+/* Payloads of at most ADCNN_RANS_COPY_MAX bytes are decoded from a copy with zeros after
+ * it, longer ones where they lie: both decode (the copy's last bytes by the states' loop),
+ * and both are refused a byte short; at 4 bits and at 8 (raw bits past the symbols), in
+ * channels of 64 and of 100 codes. */
+static void test_rans_copy(void **state)
+{
+	static const size_t ns[] = {3200, 256000};
+	uint32_t seed = 99;
+
+	(void)state;
+	for (int bits = 4; bits <= 8; bits += 4)
+		for (size_t k = 0; k < 2; k++)
+			for (size_t seg = 64; seg <= 100; seg += 36) {
+				size_t n = ns[k] / seg * seg, len;
+				uint8_t *codes = malloc(n), *out = malloc(adcnn_rans_bound(n, seg));
+				assert_non_null(codes);
+				assert_non_null(out);
+				for (size_t i = 0; i < n; i++) {
+					seed = seed * 1103515245u + 12345u;
+					codes[i] = (uint8_t)((seed >> 16) & ((1u << bits) - 1));
+				}
+				len = adcnn_rans_encode(codes, n, seg, bits, 0, out);
+				/* one side of the copy's limit or the other */
+				assert_true(k == 0 ? len <= ADCNN_RANS_COPY_MAX : len > ADCNN_RANS_COPY_MAX);
+				both_ways(adcnn_rans_pext, codes, n, seg, bits, 0);
+				free(codes);
+				free(out);
+			}
+}
+
 /* The channels' histograms counted by vectors (where the machine has AVX2: several small
  * channels of a 64-code step at once, or a channel's 64-code steps) and a code at a time
  * make the same bytes: every width from 1 to 4 bits, zero points at the bottom and in the
@@ -876,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_rans_segments),
 		cmocka_unit_test(test_rans_pext),
 		cmocka_unit_test(test_rans_counts),
+		cmocka_unit_test(test_rans_copy),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_corrupt),
