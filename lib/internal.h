@@ -454,6 +454,19 @@ void adcnn_dw3_block(const float *x, size_t xstride, int nl, int h, int w, const
                      const float *bias, int s, int r0, int c0, int oh, int ow, float *y,
                      size_t ystride, const struct adcnn_act *act, float *work);
 
+/* topology.c: what the machine's cores share. A list of CPUs in sysfs's form ("0-3,8\n")
+ * into s (CPUs 0 to 1023); false if it is not one or names a CPU past those. */
+struct adcnn_cpuset {
+	uint64_t w[16];
+};
+bool adcnn_cpu_list_parse(const char *text, struct adcnn_cpuset *s);
+/* whether every online CPU shares cpu0's cache of the highest level; false where that cannot
+ * be read */
+bool adcnn_cpus_share_cache(void);
+/* the answer above made 0 or 1 (tests: both ways of sharing out Winograd's steps); -1: the
+ * machine's again */
+void adcnn_cpus_share_cache_set(int v);
+
 /* parallel.c: threads inside an operator */
 void adcnn_threads_set(int n); /* for the calling thread's operators, itself included */
 int adcnn_threads_get(void);

@@ -234,13 +234,14 @@ size_t adcnn_winograd_workspace(int C, int M, int oh, int ow)
 	return plan_for(C, M, oh, ow).total;
 }
 
-/* each thread its tile rows through every step (rows_part): where one block of output
- * channels takes them all and there are as many tile rows as threads */
+/* each thread its tile rows through every step (rows_part): where the cores do not share
+ * a last-level cache, one block of output channels takes them all and there are as many
+ * tile rows as threads (see struct split) */
 static bool plan_splits(const struct plan *pl, int M)
 {
 	int threads = adcnn_threads_get();
 
-	return threads > 1 && pl->mb >= M && pl->th >= threads;
+	return threads > 1 && pl->mb >= M && pl->th >= threads && !adcnn_cpus_share_cache();
 }
 
 bool adcnn_winograd_splits(int C, int M, int oh, int ow)
@@ -390,13 +391,21 @@ static void output_piece(void *arg, int i)
 	}
 }
 
-/* On two threads or more, the tile rows cut in one part a thread, each taken by a thread
- * through every step (its input transform, the 36 products, the output transform), where the
- * steps one after the other, each shared out, handed every tile's data from one core's cache
- * to the other's between steps: on a Zen 5 (AVX-512) a tensor of 2 MB another core wrote was
- * read in 70 us against 20-27, and ResNet-18's 56x56 and 28x28 layers took as long or
- * longer on two threads as on one (0.86 -> 0.77 ms, 1.0 -> 1.2). Only where one block of
- * output channels takes them all and there are as many tile rows as threads.
+/* On two threads or more, where the cores do not share a last-level cache, the tile rows cut in
+ * one part a thread, each taken by a thread through every step (its input transform, the 36
+ * products, the output transform), where the steps one after the other, each shared out, handed
+ * every tile's data from one core's cache to the other's between steps: on a Zen 5 (AVX-512) a
+ * tensor of 2 MB another core wrote was read in 70 us against 20-27, and ResNet-18's 56x56 and
+ * 28x28 layers took as long or longer on two threads as on one (0.86 -> 0.77 ms, 1.0 -> 1.2). Only
+ * where one block of output channels takes them all and there are as many tile rows as threads.
+ * Where the cores share that cache (a Zen 3 whose two cores share 32 MiB of L3, sysfs says so),
+ * the steps shared out win: each layer alone on two threads, the median of 20 turns of each way
+ * (engine_pair.py), 128 x 128 at 28x28 1.48 times faster, 64 x 64 at 56x56 1.31, 128 x 128 at
+ * 112x112 1.07, 64 x 64 at 224x224 1.22; whole, ResNet-18 0.97-1.10 (six sets, median 1.07),
+ * VGG-16 0.97-1.06 (five, 1.02). Cut by rows, each thread made all the transformed weights (a
+ * fifth of a 28x28 layer on one thread) and kept its own products, twice the cache the plan's
+ * budget allows; the 28x28 layers' 7 tile rows split 4 and 3. The Zen 5's sharing was not
+ * recorded: that it had none is the likely reading of its cross-core reads, not a measured one.
  * Each thread makes the transformed weights itself, into its own workspace: made once and
  * shared (each thread a share of the output channels), they were written where the other
  * core had read the last layer's, and read half from the other core. On that Zen 5, 128 x

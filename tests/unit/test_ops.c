@@ -1524,11 +1524,13 @@ static void conv_tiles_run(int algo);
 static void conv_tiles_check(int algo)
 {
 	double min_was = adcnn_threads_min_set(0.0);
-	for (int t = 1; t <= (algo == 3 ? 2 : 1); t++) {
+	int was = adcnn_threads_get();
+	/* the panels on one thread and on two; the others on the caller's threads */
+	for (int t = algo == 3 ? 1 : was; t <= (algo == 3 ? 2 : was); t++) {
 		adcnn_threads_set(t);
 		conv_tiles_run(algo);
 	}
-	adcnn_threads_set(1);
+	adcnn_threads_set(was);
 	adcnn_threads_min_set(min_was);
 }
 
@@ -1636,13 +1638,41 @@ static void test_conv_few_channels(void **state)
 static void test_conv_winograd(void **state)
 {
 	(void)state;
-	/* on two and three threads, the tile rows in one part a thread, each through every step
-	 * (where there are as many tile rows as threads) */
-	for (int threads = 1; threads <= 3; threads++) {
-		adcnn_threads_set(threads);
-		conv_tiles_check(2);
-	}
+	/* on two and three threads both ways: each step shared out among the threads (cores
+	 * that share a cache), and the tile rows in one part a thread, each through every step
+	 * (cores that do not; where there are as many tile rows as threads) */
+	for (int threads = 1; threads <= 3; threads++)
+		for (int share = 0; share <= (threads > 1); share++) {
+			adcnn_cpus_share_cache_set(share);
+			adcnn_threads_set(threads);
+			conv_tiles_check(2);
+		}
+	adcnn_cpus_share_cache_set(-1);
 	adcnn_threads_set(1);
+}
+
+/* CPU lists in sysfs's form (topology.c), and what is not one */
+static void test_cpu_lists(void **state)
+{
+	static const char *const bad[] = {"", "\n", "-1", "a", "3-1", "0-", "1,", "1,,2", "0-1024", "1024", "2 3",
+	                                  "0-1x"};
+	struct adcnn_cpuset s;
+	(void)state;
+
+	assert_true(adcnn_cpu_list_parse("0-1\n", &s));
+	assert_true(s.w[0] == 3 && s.w[1] == 0);
+	assert_true(adcnn_cpu_list_parse("0-3,8,10-11,64,1023", &s));
+	assert_true(s.w[0] == 0xd0f && s.w[1] == 1 && s.w[15] == (uint64_t)1 << 63);
+	for (int k = 2; k < 15; k++)
+		assert_true(s.w[k] == 0);
+	assert_true(adcnn_cpu_list_parse("5", &s));
+	assert_true(s.w[0] == 32);
+	assert_true(adcnn_cpu_list_parse("0-1023", &s));
+	for (int k = 0; k < 16; k++)
+		assert_true(s.w[k] == UINT64_MAX);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (adcnn_cpu_list_parse(bad[i], &s))
+			fail_msg("'%s' taken for a list of CPUs", bad[i]);
 }
 
 /* the library's defaults again, after a test that changed them (and may have failed) */
@@ -1651,6 +1681,7 @@ static int defaults(void **state)
 	(void)state;
 	adcnn_cache_sharers_set(1);
 	adcnn_conv_algo_set(0);
+	adcnn_cpus_share_cache_set(-1);
 	return 0;
 }
 
@@ -2300,7 +2331,8 @@ int main(void)
 		cmocka_unit_test(test_gather_unsqueeze),
 		cmocka_unit_test(test_batchnorm_op),
 		cmocka_unit_test(test_halo_geometry),
-		cmocka_unit_test(test_conv_winograd),
+		cmocka_unit_test_teardown(test_conv_winograd, defaults),
+		cmocka_unit_test(test_cpu_lists),
 		cmocka_unit_test(test_conv_few_channels),
 		cmocka_unit_test_teardown(test_conv_winograd_shared, defaults),
 		cmocka_unit_test(test_conv_panels),
