@@ -1113,11 +1113,12 @@ bool adcnn_rans_decode(const uint8_t *in, size_t len, size_t n, size_t seg, int 
 	lg = ngroups ? __builtin_ctz((unsigned)ngroups) : 0;
 	/* one allocation (a small tensor's five took a twelfth of decoding it): each group's
 	 * frequencies and starts, each channel's model, the groups' slots, each channel's group;
-	 * and a payload of at most ADCNN_RANS_COPY_MAX bytes again, with 2 LANES zeros after it, so that the
-	 * states' loop runs to its end rather than leave its last 16 bytes to a symbol at a time
-	 * (a tile of 512 codes at 4 bits: 50 of its codes) */
+	 * and a payload of at most ADCNN_RANS_COPY_MAX bytes again, with 2 LANES zeros after it,
+	 * so that the states' loop runs to its end rather than leave its last 16 bytes to a
+	 * symbol at a time (a tile of 512 codes at 4 bits: 50 of its codes) */
 	{
-		size_t ns1 = nseg ? nseg : 1, ng = (size_t)ngroups, cp = len <= ADCNN_RANS_COPY_MAX ? len + 2 * LANES : 0;
+		size_t ns1 = nseg ? nseg : 1, ng = (size_t)ngroups;
+		size_t cp = len <= ADCNN_RANS_COPY_MAX ? len + 2 * LANES : 0;
 		uint8_t *m = mem = malloc(2 * ng * sizeof(*gfreq) + ns1 * sizeof(*model) + ng * PROB + ns1 + cp);
 		if (m == NULL)
 			goto done;
