@@ -461,8 +461,9 @@ struct adcnn_cpuset {
 };
 bool adcnn_cpu_list_parse(const char *text, struct adcnn_cpuset *s);
 /* whether every online CPU shares cpu0's cache of the highest level; false where that cannot
- * be read */
+ * be read. _at: the same of a tree laid out as /sys/devices/system/cpu (tests) */
 bool adcnn_cpus_share_cache(void);
+bool adcnn_cpus_share_cache_at(const char *root);
 /* the answer above made 0 or 1 (tests: both ways of sharing out Winograd's steps); -1: the
  * machine's again */
 void adcnn_cpus_share_cache_set(int v);

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #define MAX_CPUS (64 * (int)(sizeof(((struct adcnn_cpuset *)0)->w) / sizeof(uint64_t)))
-#define CACHE_DIR "/sys/devices/system/cpu/cpu0/cache"
 
 /* the first line of a small file; false if it cannot be read */
 static bool read_line(const char *path, char *buf, size_t len)
@@ -59,19 +58,19 @@ bool adcnn_cpu_list_parse(const char *text, struct adcnn_cpuset *s)
 static bool shared;
 static int forced = -1;
 
-static void probe(void)
+bool adcnn_cpus_share_cache_at(const char *root)
 {
-	char buf[4096], path[128];
+	char buf[4096], path[512];
 	struct adcnn_cpuset online, llc;
 	int best = -1, idx = -1;
 
-	if (!read_line("/sys/devices/system/cpu/online", buf, sizeof(buf)) ||
-	    !adcnn_cpu_list_parse(buf, &online))
-		return;
+	snprintf(path, sizeof(path), "%s/online", root);
+	if (!read_line(path, buf, sizeof(buf)) || !adcnn_cpu_list_parse(buf, &online))
+		return false;
 	/* cpu0's cache of the highest level (unified or data: the level is what counts) */
 	for (int i = 0; i < 16; i++) {
 		int level;
-		snprintf(path, sizeof(path), CACHE_DIR "/index%d/level", i);
+		snprintf(path, sizeof(path), "%s/cpu0/cache/index%d/level", root, i);
 		if (!read_line(path, buf, sizeof(buf)))
 			break;
 		level = atoi(buf);
@@ -81,14 +80,19 @@ static void probe(void)
 		}
 	}
 	if (idx < 0)
-		return;
-	snprintf(path, sizeof(path), CACHE_DIR "/index%d/shared_cpu_list", idx);
+		return false;
+	snprintf(path, sizeof(path), "%s/cpu0/cache/index%d/shared_cpu_list", root, idx);
 	if (!read_line(path, buf, sizeof(buf)) || !adcnn_cpu_list_parse(buf, &llc))
-		return;
+		return false;
 	for (int k = 0; k < MAX_CPUS / 64; k++)
 		if (online.w[k] & ~llc.w[k])
-			return;
-	shared = true;
+			return false;
+	return true;
+}
+
+static void probe(void)
+{
+	shared = adcnn_cpus_share_cache_at("/sys/devices/system/cpu");
 }
 
 void adcnn_cpus_share_cache_set(int v)

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static struct adcnn_ctx *ctx;
 
@@ -1675,6 +1677,64 @@ static void test_cpu_lists(void **state)
 			fail_msg("'%s' taken for a list of CPUs", bad[i]);
 }
 
+/* root/rel, its folders made, holding text */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (char *q = path + strlen(root) + 1; (q = strchr(q, '/')) != NULL; q++) {
+		*q = '\0';
+		mkdir(path, 0700);
+		*q = '/';
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* cpu0's cache of the highest level shared by every online CPU (topology.c), on trees laid
+ * out as sysfs's: this machine's form (L1 and L2 its own, L3 both cores'), cores on two L3
+ * caches, a board whose last cache is its L2 (the levels not in index order), and trees
+ * without the online list or the caches */
+static void test_cpus_share_cache(void **state)
+{
+	static const struct {
+		const char *online, *levels[4], *shared[4];
+		bool want;
+	} cases[] = {
+		{"0-1\n", {"1", "1", "2", "3"}, {"0", "0", "0", "0-1"}, true},
+		{"0-3\n", {"1", "1", "2", "3"}, {"0", "0", "0", "0-1"}, false},
+		{"0-3\n", {"2", "1", "1", NULL}, {"0-3", "0", "0", NULL}, true},
+		{"0-3\n", {"2", "1", "1", NULL}, {"0-1", "0", "0", NULL}, false},
+		{"0-1\n", {NULL}, {NULL}, false},
+		{NULL, {"1", "3", NULL}, {"0", "0-1", NULL}, false},
+		{"0-1\n", {"1", "3", NULL}, {"0", "0-x", NULL}, false},
+	};
+	(void)state;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char root[] = "/tmp/adcnn-topology-XXXXXX", rel[128], cmd[64];
+		assert_non_null(mkdtemp(root));
+		if (cases[c].online != NULL)
+			put_file(root, "online", cases[c].online);
+		for (int i = 0; i < 4 && cases[c].levels[i] != NULL; i++) {
+			snprintf(rel, sizeof(rel), "cpu0/cache/index%d/level", i);
+			put_file(root, rel, cases[c].levels[i]);
+			snprintf(rel, sizeof(rel), "cpu0/cache/index%d/shared_cpu_list", i);
+			put_file(root, rel, cases[c].shared[i]);
+		}
+		if (adcnn_cpus_share_cache_at(root) != cases[c].want)
+			fail_msg("case %zu: %s", c, cases[c].want ? "not shared" : "shared");
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		assert_int_equal(system(cmd), 0);
+	}
+	/* the process's answer is its sysfs tree's */
+	assert_true(adcnn_cpus_share_cache() == adcnn_cpus_share_cache_at("/sys/devices/system/cpu"));
+}
+
 /* the library's defaults again, after a test that changed them (and may have failed) */
 static int defaults(void **state)
 {
@@ -2333,6 +2393,7 @@ int main(void)
 		cmocka_unit_test(test_halo_geometry),
 		cmocka_unit_test_teardown(test_conv_winograd, defaults),
 		cmocka_unit_test(test_cpu_lists),
+		cmocka_unit_test(test_cpus_share_cache),
 		cmocka_unit_test(test_conv_few_channels),
 		cmocka_unit_test_teardown(test_conv_winograd_shared, defaults),
 		cmocka_unit_test(test_conv_panels),
