@@ -455,9 +455,10 @@ void adcnn_dw3_block(const float *x, size_t xstride, int nl, int h, int w, const
                      size_t ystride, const struct adcnn_act *act, float *work);
 
 /* topology.c: what the machine's cores share. A list of CPUs in sysfs's form ("0-3,8\n")
- * into s (CPUs 0 to 1023); false if it is not one or names a CPU past those. */
+ * into s (CPUs 0 to ADCNN_MAX_CPUS - 1); false if it is not one or names a CPU past those. */
+#define ADCNN_MAX_CPUS 1024
 struct adcnn_cpuset {
-	uint64_t w[16];
+	uint64_t w[ADCNN_MAX_CPUS / 64];
 };
 bool adcnn_cpu_list_parse(const char *text, struct adcnn_cpuset *s);
 /* whether every online CPU shares cpu0's cache of the highest level; false where that cannot

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CPUS (64 * (int)(sizeof(((struct adcnn_cpuset *)0)->w) / sizeof(uint64_t)))
+/* the probe's answer, and the tests' (-1: none) */
+static bool shared;
+static int forced = -1;
 
 /* the first line of a small file; false if it cannot be read */
 static bool read_line(const char *path, char *buf, size_t len)
@@ -36,13 +38,13 @@ bool adcnn_cpu_list_parse(const char *text, struct adcnn_cpuset *s)
 	for (;;) {
 		char *e;
 		long a = strtol(p, &e, 10), b;
-		if (e == p || a < 0 || a >= MAX_CPUS)
+		if (e == p || a < 0 || a >= ADCNN_MAX_CPUS)
 			return false;
 		b = a;
 		if (*e == '-') {
 			p = e + 1;
 			b = strtol(p, &e, 10);
-			if (e == p || b < a || b >= MAX_CPUS)
+			if (e == p || b < a || b >= ADCNN_MAX_CPUS)
 				return false;
 		}
 		for (long c = a; c <= b; c++)
@@ -54,9 +56,6 @@ bool adcnn_cpu_list_parse(const char *text, struct adcnn_cpuset *s)
 		return *e == '\0' || *e == '\n';
 	}
 }
-
-static bool shared;
-static int forced = -1;
 
 bool adcnn_cpus_share_cache_at(const char *root)
 {
@@ -84,7 +83,7 @@ bool adcnn_cpus_share_cache_at(const char *root)
 	snprintf(path, sizeof(path), "%s/cpu0/cache/index%d/shared_cpu_list", root, idx);
 	if (!read_line(path, buf, sizeof(buf)) || !adcnn_cpu_list_parse(buf, &llc))
 		return false;
-	for (int k = 0; k < MAX_CPUS / 64; k++)
+	for (int k = 0; k < ADCNN_MAX_CPUS / 64; k++)
 		if (online.w[k] & ~llc.w[k])
 			return false;
 	return true;
